@@ -1,0 +1,261 @@
+"""The engine: one event in, state updated, and a fresh ranked list when the user's context changed.
+
+The same engine serves the live worker, offline replay and the benchmarks. It holds no
+Kafka: the worker hands it decoded records and a user store (a Faust table there, a dict
+here), and publishes what it returns.
+
+Examples
+--------
+>>> from schemas import Interaction, Item
+>>> engine = Engine(Settings(k=2, ann_backend="brute"))
+>>> for name in ["matrix", "alien", "heat", "up"]:
+...     engine.apply_item(Item(name))
+>>> out = engine.process(Interaction("e1", "alice", "matrix", "like", timestamp=1.0))
+>>> out.applied, [i.item_id for i in out.recommendation.items if i.item_id == "matrix"]
+(True, [])
+>>> len(out.recommendation.items)
+2
+>>> engine.process(Interaction("e1", "alice", "matrix", "like", timestamp=1.0)).applied
+False
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import MutableMapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from recsys.ann import VectorIndex, make_index
+from recsys.candidates import CandidateSource, MFRetrieval, MostPopular, Request
+from recsys.catalog import Catalog
+from recsys.models import OnlineMF, UserFactors
+from recsys.rerank import Exclusions, Reranker
+from recsys.scoring import MFScorer, Scored, Scorer, merge
+from recsys.settings import Settings
+from recsys.state import UserState
+from schemas import Interaction, Item, Recommendation, RecommendedItem, User
+
+
+@dataclass
+class Outcome:
+    """What processing one interaction did."""
+
+    applied: bool
+    recommendation: Recommendation | None = None
+    reason: str = ""
+
+
+class Engine:
+    """The recommender core: state, models, index, and the four stages."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        users: MutableMapping[str, Any] | None = None,
+    ) -> None:
+        self.settings = settings or Settings()
+        s = self.settings
+        self.users: MutableMapping[str, Any] = {} if users is None else users
+        self.catalog = Catalog()
+        self.model = OnlineMF(s.factors, s.learning_rate, s.l2, s.init_std, s.seed)
+        self.index: VectorIndex = self._new_index()
+        self.rng = random.Random(s.seed)
+        self.dirty: set[str] = set()
+        self.last_refresh = time.monotonic()
+        self.offsets: dict[str, int] = {}
+        self.counters = {"applied": 0, "duplicates": 0, "items": 0, "users": 0, "refreshes": 0}
+        self._wire()
+
+    def _new_index(self) -> VectorIndex:
+        s = self.settings
+        params: dict[str, Any] = {}
+        if s.ann_backend == "hnsw":
+            params = {"m": s.hnsw_m, "ef_construction": s.hnsw_ef_construction, "ef": s.hnsw_ef, "seed": s.seed}
+        return make_index(s.ann_backend, self.model.dim, **params)
+
+    def _wire(self) -> None:
+        self.sources: list[CandidateSource] = [
+            MFRetrieval(self.model, self.index, self.catalog),
+            MostPopular(self.catalog),
+        ]
+        self.scorer: Scorer = MFScorer(self.model, self.catalog)
+        self.rerankers: list[Reranker] = [Exclusions(self.catalog)]
+
+    # ---------------------------------------------------------------- state access
+    def user_state(self, user_id: str) -> UserState:
+        raw = self.users.get(user_id)
+        return UserState(user_id) if raw is None else UserState.from_dict(raw)
+
+    def _save_user(self, state: UserState) -> None:
+        self.users[state.user_id] = state.to_dict()
+
+    @staticmethod
+    def factors_of(state: UserState) -> UserFactors | None:
+        if state.vector is None:
+            return None
+        return UserFactors(np.asarray(state.vector, dtype=float), state.bias)
+
+    # ---------------------------------------------------------------- catalogue and profiles
+    def apply_item(self, item: Item) -> None:
+        """A catalogue record: add, update, or (``available: false``) withdraw an item."""
+        self.counters["items"] += 1
+        if self.catalog.upsert(item):
+            self.apply_item_vector(item.item_id)
+        else:
+            self.withdraw_item(item.item_id)
+
+    def remove_item(self, item_id: str) -> None:
+        """A tombstone on the items topic."""
+        self.counters["items"] += 1
+        self.catalog.remove(item_id)
+        self.withdraw_item(item_id)
+
+    def withdraw_item(self, item_id: str) -> None:
+        """Unavailable items leave the index at once (cheap), not at the next refresh."""
+        self.dirty.discard(item_id)
+        self.index.remove(item_id)
+
+    def apply_item_vector(self, item_id: str) -> None:
+        """An item's vector changed: the one place item-vector changes reach the index.
+
+        The change is batched; :meth:`maybe_refresh` writes it to the index.
+        """
+        if self.catalog.is_available(item_id):
+            self.dirty.add(item_id)
+
+    def apply_user(self, user: User) -> None:
+        """A profile record on the users topic."""
+        self.counters["users"] += 1
+        state = self.user_state(user.user_id)
+        state.attributes = dict(user.attributes)
+        self._save_user(state)
+
+    # ---------------------------------------------------------------- interactions
+    def weight(self, event: Interaction) -> float:
+        """The signed strength of an event: its type's weight; ratings scaled by value."""
+        w = self.settings.event_weights.get(event.type, 0.0)
+        if event.type == "rating" and event.value is not None:
+            w *= event.value - self.settings.rating_neutral
+        return w
+
+    def apply(self, event: Interaction) -> bool:
+        """Learn from one interaction; False (and nothing changed) if it was applied before."""
+        s = self.settings
+        state = self.user_state(event.user_id)
+        if not state.remember_event(event.event_id, s.dedupe_window):
+            self.counters["duplicates"] += 1
+            return False
+        available = self.catalog.observe(event.item_id)
+        weight = self.weight(event)
+        state.events += 1
+        state.touch(event.item_id, positive=weight >= 0, history_size=s.history_size, max_seen=s.max_seen)
+        if weight != 0:
+            factors = self.factors_of(state) or self.model.new_user(self.rng)
+            negatives = self.catalog.sample(self.rng, s.negatives, avoid=state.seen) if weight > 0 else []
+            factors = self.model.learn(factors, event.item_id, weight, negatives)
+            state.vector = [float(x) for x in factors.vector]
+            state.bias = factors.bias
+            if weight > 0:
+                self.catalog.add_popularity(event.item_id, weight)
+            for item_id in ([event.item_id] if available else []) + negatives:
+                self.apply_item_vector(item_id)
+        self._save_user(state)
+        self.counters["applied"] += 1
+        return True
+
+    def process(self, event: Interaction, received_at: float | None = None) -> Outcome:
+        """Apply ``event`` and, if it changed the user's context, rank a fresh list."""
+        started = time.time() if received_at is None else received_at
+        if not self.apply(event):
+            return Outcome(applied=False, reason=f"event {event.event_id} was already applied")
+        self.maybe_refresh()
+        items = self.recommend(event.user_id)
+        state = self.user_state(event.user_id)
+        state.last_recommended = [i.item_id for i in items]
+        self._save_user(state)
+        now = time.time()
+        rec = Recommendation(
+            user_id=event.user_id,
+            event_id=event.event_id,
+            generated_at=now,
+            model_version=self.model_version,
+            items=tuple(items),
+            latency_ms=round((now - started) * 1000.0, 3),
+        )
+        return Outcome(applied=True, recommendation=rec)
+
+    @property
+    def model_version(self) -> str:
+        return f"{self.settings.model_name}-f{self.settings.factors}@{self.model.updates}"
+
+    # ---------------------------------------------------------------- ranking
+    def recommend(self, user_id: str, k: int | None = None, exclude: set[str] | None = None) -> list[RecommendedItem]:
+        """Top ``k`` for a user: candidates, score, re-rank; never fewer than ``k`` when ``k``
+        eligible items exist."""
+        k = self.settings.k if k is None else k
+        state = self.user_state(user_id)
+        request = Request(state, self.factors_of(state), state.excluded() | set(exclude or ()))
+        n = max(self.settings.candidates, k)
+        ranked = self._rank(request, merge(src.generate(request, n) for src in self.sources))
+        if len(ranked) < k:
+            # Too few survived the filters: score every eligible item (exhaustive fallback).
+            taken = {s.item_id for s in ranked}
+            rest = {i: {"catalog": 0.0} for i in self.catalog.available_ids() if i not in request.exclude | taken}
+            ranked += self._rank(request, rest)
+        return [RecommendedItem(s.item_id, round(s.score, 6), s.sources) for s in ranked[:k]]
+
+    def _rank(self, request: Request, candidates: dict[str, dict[str, float]]) -> list[Scored]:
+        ranked = sorted(self.scorer.score(request, candidates), key=lambda s: (-s.score, s.item_id))
+        for step in self.rerankers:
+            ranked = step.rerank(request, ranked)
+        return ranked
+
+    # ---------------------------------------------------------------- the index
+    def maybe_refresh(self, now: float | None = None) -> int:
+        """Write changed item vectors to the index when enough changed or enough time passed."""
+        now = time.monotonic() if now is None else now
+        s = self.settings
+        if len(self.dirty) >= s.index_refresh_events or (
+            self.dirty and now - self.last_refresh >= s.index_refresh_seconds
+        ):
+            return self.refresh_index(now)
+        return 0
+
+    def refresh_index(self, now: float | None = None) -> int:
+        """Write every changed item vector to the index now; returns how many."""
+        self.last_refresh = time.monotonic() if now is None else now
+        ids = sorted(i for i in self.dirty if self.catalog.is_available(i))
+        self.dirty.clear()
+        if ids:
+            self.index.upsert(ids, np.stack([self.model.item_vector(i) for i in ids]))
+            self.counters["refreshes"] += 1
+        return len(ids)
+
+    def rebuild_index(self) -> None:
+        """Derive the index afresh from item vectors (it is derived state)."""
+        self.index = self._new_index()
+        self._wire()
+        self.dirty = {i for i in self.model.item_ids() if self.catalog.is_available(i)}
+        self.refresh_index()
+
+    # ---------------------------------------------------------------- snapshots
+    def save(self, directory: Path) -> Path:
+        """Snapshot item-side state (model, catalogue, index) atomically into ``directory``."""
+        from recsys.snapshot import save_snapshot
+
+        return save_snapshot(self, directory)
+
+    def load(self, directory: Path) -> bool:
+        """Restore a snapshot written by :meth:`save`; False when there is none."""
+        from recsys.snapshot import load_snapshot
+
+        return load_snapshot(self, directory)
+
+    def note_offset(self, topic: str, partition: int, offset: int) -> None:
+        """Remember the last source offset applied (recorded in snapshots)."""
+        self.offsets[f"{topic}:{partition}"] = offset

@@ -1,0 +1,119 @@
+"""Online matrix factorisation: River's ``BiasedMF`` trained by SGD with sampled negatives.
+
+River's ``reco`` models fit a numeric target with squared loss and see no negatives, so fed
+positives alone they learn nothing useful for ranking. Here every positive event is a
+target of 1 weighted by its event type, each sampled negative a target of 0, and a negative
+event (dislike, skip) a target of 0 weighted by its strength.
+
+Item factors live in the River model. User factors are passed in and out of each call, so
+that user state stays in the partitioned user table; the River model never keeps them.
+
+For retrieval, ``score(u, i) = b_i + <p_u, q_i>`` (the global mean and user bias do not
+change a user's ranking) is an inner product of ``[p_u, 1]`` and ``[q_i, b_i]``.
+
+Examples
+--------
+>>> import random
+>>> mf = OnlineMF(factors=4, learning_rate=0.1, seed=1)
+>>> alice = mf.new_user(random.Random(0))
+>>> before = float(mf.query(alice) @ mf.item_vector("matrix"))
+>>> for _ in range(20):
+...     alice = mf.learn(alice, "matrix", weight=1.0, negatives=["titanic"])
+>>> float(mf.query(alice) @ mf.item_vector("matrix")) > before
+True
+>>> float(mf.query(alice) @ mf.item_vector("titanic")) < float(mf.query(alice) @ mf.item_vector("matrix"))
+True
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from river import optim, reco
+
+from recsys.models.base import UserFactors, VectorModel
+
+_USER = "__user__"  # the slot a user's factors occupy in the River model during one call
+
+
+class _WeightedSquared(optim.losses.Squared):
+    """Squared loss whose gradient is scaled by a per-sample weight set before each step."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.weight = 1.0
+
+    def gradient(self, y_true: Any, y_pred: Any) -> Any:
+        return self.weight * super().gradient(y_true, y_pred)
+
+
+class OnlineMF(VectorModel):
+    """Biased matrix factorisation learned online with weighted positives and sampled negatives."""
+
+    def __init__(
+        self,
+        factors: int = 32,
+        learning_rate: float = 0.05,
+        l2: float = 0.001,
+        init_std: float = 0.1,
+        seed: int = 42,
+    ) -> None:
+        self.factors = factors
+        self.init_std = init_std
+        self._loss = _WeightedSquared()
+        self._river = reco.BiasedMF(
+            n_factors=factors,
+            bias_optimizer=optim.SGD(learning_rate),
+            latent_optimizer=optim.SGD(learning_rate),
+            loss=self._loss,
+            l2_bias=l2,
+            l2_latent=l2,
+            latent_initializer=optim.initializers.Normal(mu=0.0, sigma=init_std, seed=seed),
+            seed=seed,
+        )
+        self._updates = 0
+
+    @property
+    def dim(self) -> int:
+        return self.factors + 1
+
+    @property
+    def updates(self) -> int:
+        return self._updates
+
+    def new_user(self, rng: random.Random) -> UserFactors:
+        vector = np.array([rng.gauss(0.0, self.init_std) for _ in range(self.factors)])
+        return UserFactors(vector=vector, bias=0.0)
+
+    def learn(self, user: UserFactors, item_id: str, weight: float, negatives: Sequence[str]) -> UserFactors:
+        model = self._river
+        model.u_latents[_USER] = np.array(user.vector, dtype=float)
+        model.u_biases[_USER] = float(user.bias)
+        try:
+            steps = [(item_id, 1.0 if weight > 0 else 0.0, abs(weight))]
+            steps += [(neg, 0.0, 1.0) for neg in negatives if neg != item_id] if weight > 0 else []
+            for item, target, strength in steps:
+                self._loss.weight = strength
+                model.learn_one(_USER, item, target)
+                self._updates += 1
+            return UserFactors(vector=model.u_latents[_USER].copy(), bias=float(model.u_biases[_USER]))
+        finally:
+            self._loss.weight = 1.0
+            model.u_latents.pop(_USER, None)
+            model.u_biases.pop(_USER, None)
+
+    def has_item(self, item_id: str) -> bool:
+        return item_id in self._river.i_latents
+
+    def item_vector(self, item_id: str) -> np.ndarray:
+        model = self._river
+        return np.append(model.i_latents[item_id], model.i_biases[item_id]).astype(np.float32)
+
+    def query(self, user: UserFactors) -> np.ndarray:
+        return np.append(np.asarray(user.vector, dtype=float), 1.0).astype(np.float32)
+
+    def item_ids(self) -> list[str]:
+        return list(self._river.i_latents)

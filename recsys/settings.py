@@ -1,0 +1,189 @@
+"""The one typed settings object; every knob, its default and its meaning live here.
+
+Each field can be set from the environment as ``RECSYS_<FIELD NAME IN CAPITALS>``; nothing
+else is read. Values are validated when the object is built, and an error names the
+variable and how to fix it.
+
+Examples
+--------
+>>> s = Settings.from_env({"RECSYS_K": "5", "RECSYS_EVENT_WEIGHTS": "like=3,skip=-1"})
+>>> s.k, s.event_weights["like"], s.event_weights["view"]
+(5, 3.0, 0.5)
+>>> Settings.from_env({"RECSYS_K": "many"})
+Traceback (most recent call last):
+...
+recsys.errors.ConfigError: RECSYS_K: expected an integer, got 'many'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from recsys.errors import ConfigError
+
+ENV_PREFIX = "RECSYS_"
+
+DEFAULT_EVENT_WEIGHTS: dict[str, float] = {
+    "view": 0.5,
+    "click": 1.0,
+    "like": 2.0,
+    "dislike": -2.0,
+    "rating": 1.0,
+    "purchase": 3.0,
+    "skip": -0.5,
+}
+
+
+def _doc(text: str, default: Any = dataclasses.MISSING, **kw: Any) -> Any:
+    if "default_factory" in kw:
+        return field(metadata={"doc": text}, **kw)
+    return field(default=default, metadata={"doc": text})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the engine and the worker can be told. Build with :meth:`from_env`."""
+
+    # --- Kafka and the worker -------------------------------------------------------
+    broker_url: str = _doc("Kafka bootstrap servers, as kafka://host:port[;host:port].", "kafka://127.0.0.1:9092")
+    app_id: str = _doc("Faust application id: the consumer group and the prefix of internal topics.", "recsys")
+    topic_interactions: str = _doc("Input topic of interactions, keyed by user_id.", "interactions")
+    topic_items: str = _doc("Input topic of the catalogue, keyed by item_id, compacted.", "items")
+    topic_users: str = _doc("Input topic of user profiles, keyed by user_id, compacted.", "users")
+    topic_recommendations: str = _doc("Output topic of recommendation lists, keyed by user_id.", "recommendations")
+    topic_dead_letters: str = _doc("Output topic of events that could not be applied.", "recsys-dead-letters")
+    partitions: int = _doc("Partitions of every topic the service creates (inputs and internal).", 4)
+    replication_factor: int = _doc("Replication factor of the topics the service creates.", 1)
+    data_dir: Path = _doc("Where the worker keeps its RocksDB tables and model snapshots.", Path(".data"))
+    web_port: int = _doc("Port of the worker's HTTP endpoint.", 6066)
+    web_host: str = _doc("Interface the HTTP endpoint binds to (0.0.0.0 in a container).", "127.0.0.1")
+    snapshot_seconds: float = _doc("Seconds between model snapshots (and one at shutdown).", 30.0)
+    log_level: str = _doc("Log level of the worker.", "info")
+
+    # --- the recommender ------------------------------------------------------------
+    k: int = _doc("Length of each recommendation list.", 10)
+    candidates: int = _doc("Candidates fetched from each generator before scoring.", 200)
+    event_weights: dict[str, float] = _doc(
+        "Weight per interaction type, as type=weight pairs; a negative weight is a negative "
+        "signal. A rating's weight is multiplied by (value - rating_neutral).",
+        default_factory=lambda: dict(DEFAULT_EVENT_WEIGHTS),
+    )
+    rating_neutral: float = _doc("The rating that carries no signal; above it is positive.", 3.0)
+    factors: int = _doc("Latent factors of the matrix-factorisation model.", 32)
+    learning_rate: float = _doc("SGD learning rate of the online MF model.", 0.05)
+    l2: float = _doc("L2 regularisation of latent factors and biases.", 0.001)
+    negatives: int = _doc("Items sampled as negatives (target 0) per positive event.", 4)
+    init_std: float = _doc("Standard deviation of the initial latent factors.", 0.1)
+    ann_backend: str = _doc("Nearest-neighbour index: hnsw (approximate) or brute (exact numpy).", "hnsw")
+    hnsw_m: int = _doc("hnswlib M: graph degree.", 16)
+    hnsw_ef_construction: int = _doc("hnswlib ef_construction.", 200)
+    hnsw_ef: int = _doc("hnswlib ef at query time (raised to n when n is larger).", 100)
+    index_refresh_events: int = _doc("Refresh the index after this many changed item vectors ...", 256)
+    index_refresh_seconds: float = _doc("... or after this many seconds, whichever comes first.", 1.0)
+    dedupe_window: int = _doc("Event ids remembered per user to skip redelivered events.", 1000)
+    history_size: int = _doc("Recent items kept per user.", 50)
+    max_seen: int = _doc("Items remembered per user as seen (excluded from recommendations).", 5000)
+    seed: int = _doc("Seed of every random choice (initial factors, negative sampling).", 42)
+    model_name: str = _doc("Name of the model, the first part of model_version in each list.", "online-mf")
+
+    def __post_init__(self) -> None:
+        self._validate()
+
+    # --------------------------------------------------------------------------------
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Read ``RECSYS_*`` variables from ``environ`` (default: the process environment)."""
+        env = os.environ if environ is None else environ
+        known = {f.name for f in fields(cls)}
+        stray = sorted(k for k in env if k.startswith(ENV_PREFIX) and k[len(ENV_PREFIX) :].lower() not in known)
+        if stray:
+            raise ConfigError(
+                f"unknown setting(s) {', '.join(stray)}; known: "
+                + ", ".join(ENV_PREFIX + n.upper() for n in sorted(known))
+            )
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            var = ENV_PREFIX + f.name.upper()
+            if var in env:
+                values[f.name] = _parse(var, f.type, env[var], f.name)
+        values.update(overrides)
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def describe(cls) -> list[tuple[str, str, str]]:
+        """(variable, default, meaning) of every setting, for the README and ``recsys settings``."""
+        default = cls()
+        return [(ENV_PREFIX + f.name.upper(), _show(getattr(default, f.name)), f.metadata["doc"]) for f in fields(cls)]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}
+
+    @property
+    def broker_servers(self) -> str:
+        """The broker URL as a bootstrap.servers string for non-faust clients."""
+        return ",".join(s.split("://", 1)[-1] for s in self.broker_url.replace(";", ",").split(","))
+
+    def _validate(self) -> None:
+        def need(cond: bool, name: str, msg: str) -> None:
+            if not cond:
+                raise ConfigError(f"{ENV_PREFIX}{name.upper()}: {msg} (got {getattr(self, name)!r})")
+
+        for name in ("partitions", "replication_factor", "k", "candidates", "factors", "hnsw_m",
+                     "hnsw_ef_construction", "hnsw_ef", "index_refresh_events", "dedupe_window",
+                     "history_size", "max_seen"):  # fmt: skip
+            need(getattr(self, name) >= 1, name, "must be at least 1")
+        need(self.negatives >= 0, "negatives", "must be 0 or more")
+        need(0 < self.learning_rate <= 1, "learning_rate", "must be in (0, 1]")
+        need(self.l2 >= 0, "l2", "must be 0 or more")
+        need(self.init_std > 0, "init_std", "must be positive")
+        need(self.snapshot_seconds > 0, "snapshot_seconds", "must be positive")
+        need(self.index_refresh_seconds >= 0, "index_refresh_seconds", "must be 0 or more")
+        need(self.ann_backend in ("hnsw", "brute"), "ann_backend", "must be hnsw or brute")
+        need(0 < self.web_port < 65536, "web_port", "must be a TCP port")
+        need("://" in self.broker_url, "broker_url", "must look like kafka://127.0.0.1:9092")
+        from schemas import INTERACTION_TYPES
+
+        unknown = sorted(set(self.event_weights) - set(INTERACTION_TYPES))
+        need(not unknown, "event_weights", f"unknown event type(s) {unknown}; known: {list(INTERACTION_TYPES)}")
+
+
+def _parse(var: str, kind: Any, raw: str, name: str) -> Any:
+    kind = str(kind)
+    try:
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+        if kind == "Path":
+            return Path(raw)
+        if kind.startswith("dict"):
+            weights = dict(DEFAULT_EVENT_WEIGHTS)
+            for pair in filter(None, (p.strip() for p in raw.split(","))):
+                key, _, value = pair.partition("=")
+                weights[key.strip()] = float(value)
+            return weights
+    except ValueError:
+        expected = {"int": "an integer", "float": "a number", "Path": "a path"}.get(
+            kind, "type=weight pairs such as like=2,skip=-0.5"
+        )
+        raise ConfigError(f"{var}: expected {expected}, got {raw!r}") from None
+    return raw
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, dict):
+        return ",".join(f"{k}={v:g}" for k, v in value.items())
+    return str(value)
+
+
+def _jsonable(value: Any) -> Any:
+    return str(value) if isinstance(value, Path) else value

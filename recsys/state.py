@@ -1,0 +1,67 @@
+"""Per-user state: everything the engine knows about one user, as a plain JSON-able record.
+
+It lives in a table partitioned by user id (a Faust table on RocksDB in the worker, a
+dict in-process), so it moves with its partition and is restored from the changelog.
+
+Examples
+--------
+>>> s = UserState("alice")
+>>> s.remember_event("e1", window=2), s.remember_event("e1", window=2)
+(True, False)
+>>> s.touch("matrix", positive=True, history_size=3, max_seen=10)
+>>> UserState.from_dict(s.to_dict()) == s
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class UserState:
+    """One user's vector, recent history, seen and disliked sets, and dedupe window."""
+
+    user_id: str
+    vector: list[float] | None = None
+    bias: float = 0.0
+    history: list[str] = field(default_factory=list)
+    seen: list[str] = field(default_factory=list)
+    disliked: list[str] = field(default_factory=list)
+    recent_events: list[str] = field(default_factory=list)
+    events: int = 0
+    attributes: dict[str, Any] = field(default_factory=dict)
+    last_recommended: list[str] = field(default_factory=list)
+
+    def remember_event(self, event_id: str, window: int) -> bool:
+        """Record ``event_id``; False when it was already applied (a redelivery)."""
+        if event_id in self.recent_events:
+            return False
+        self.recent_events.append(event_id)
+        del self.recent_events[:-window]
+        return True
+
+    def touch(self, item_id: str, positive: bool, history_size: int, max_seen: int) -> None:
+        """The user interacted with ``item_id``: it is seen, recent, and maybe disliked."""
+        for bounded, limit in ((self.history, history_size), (self.seen, max_seen)):
+            if item_id in bounded:
+                bounded.remove(item_id)
+            bounded.append(item_id)
+            del bounded[:-limit]
+        if not positive and item_id not in self.disliked:
+            self.disliked.append(item_id)
+            del self.disliked[:-max_seen]
+        elif positive and item_id in self.disliked:
+            self.disliked.remove(item_id)
+
+    def excluded(self) -> set[str]:
+        """Items never to recommend to this user again."""
+        return set(self.seen) | set(self.disliked)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> UserState:
+        return cls(**data)

@@ -1,0 +1,383 @@
+"""Typed event records that cross the topics, each with ``from_dict`` validation.
+
+Every record validates itself when built from a decoded JSON object and raises
+:class:`~schemas.errors.SchemaError` with a message that names the field and what
+is expected, so a dead letter says exactly how to fix the producer.
+
+Examples
+--------
+>>> ev = Interaction.from_dict({"event_id": "e1", "user_id": "alice",
+...                            "item_id": "matrix", "type": "like", "timestamp": 10})
+>>> ev.type, ev.timestamp
+('like', 10.0)
+>>> Interaction.from_dict({"event_id": "e1", "user_id": "alice", "item_id": "m",
+...                        "type": "love", "timestamp": 10})
+Traceback (most recent call last):
+...
+schemas.errors.SchemaError: interaction: field 'type' must be one of view, click, like, \
+dislike, rating, purchase, skip (got 'love')
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from schemas.errors import SchemaError
+
+INTERACTION_TYPES: tuple[str, ...] = (
+    "view",
+    "click",
+    "like",
+    "dislike",
+    "rating",
+    "purchase",
+    "skip",
+)
+"""Every value the ``type`` field of an interaction may take."""
+
+MAX_ID_LENGTH = 256
+
+
+def _fail(record: str, message: str) -> SchemaError:
+    return SchemaError(f"{record}: {message}")
+
+
+def _require_object(record: str, data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise _fail(record, f"expected a JSON object, got {type(data).__name__}")
+    return data
+
+
+def _unknown_fields(record: str, data: dict[str, Any], allowed: set[str]) -> None:
+    extra = sorted(set(data) - allowed)
+    if extra:
+        raise _fail(
+            record,
+            f"unknown field(s) {', '.join(map(repr, extra))}; allowed: {', '.join(sorted(allowed))}",
+        )
+
+
+def _id(record: str, data: dict[str, Any], name: str) -> str:
+    if name not in data or data[name] is None:
+        raise _fail(record, f"field {name!r} is required")
+    value = data[name]
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise _fail(record, f"field {name!r} must be a string (got {type(value).__name__})")
+    text = str(value)
+    if not text.strip():
+        raise _fail(record, f"field {name!r} must not be empty")
+    if len(text) > MAX_ID_LENGTH:
+        raise _fail(record, f"field {name!r} is longer than {MAX_ID_LENGTH} characters")
+    return text
+
+
+def _number(record: str, name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _fail(record, f"field {name!r} must be a number (got {value!r})")
+    number = float(value)
+    if not math.isfinite(number):
+        raise _fail(record, f"field {name!r} must be finite (got {value!r})")
+    return number
+
+
+def _timestamp(record: str, name: str, value: Any) -> float:
+    """Event time as epoch seconds: a number, or an ISO-8601 string with a timezone."""
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise _fail(
+                record,
+                f"field {name!r} must be epoch seconds or ISO-8601 such as '2024-01-31T12:00:00Z' (got {value!r})",
+            ) from None
+        if parsed.tzinfo is None:
+            raise _fail(record, f"field {name!r} needs a timezone, e.g. a trailing 'Z' (got {value!r})")
+        return parsed.timestamp()
+    number = _number(record, name, value)
+    if number < 0:
+        raise _fail(record, f"field {name!r} must not be negative (got {value!r})")
+    return number
+
+
+def _optional_timestamp(record: str, data: dict[str, Any], name: str) -> float | None:
+    value = data.get(name)
+    return None if value is None else _timestamp(record, name, value)
+
+
+def _attributes(record: str, data: dict[str, Any], name: str) -> dict[str, Any]:
+    value = data.get(name)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _fail(record, f"field {name!r} must be a JSON object (got {type(value).__name__})")
+    return dict(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Interaction:
+    """What one user did to one item; topic ``interactions``, keyed by ``user_id``."""
+
+    event_id: str
+    user_id: str
+    item_id: str
+    type: str
+    timestamp: float
+    value: float | None = None
+    context: dict[str, Any] = field(default_factory=dict)
+
+    RECORD = "interaction"
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Interaction:
+        name = cls.RECORD
+        data = _require_object(name, data)
+        _unknown_fields(name, data, {"event_id", "user_id", "item_id", "type", "value", "timestamp", "context"})
+        kind = data.get("type")
+        if kind not in INTERACTION_TYPES:
+            raise _fail(
+                name,
+                f"field 'type' must be one of {', '.join(INTERACTION_TYPES)} (got {kind!r})",
+            )
+        value = data.get("value")
+        rating = None if value is None else _number(name, "value", value)
+        if kind == "rating" and rating is None:
+            raise _fail(name, "a 'rating' event needs a numeric 'value' (the rating)")
+        if "timestamp" not in data or data["timestamp"] is None:
+            raise _fail(name, "field 'timestamp' is required (event time, epoch seconds or ISO-8601)")
+        return cls(
+            event_id=_id(name, data, "event_id"),
+            user_id=_id(name, data, "user_id"),
+            item_id=_id(name, data, "item_id"),
+            type=kind,
+            timestamp=_timestamp(name, "timestamp", data["timestamp"]),
+            value=rating,
+            context=_attributes(name, data, "context"),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "event_id": self.event_id,
+            "user_id": self.user_id,
+            "item_id": self.item_id,
+            "type": self.type,
+            "timestamp": self.timestamp,
+        }
+        if self.value is not None:
+            out["value"] = self.value
+        if self.context:
+            out["context"] = self.context
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """A catalogue entry; topic ``items``, keyed by ``item_id``, compacted.
+
+    ``available: false`` (or a tombstone, a null value for the key) removes the item
+    from every future recommendation.
+    """
+
+    item_id: str
+    title: str = ""
+    attributes: dict[str, Any] = field(default_factory=dict)
+    published_at: float | None = None
+    available: bool = True
+
+    RECORD = "item"
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Item:
+        name = cls.RECORD
+        data = _require_object(name, data)
+        _unknown_fields(name, data, {"item_id", "title", "attributes", "published_at", "available"})
+        title = data.get("title", "")
+        if title is None:
+            title = ""
+        if not isinstance(title, str):
+            raise _fail(name, f"field 'title' must be a string (got {type(title).__name__})")
+        available = data.get("available", True)
+        if not isinstance(available, bool):
+            raise _fail(name, f"field 'available' must be true or false (got {available!r})")
+        return cls(
+            item_id=_id(name, data, "item_id"),
+            title=title,
+            attributes=_attributes(name, data, "attributes"),
+            published_at=_optional_timestamp(name, data, "published_at"),
+            available=available,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"item_id": self.item_id, "available": self.available}
+        if self.title:
+            out["title"] = self.title
+        if self.attributes:
+            out["attributes"] = self.attributes
+        if self.published_at is not None:
+            out["published_at"] = self.published_at
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """A user profile; topic ``users``, keyed by ``user_id``, compacted."""
+
+    user_id: str
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+    RECORD = "user"
+
+    @classmethod
+    def from_dict(cls, data: Any) -> User:
+        name = cls.RECORD
+        data = _require_object(name, data)
+        _unknown_fields(name, data, {"user_id", "attributes"})
+        return cls(user_id=_id(name, data, "user_id"), attributes=_attributes(name, data, "attributes"))
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"user_id": self.user_id}
+        if self.attributes:
+            out["attributes"] = self.attributes
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class RecommendedItem:
+    """One entry of a recommendation list."""
+
+    item_id: str
+    score: float
+    sources: tuple[str, ...] = ()
+
+    RECORD = "recommended item"
+
+    @classmethod
+    def from_dict(cls, data: Any) -> RecommendedItem:
+        name = cls.RECORD
+        data = _require_object(name, data)
+        _unknown_fields(name, data, {"item_id", "score", "sources"})
+        sources = data.get("sources") or []
+        if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
+            raise _fail(name, "field 'sources' must be a list of strings")
+        return cls(
+            item_id=_id(name, data, "item_id"),
+            score=_number(name, "score", data.get("score")),
+            sources=tuple(sources),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"item_id": self.item_id, "score": self.score, "sources": list(self.sources)}
+
+
+@dataclass(frozen=True, slots=True)
+class Recommendation:
+    """A fresh ranked list for a user; topic ``recommendations``, keyed by ``user_id``."""
+
+    user_id: str
+    event_id: str
+    generated_at: float
+    model_version: str
+    items: tuple[RecommendedItem, ...]
+    latency_ms: float
+
+    RECORD = "recommendation"
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Recommendation:
+        name = cls.RECORD
+        data = _require_object(name, data)
+        _unknown_fields(
+            name,
+            data,
+            {"user_id", "event_id", "generated_at", "model_version", "items", "latency_ms"},
+        )
+        items = data.get("items")
+        if not isinstance(items, list):
+            raise _fail(name, "field 'items' must be a list of {item_id, score, sources}")
+        version = data.get("model_version")
+        if not isinstance(version, str):
+            raise _fail(name, "field 'model_version' must be a string")
+        return cls(
+            user_id=_id(name, data, "user_id"),
+            event_id=_id(name, data, "event_id"),
+            generated_at=_timestamp(name, "generated_at", data.get("generated_at")),
+            model_version=version,
+            items=tuple(RecommendedItem.from_dict(i) for i in items),
+            latency_ms=_number(name, "latency_ms", data.get("latency_ms")),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "user_id": self.user_id,
+            "event_id": self.event_id,
+            "generated_at": self.generated_at,
+            "model_version": self.model_version,
+            "items": [i.to_dict() for i in self.items],
+            "latency_ms": self.latency_ms,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """An input that could not be applied, with where it came from and why.
+
+    ``value_base64`` holds the original bytes exactly, so the event can be fixed and
+    replayed; ``value`` repeats them as text when they are valid UTF-8.
+    """
+
+    reason: str
+    error: str
+    source_topic: str
+    partition: int
+    offset: int
+    key: str | None
+    value_base64: str
+    value: str | None
+    failed_at: float
+
+    RECORD = "dead letter"
+
+    @classmethod
+    def from_dict(cls, data: Any) -> DeadLetter:
+        name = cls.RECORD
+        data = _require_object(name, data)
+        fields = {
+            "reason", "error", "source_topic", "partition", "offset", "key",
+            "value_base64", "value", "failed_at",
+        }  # fmt: skip
+        _unknown_fields(name, data, fields)
+        for text in ("reason", "error", "source_topic", "value_base64"):
+            if not isinstance(data.get(text), str):
+                raise _fail(name, f"field {text!r} must be a string")
+        for whole in ("partition", "offset"):
+            if isinstance(data.get(whole), bool) or not isinstance(data.get(whole), int):
+                raise _fail(name, f"field {whole!r} must be an integer")
+        for optional in ("key", "value"):
+            if data.get(optional) is not None and not isinstance(data[optional], str):
+                raise _fail(name, f"field {optional!r} must be a string or null")
+        return cls(
+            reason=data["reason"],
+            error=data["error"],
+            source_topic=data["source_topic"],
+            partition=data["partition"],
+            offset=data["offset"],
+            key=data.get("key"),
+            value_base64=data["value_base64"],
+            value=data.get("value"),
+            failed_at=_timestamp(name, "failed_at", data.get("failed_at")),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "reason": self.reason,
+            "error": self.error,
+            "source_topic": self.source_topic,
+            "partition": self.partition,
+            "offset": self.offset,
+            "key": self.key,
+            "value_base64": self.value_base64,
+            "value": self.value,
+            "failed_at": self.failed_at,
+        }

@@ -1,0 +1,135 @@
+"""JSON Schema (draft 2020-12) of every record, for producers written in other languages.
+
+The files under ``schemas/json/`` are generated from :data:`SCHEMAS`; regenerate them with
+``python -m schemas.jsonschema`` after changing a record (a test fails when they drift).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from schemas.events import INTERACTION_TYPES
+
+_DRAFT = "https://json-schema.org/draft/2020-12/schema"
+_ID = {"type": ["string", "integer"], "minLength": 1, "maxLength": 256}
+_TIME = {
+    "description": "epoch seconds, or an ISO-8601 string with a timezone",
+    "oneOf": [{"type": "number", "minimum": 0}, {"type": "string", "format": "date-time"}],
+}
+_ATTRIBUTES = {"type": "object", "description": "free-form attributes"}
+
+
+def _record(title: str, description: str, props: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    return {
+        "$schema": _DRAFT,
+        "title": title,
+        "description": description,
+        "type": "object",
+        "properties": props,
+        "required": required,
+        "additionalProperties": False,
+    }
+
+
+_RECOMMENDED_ITEM = {
+    "type": "object",
+    "properties": {
+        "item_id": {"type": "string"},
+        "score": {"type": "number"},
+        "sources": {"type": "array", "items": {"type": "string"}},
+    },
+    "required": ["item_id", "score"],
+    "additionalProperties": False,
+}
+
+SCHEMAS: dict[str, dict[str, Any]] = {
+    "interaction": _record(
+        "Interaction",
+        "What one user did to one item. Topic `interactions`, keyed by user_id.",
+        {
+            "event_id": {**_ID, "description": "unique per event; redeliveries are applied once"},
+            "user_id": _ID,
+            "item_id": _ID,
+            "type": {"enum": list(INTERACTION_TYPES)},
+            "value": {"type": ["number", "null"], "description": "the rating; required for type rating"},
+            "timestamp": {**_TIME, "description": "event time: " + _TIME["description"]},
+            "context": {**_ATTRIBUTES, "description": "session, device, locale and the like"},
+        },
+        ["event_id", "user_id", "item_id", "type", "timestamp"],
+    ),
+    "item": _record(
+        "Item",
+        "A catalogue entry. Topic `items`, keyed by item_id, compacted; a null value "
+        "(tombstone) or available=false removes the item from recommendations.",
+        {
+            "item_id": _ID,
+            "title": {"type": ["string", "null"]},
+            "attributes": {**_ATTRIBUTES, "description": "genres, tags, creator, year ..."},
+            "published_at": {"oneOf": [*_TIME["oneOf"], {"type": "null"}]},
+            "available": {"type": "boolean", "default": True},
+        },
+        ["item_id"],
+    ),
+    "user": _record(
+        "User",
+        "A user profile. Topic `users`, keyed by user_id, compacted.",
+        {"user_id": _ID, "attributes": {**_ATTRIBUTES, "description": "age, country, genres ..."}},
+        ["user_id"],
+    ),
+    "recommendation": _record(
+        "Recommendation",
+        "A fresh ranked list for one user. Topic `recommendations`, keyed by user_id.",
+        {
+            "user_id": {"type": "string"},
+            "event_id": {"type": "string", "description": "the event that triggered it"},
+            "generated_at": {"type": "number", "description": "epoch seconds"},
+            "model_version": {"type": "string"},
+            "items": {"type": "array", "items": _RECOMMENDED_ITEM},
+            "latency_ms": {"type": "number", "description": "event arrival to publish, in ms"},
+        },
+        ["user_id", "event_id", "generated_at", "model_version", "items", "latency_ms"],
+    ),
+    "dead_letter": _record(
+        "DeadLetter",
+        "An input that could not be applied. Topic `dead-letters`, keyed like its source.",
+        {
+            "reason": {"type": "string", "description": "what is wrong and how to fix it"},
+            "error": {"type": "string", "description": "the error class"},
+            "source_topic": {"type": "string"},
+            "partition": {"type": "integer"},
+            "offset": {"type": "integer"},
+            "key": {"type": ["string", "null"]},
+            "value_base64": {"type": "string", "description": "the original bytes"},
+            "value": {"type": ["string", "null"], "description": "the original bytes as text"},
+            "failed_at": {"type": "number"},
+        },
+        ["reason", "error", "source_topic", "partition", "offset", "key", "value_base64",
+         "value", "failed_at"],
+    ),
+}  # fmt: skip
+
+SCHEMA_DIR = Path(__file__).with_name("json")
+
+
+def render(name: str) -> str:
+    """The exact text of ``schemas/json/<name>.schema.json``."""
+    return json.dumps(SCHEMAS[name], indent=2, sort_keys=False) + "\n"
+
+
+def export(directory: Path = SCHEMA_DIR) -> list[Path]:
+    """Write every schema file into ``directory`` and return their paths."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in SCHEMAS:
+        path = directory / f"{name}.schema.json"
+        path.write_text(render(name))
+        written.append(path)
+    return written
+
+
+if __name__ == "__main__":  # pragma: no cover
+    for p in export(Path(sys.argv[1]) if len(sys.argv) > 1 else SCHEMA_DIR):
+        print(p)

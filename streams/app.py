@@ -1,0 +1,176 @@
+"""The Faust application: topics, the user table, agents and timers, wired to one Engine.
+
+One event takes one trip: decode and validate (bad input goes to the dead-letter topic with
+its reason) -> the engine applies it (deduplicated by ``event_id``) -> if the user's context
+changed, the fresh list is published to the recommendations topic. Agents run with
+concurrency 1 and the engine is synchronous, so the hnswlib index has one writer: this
+event loop's thread (timers run on it too).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+from faust.types import EventT
+
+from recsys.engine import Engine
+from recsys.settings import Settings
+from schemas import Interaction, Item, SchemaError, User, decode, encode
+from streams.dead_letters import dead_letter
+
+log = logging.getLogger("streams")
+
+
+@dataclass
+class Service:
+    """The app and what its agents share; built by :func:`create_app`."""
+
+    app: faust.App
+    engine: Engine
+    settings: Settings
+    stats: dict[str, int]
+
+    @property
+    def model_dir(self) -> Any:
+        return self.settings.data_dir / "model"
+
+
+def _raw_topic(app: faust.App, name: str, settings: Settings) -> faust.TopicT:
+    return app.topic(
+        name,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=settings.partitions,
+    )
+
+
+def create_app(settings: Settings) -> Service:
+    """Build the Faust app for ``settings`` and restore the engine's last snapshot."""
+    app = faust.App(
+        settings.app_id,
+        broker=settings.broker_url,
+        store="rocksdb://",
+        datadir=str(settings.data_dir / "faust"),
+        web_port=settings.web_port,
+        web_host=settings.web_host,
+        topic_partitions=settings.partitions,
+        topic_replication_factor=settings.replication_factor,
+        consumer_auto_offset_reset="earliest",
+        env={},  # settings come from RECSYS_* only; stray faust variables cannot reconfigure us
+    )
+    users = app.Table(
+        "user-state",
+        default=None,
+        partitions=settings.partitions,
+        key_serializer="json",
+        value_serializer="json",
+    )
+    engine = Engine(settings, users=users)
+    service = Service(
+        app, engine, settings, {"in": 0, "applied": 0, "duplicates": 0, "dead_letters": 0, "recommendations": 0}
+    )
+    if engine.load(service.model_dir):
+        log.info("restored model snapshot: %d items, version %s", len(engine.catalog), engine.model_version)
+
+    interactions = _raw_topic(app, settings.topic_interactions, settings)
+    items = _raw_topic(app, settings.topic_items, settings)
+    profiles = _raw_topic(app, settings.topic_users, settings)
+    recommendations = _raw_topic(app, settings.topic_recommendations, settings)
+    dead_letters = _raw_topic(app, settings.topic_dead_letters, settings)
+
+    async def to_dead_letters(event: EventT, error: BaseException) -> None:
+        msg = event.message
+        service.stats["dead_letters"] += 1
+        log.warning("dead letter from %s[%d]@%d: %s", msg.topic, msg.partition, msg.offset, error)
+        await dead_letters.send(
+            key=msg.key,
+            value=dead_letter(
+                msg.value, key=msg.key, topic=msg.topic, partition=msg.partition, offset=msg.offset, error=error
+            ),
+        )
+
+    async def guarded(event: EventT, handle: Callable[[EventT], Awaitable[None]]) -> None:
+        """Run ``handle``; any failure sends the input to the dead-letter topic, and we go on."""
+        service.stats["in"] += 1
+        try:
+            await handle(event)
+        except SchemaError as exc:
+            await to_dead_letters(event, exc)
+        except Exception as exc:  # noqa: BLE001 - a bad event must never stop the worker
+            log.exception("processing failed")
+            await to_dead_letters(event, RuntimeError(f"processing failed: {type(exc).__name__}: {exc}"))
+        finally:
+            msg = event.message
+            engine.note_offset(msg.topic, msg.partition, msg.offset)
+
+    async def handle_interaction(event: EventT) -> None:
+        received = time.time()
+        record = decode(Interaction, event.message.value)
+        key = event.message.key
+        if key is not None and key.decode(errors="replace") != record.user_id:
+            raise SchemaError(
+                f"interaction: the message key {key!r} must be the user_id {record.user_id!r} "
+                "(interactions are partitioned by user)"
+            )
+        outcome = engine.process(record, received_at=received)
+        if not outcome.applied:
+            service.stats["duplicates"] += 1
+            log.info("skipped %s", outcome.reason)
+            return
+        service.stats["applied"] += 1
+        if outcome.recommendation is not None:
+            await recommendations.send(key=record.user_id.encode(), value=encode(outcome.recommendation))
+            service.stats["recommendations"] += 1
+
+    async def handle_item(event: EventT) -> None:
+        msg = event.message
+        if msg.value is None:
+            if msg.key is None:
+                raise SchemaError("item: a tombstone needs the item_id as its key")
+            engine.remove_item(msg.key.decode())
+            return
+        engine.apply_item(decode(Item, msg.value))
+
+    async def handle_user(event: EventT) -> None:
+        engine.apply_user(decode(User, event.message.value))
+
+    @app.agent(interactions, concurrency=1, name="interactions")
+    async def interactions_agent(stream: Any) -> None:
+        async for event in stream.events():
+            await guarded(event, handle_interaction)
+
+    @app.agent(items, concurrency=1, name="items")
+    async def items_agent(stream: Any) -> None:
+        async for event in stream.events():
+            await guarded(event, handle_item)
+
+    @app.agent(profiles, concurrency=1, name="users")
+    async def users_agent(stream: Any) -> None:
+        async for event in stream.events():
+            await guarded(event, handle_user)
+
+    @app.timer(interval=max(settings.index_refresh_seconds, 0.1))
+    async def refresh_index() -> None:
+        engine.maybe_refresh()
+
+    @app.timer(interval=settings.snapshot_seconds)
+    async def snapshot() -> None:
+        engine.save(service.model_dir)
+
+    @app.on_before_shutdown.connect
+    async def final_snapshot(app: faust.App, **_: Any) -> None:
+        engine.save(service.model_dir)
+        log.info("saved model snapshot at shutdown: %s (%s)", service.model_dir, engine.model_version)
+
+    @app.page("/stats")
+    async def stats(web: Any, request: Any) -> Any:
+        return web.json({**service.stats, **engine.counters, "items": len(engine.catalog), "index": len(engine.index)})
+
+    return service

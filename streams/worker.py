@@ -1,0 +1,33 @@
+"""Run the Faust worker: create the topics, restore state, consume until stopped.
+
+``python -m streams.worker`` and ``recsys worker`` do the same.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import faust
+
+from recsys.settings import Settings
+from streams.app import create_app
+from streams.kafka_io import create_topics, wait_for_broker
+
+log = logging.getLogger("streams")
+
+
+def run_worker(settings: Settings) -> int:
+    """Block running one worker; SIGTERM or Ctrl-C stops it cleanly (with a final snapshot)."""
+    wait_for_broker(settings, timeout=30.0)
+    for topic, status in create_topics(settings).items():
+        print(f"topic {topic}: {status}", file=sys.stderr)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    service = create_app(settings)
+    worker = faust.Worker(service.app, loglevel=settings.log_level, web_port=settings.web_port)
+    worker.execute_from_commandline()
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(run_worker(Settings.from_env()))
