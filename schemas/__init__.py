@@ -13,8 +13,8 @@ from schemas.events import (
 )
 
 __all__ = [
-    "INTERACTION_TYPES",
     "DeadLetter",
+    "INTERACTION_TYPES",
     "Interaction",
     "Item",
     "Recommendation",

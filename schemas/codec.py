@@ -48,7 +48,7 @@ def decode(cls: _Decodable[R], raw: bytes | str | None) -> R:
     if raw is None:
         raise SchemaError(f"{cls.RECORD}: the message has no value (a tombstone?)")
     try:
-        data = json.loads(raw)
+        data = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
     except UnicodeDecodeError as exc:
         raise SchemaError(f"{cls.RECORD}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except json.JSONDecodeError as exc:

@@ -22,7 +22,7 @@ _TIME = {
 _ATTRIBUTES = {"type": "object", "description": "free-form attributes"}
 
 
-def _record(title: str, description: str, props: dict[str, Any], required: list[str]) -> dict[str, Any]:
+def _record(title: str, description: str, props: dict[str, Any], required: list[str], **extra: Any) -> dict[str, Any]:
     return {
         "$schema": _DRAFT,
         "title": title,
@@ -31,6 +31,7 @@ def _record(title: str, description: str, props: dict[str, Any], required: list[
         "properties": props,
         "required": required,
         "additionalProperties": False,
+        **extra,
     }
 
 
@@ -55,10 +56,14 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "item_id": _ID,
             "type": {"enum": list(INTERACTION_TYPES)},
             "value": {"type": ["number", "null"], "description": "the rating; required for type rating"},
-            "timestamp": {**_TIME, "description": "event time: " + _TIME["description"]},
+            "timestamp": {**_TIME, "description": "event time: epoch seconds, or an ISO-8601 string with a timezone"},
             "context": {**_ATTRIBUTES, "description": "session, device, locale and the like"},
         },
         ["event_id", "user_id", "item_id", "type", "timestamp"],
+        allOf=[{
+            "if": {"properties": {"type": {"const": "rating"}}},
+            "then": {"required": ["value"], "properties": {"value": {"type": "number"}}},
+        }],
     ),
     "item": _record(
         "Item",

@@ -69,8 +69,7 @@ def create_app(settings: Settings) -> Service:
         "user-state",
         default=None,
         partitions=settings.partitions,
-        key_serializer="json",
-        value_serializer="json",
+        schema=faust.Schema(key_serializer="json", value_serializer="json"),
     )
     engine = Engine(settings, users=users)
     service = Service(
@@ -164,7 +163,7 @@ def create_app(settings: Settings) -> Service:
     async def snapshot() -> None:
         engine.save(service.model_dir)
 
-    @app.on_before_shutdown.connect
+    @app.on_before_shutdown.connect  # type: ignore[arg-type]
     async def final_snapshot(app: faust.App, **_: Any) -> None:
         engine.save(service.model_dir)
         log.info("saved model snapshot at shutdown: %s (%s)", service.model_dir, engine.model_version)

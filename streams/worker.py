@@ -12,6 +12,7 @@ import faust
 
 from recsys.settings import Settings
 from streams.app import create_app
+from streams.catalogue import load_catalogue
 from streams.kafka_io import create_topics, wait_for_broker
 
 log = logging.getLogger("streams")
@@ -24,7 +25,9 @@ def run_worker(settings: Settings) -> int:
         print(f"topic {topic}: {status}", file=sys.stderr)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     service = create_app(settings)
-    worker = faust.Worker(service.app, loglevel=settings.log_level, web_port=settings.web_port)
+    read = load_catalogue(settings, service.engine)
+    print(f"catalogue: read {read} records, {len(service.engine.catalog)} items available", file=sys.stderr)
+    worker = faust.Worker(service.app, loglevel=settings.log_level)
     worker.execute_from_commandline()
     return 0
 

@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from river import optim, reco
+from river import optim, reco, stats
 
 from recsys.models.base import UserFactors, VectorModel
 
@@ -48,6 +48,21 @@ class _WeightedSquared(optim.losses.Squared):
 
     def gradient(self, y_true: Any, y_pred: Any) -> Any:
         return self.weight * super().gradient(y_true, y_pred)
+
+
+class _Zero(stats.Mean):
+    """A global mean pinned at 0.
+
+    River updates its global mean *before* predicting, so while the mean is young a
+    positive (target 1) can have a positive residual and be learned backwards. The global
+    mean does not change any user's ranking; biases absorb it.
+    """
+
+    def update(self, x: float, w: float = 1.0) -> None:
+        return None
+
+    def get(self) -> float:
+        return 0.0
 
 
 class OnlineMF(VectorModel):
@@ -74,6 +89,7 @@ class OnlineMF(VectorModel):
             latent_initializer=optim.initializers.Normal(mu=0.0, sigma=init_std, seed=seed),
             seed=seed,
         )
+        self._river.global_mean = _Zero()
         self._updates = 0
 
     @property
@@ -116,4 +132,4 @@ class OnlineMF(VectorModel):
         return np.append(np.asarray(user.vector, dtype=float), 1.0).astype(np.float32)
 
     def item_ids(self) -> list[str]:
-        return list(self._river.i_latents)
+        return [str(i) for i in self._river.i_latents]

@@ -1,0 +1,365 @@
+"""The ``recsys`` command: run the worker, create topics, produce events, tail the output.
+
+Settings come only from ``RECSYS_*`` environment variables (``recsys settings`` lists them).
+Each subcommand is one ``cmd_*`` function taking the parsed arguments and the settings and
+returning the exit status; add one with a parser in :func:`build_parser`.
+
+Exit status: 0 success, 1 failure (broker down, delivery errors, bad input), 2 usage or
+configuration error, 130 interrupted while producing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, KafkaError, KafkaException, Message, TopicPartition
+
+from recsys.errors import ConfigError
+from recsys.settings import ENV_PREFIX, Settings
+from schemas import DeadLetter, Recommendation, SchemaError, encode
+from streams.events_io import EventFileError, read_events
+from streams.kafka_io import (
+    BrokerUnavailable,
+    create_topics,
+    make_admin,
+    make_consumer,
+    make_producer,
+    wait_for_broker,
+)
+
+Command = Callable[[argparse.Namespace, Settings], int]
+
+BROKER_WAIT_S = 10.0
+FLUSH_TIMEOUT_S = 60.0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    command: Command = args.command
+    try:
+        settings = Settings.from_env()
+        return command(args, settings)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except BrokerUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # e.g. `recsys tail | head`
+        sys.stderr.close()
+        return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="recsys",
+        description="Streaming recommender. Settings come from RECSYS_* environment variables "
+        "(see `recsys settings`).",
+    )
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+
+    worker = sub.add_parser("worker", help="run the stream-processing worker")
+    worker.set_defaults(command=cmd_worker)
+
+    topics = sub.add_parser("topics", help="manage the service's topics")
+    topics_sub = topics.add_subparsers(title="actions", metavar="ACTION", required=True)
+    create = topics_sub.add_parser("create", help="create the input and output topics (keeps existing ones)")
+    create.set_defaults(command=cmd_topics_create)
+
+    produce = sub.add_parser("produce", help="send events from a JSON-lines file or a MovieLens folder")
+    produce.add_argument("path", help="a .jsonl file, a MovieLens ratings.csv, or the folder holding it")
+    produce.add_argument("--format", choices=("auto", "jsonl", "movielens"), default="auto",
+                         help="input format (default: guess from the path)")
+    produce.add_argument("--rate", type=float, default=0.0, metavar="EVENTS_PER_S",
+                         help="interactions per second, 0 = as fast as possible (default); "
+                         "items and users are never throttled")
+    produce.add_argument("--limit", type=int, default=None, metavar="N",
+                         help="stop after N interactions (items and users read before them are sent)")
+    produce.add_argument("--skip-invalid", action="store_true",
+                         help="report a bad line and send it raw to the interactions topic anyway, "
+                         "where the worker dead-letters it (default: stop at the first bad line)")
+    produce.add_argument("--no-progress", action="store_true", help="no progress bar")
+    produce.set_defaults(command=cmd_produce)
+
+    tail = sub.add_parser("tail", help="print recommendations (or dead letters) as they are published")
+    tail.add_argument("--user", metavar="USER_ID", help="only this user's messages")
+    tail.add_argument("--from-beginning", action="store_true", help="start at the oldest message, not now")
+    tail.add_argument("--dead-letters", action="store_true", help="read the dead-letter topic instead")
+    tail.add_argument("--max-messages", type=int, default=None, metavar="N", help="stop after N messages")
+    tail.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                      help="stop after SECONDS without a message (default: run until Ctrl-C)")
+    tail.add_argument("--json", action="store_true", help="print the raw JSON values, one per line")
+    tail.set_defaults(command=cmd_tail)
+
+    show = sub.add_parser("settings", help="list every setting with its current value")
+    show.set_defaults(command=cmd_settings)
+    return parser
+
+
+# --- worker, topics, settings -----------------------------------------------------------------
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from streams.worker import run_worker  # heavy (faust); only this command needs it
+
+    status = run_worker(settings)
+    return int(status or 0)
+
+
+def cmd_topics_create(args: argparse.Namespace, settings: Settings) -> int:
+    wait_for_broker(settings, BROKER_WAIT_S)
+    try:
+        result = create_topics(settings)
+    except KafkaException as exc:
+        print(f"error: could not create topics at {settings.broker_url}: {exc.args[0]}", file=sys.stderr)
+        return 1
+    width = max(len(name) for name in result)
+    print(f"{'TOPIC':<{width}}  STATUS")
+    for name, status in result.items():
+        print(f"{name:<{width}}  {status}")
+    mismatched = [name for name, status in result.items() if status.startswith("exists with")]
+    if mismatched:
+        print(
+            f"error: {', '.join(mismatched)} must have {settings.partitions} partitions "
+            f"(RECSYS_PARTITIONS): faust's table changelogs need as many partitions as their source "
+            "topic. Recreate the topic, or set RECSYS_PARTITIONS to match.",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def cmd_settings(args: argparse.Namespace, settings: Settings) -> int:
+    current = settings.as_dict()
+    rows = []
+    for variable, default, meaning in Settings.describe():
+        value = _show(current[variable[len(ENV_PREFIX):].lower()])
+        note = "" if value == default else f" (default: {default})"
+        rows.append((variable, value, meaning + note))
+    var_width = max(len(r[0]) for r in rows)
+    value_width = min(30, max(len(r[1]) for r in rows))
+    for variable, value, meaning in rows:
+        print(f"{variable:<{var_width}}  {value:<{value_width}}  {meaning}")
+    return 0
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, dict):
+        return ",".join(f"{k}={v:g}" for k, v in value.items())
+    return str(value)
+
+
+# --- produce ------------------------------------------------------------------------------------
+
+
+class _Deliveries:
+    """Delivery-report callback: counts failures and keeps the first few reasons."""
+
+    def __init__(self) -> None:
+        self.delivered = 0
+        self.failed = 0
+        self.reasons: list[str] = []
+
+    def __call__(self, err: KafkaError | None, msg: Message) -> None:
+        if err is None:
+            self.delivered += 1
+            return
+        self.failed += 1
+        if len(self.reasons) < 3:
+            self.reasons.append(f"{msg.topic()}: {err.str()}")
+
+
+def cmd_produce(args: argparse.Namespace, settings: Settings) -> int:
+    if args.rate < 0 or (args.limit is not None and args.limit < 0):
+        print("error: --rate and --limit must not be negative", file=sys.stderr)
+        return 2
+    from tqdm import tqdm
+
+    wait_for_broker(settings, BROKER_WAIT_S)
+    topics = {
+        "interactions": settings.topic_interactions,
+        "items": settings.topic_items,
+        "users": settings.topic_users,
+    }
+    producer = make_producer(settings)
+    deliveries = _Deliveries()
+    sent: Counter[str] = Counter()
+    progress = tqdm(unit=" msg", file=sys.stderr, disable=args.no_progress or not sys.stderr.isatty())
+
+    def send(topic: str, key: str | None, value: bytes) -> None:
+        while True:
+            try:
+                producer.produce(topic, value=value, key=key, on_delivery=deliveries)
+                break
+            except BufferError:  # the local queue is full: let deliveries drain it
+                producer.poll(0.1)
+        producer.poll(0)
+        progress.update(1)
+
+    def on_error(error: EventFileError) -> None:
+        if not args.skip_invalid:
+            raise error
+        print(f"warning: {error}; sending the raw line to {settings.topic_interactions} anyway",
+              file=sys.stderr)  # fmt: skip
+        send(settings.topic_interactions, _guess_user(error.raw), error.raw)
+        sent["invalid"] += 1
+
+    status = 0
+    started = time.monotonic()
+    first_interaction: float | None = None  # the rate schedule starts here, after the catalogue
+    try:
+        for kind, key, record in read_events(args.path, args.format, on_error):
+            if kind == "interactions":
+                if args.limit is not None and sent["interactions"] >= args.limit:
+                    break
+                if args.rate > 0:  # sleep to a fixed schedule, so per-message overhead does not add up
+                    first_interaction = first_interaction or time.monotonic()
+                    _wait_until(producer, first_interaction + sent["interactions"] / args.rate)
+            send(topics[kind], key, encode(record))
+            sent[kind] += 1
+    except (EventFileError, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        status = 1
+    except KafkaException as exc:
+        print(f"error: producing to {settings.broker_url} failed: {exc.args[0]}", file=sys.stderr)
+        status = 1
+    except KeyboardInterrupt:
+        print("interrupted; flushing what was sent", file=sys.stderr)
+        status = 130
+    finally:
+        progress.close()
+        unflushed = producer.flush(FLUSH_TIMEOUT_S)
+    elapsed = time.monotonic() - started
+    total = sum(sent.values())
+    summary = (f"sent {sent['interactions']} interactions, {sent['items']} items, {sent['users']} users "
+               f"in {elapsed:.1f} s ({total / max(elapsed, 1e-9):.0f}/s)")  # fmt: skip
+    if sent["invalid"]:
+        summary += f", plus {sent['invalid']} invalid lines sent raw"
+    print(summary)
+    if deliveries.failed or unflushed:
+        print(
+            f"error: {deliveries.failed} messages failed and {unflushed} were still unsent after "
+            f"{FLUSH_TIMEOUT_S:g} s; first errors: {'; '.join(deliveries.reasons) or 'none reported'}",
+            file=sys.stderr,
+        )
+        status = status or 1
+    return status
+
+
+def _wait_until(producer: Any, due: float) -> None:
+    """Serve delivery reports until the monotonic time ``due``."""
+    while (remaining := due - time.monotonic()) > 0:
+        producer.poll(remaining)
+
+
+def _guess_user(raw: bytes) -> str | None:
+    """The user_id of a line that failed validation, if it has one, so it keeps its partition."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    user = data.get("user_id") if isinstance(data, dict) else None
+    return str(user) if isinstance(user, (str, int)) and not isinstance(user, bool) else None
+
+
+# --- tail ---------------------------------------------------------------------------------------
+
+
+def cmd_tail(args: argparse.Namespace, settings: Settings) -> int:
+    topic = settings.topic_dead_letters if args.dead_letters else settings.topic_recommendations
+    wait_for_broker(settings, BROKER_WAIT_S)
+    metadata = make_admin(settings).list_topics(topic, timeout=BROKER_WAIT_S).topics.get(topic)
+    if metadata is None or metadata.error is not None or not metadata.partitions:
+        print(f"error: topic {topic!r} does not exist yet; run `recsys topics create` or start the worker",
+              file=sys.stderr)  # fmt: skip
+        return 1
+    consumer = make_consumer(settings, from_beginning=args.from_beginning)
+    # Assign every partition directly: no group join to wait for, so output starts at once.
+    start = OFFSET_BEGINNING if args.from_beginning else OFFSET_END
+    consumer.assign([TopicPartition(topic, p, start) for p in sorted(metadata.partitions)])
+    shown = 0
+    last_message = time.monotonic()
+    try:
+        while args.max_messages is None or shown < args.max_messages:
+            if args.timeout is not None and time.monotonic() - last_message >= args.timeout:
+                break
+            msg = consumer.poll(0.5)
+            if msg is None:
+                continue
+            if msg.error():
+                print(f"warning: {msg.error()}", file=sys.stderr)
+                continue
+            if args.user is not None and _text(msg.key()) != args.user:
+                continue
+            print(_format_json(msg) if args.json else _format_message(msg, args.dead_letters), flush=True)
+            shown += 1
+            last_message = time.monotonic()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        consumer.close()
+    return 0
+
+
+def _format_json(msg: Message) -> str:
+    value = msg.value() or b""
+    try:
+        return json.dumps(json.loads(value), ensure_ascii=False, separators=(",", ":"))
+    except ValueError:
+        return _text(value) or ""
+
+
+def _format_message(msg: Message, dead_letter: bool) -> str:
+    try:
+        if dead_letter:
+            letter = DeadLetter.from_dict(json.loads(msg.value() or b"null"))
+            return format_dead_letter(letter)
+        rec = Recommendation.from_dict(json.loads(msg.value() or b"null"))
+        return format_recommendation(rec)
+    except (SchemaError, ValueError) as exc:
+        _, stamp = msg.timestamp()
+        return (f"{_clock(stamp / 1000)}  UNREADABLE {msg.topic()}[{msg.partition()}]@{msg.offset()}: "
+                f"{exc}\n  {_text(msg.value())}")  # fmt: skip
+
+
+def format_recommendation(rec: Recommendation) -> str:
+    """A header line, then one numbered line per item."""
+    lines = [f"{_clock(rec.generated_at)}  user {rec.user_id}  after {rec.event_id}  "
+             f"{rec.latency_ms:.1f} ms  {rec.model_version}"]  # fmt: skip
+    rank_width = len(str(len(rec.items)))
+    id_width = max((len(item.item_id) for item in rec.items), default=0)
+    for rank, item in enumerate(rec.items, start=1):
+        lines.append(f"  {rank:>{rank_width}}. {item.item_id:<{id_width}}  {item.score:.3f}  "
+                     f"[{', '.join(item.sources)}]")  # fmt: skip
+    if not rec.items:
+        lines.append("  (no items)")
+    return "\n".join(lines)
+
+
+def format_dead_letter(letter: DeadLetter) -> str:
+    # value is None exactly when the original bytes are not UTF-8 text
+    value = letter.value if letter.value is not None else f"(base64) {letter.value_base64}"
+    return (f"{_clock(letter.failed_at)}  DEAD LETTER from {letter.source_topic}[{letter.partition}]"
+            f"@{letter.offset}: {letter.reason}\n  key: {letter.key}\n  value: {value}")  # fmt: skip
+
+
+def _clock(epoch_s: float) -> str:
+    return datetime.fromtimestamp(epoch_s).strftime("%H:%M:%S")
+
+
+def _text(raw: bytes | str | None) -> str | None:
+    if raw is None or isinstance(raw, str):
+        return raw
+    return raw.decode("utf-8", errors="replace")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,147 @@
+"""Small confluent-kafka helpers for the CLI and the tests: producer, consumer, topics, broker check.
+
+The worker itself talks to Kafka through faust (aiokafka); these helpers are for everything
+around it. Two facts they encode:
+
+* faust partitions keys with Java's murmur2, so every producer here uses
+  ``partitioner=murmur2_random``; librdkafka's default (``consistent_random``, CRC32) would put
+  a user's events on another partition than the worker's table expects.
+* faust's table changelogs must have as many partitions as the source topic, so
+  :func:`create_topics` reports a topic that exists with another partition count.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from recsys.errors import RecsysError
+from recsys.settings import Settings
+
+__all__ = [
+    "BrokerUnavailable",
+    "create_topics",
+    "make_admin",
+    "make_consumer",
+    "make_producer",
+    "topic_specs",
+    "wait_for_broker",
+]
+
+# librdkafka logs every failed connection attempt; route its log lines to Python logging
+# (silent unless configured) instead of stderr, and report failures as exceptions instead.
+# Transient states (e.g. "coordinator load in progress: retrying") are logged at WARNING; keep
+# them out of the CLI's output unless the application configures logging.
+_LOG = logging.getLogger("streams.kafka")
+_LOG.addHandler(logging.NullHandler())
+
+
+class BrokerUnavailable(RecsysError):
+    """No Kafka broker answered at the configured URL."""
+
+
+def _base_config(settings: Settings) -> dict[str, Any]:
+    return {"bootstrap.servers": settings.broker_servers, "logger": _LOG}
+
+
+def make_producer(settings: Settings, **overrides: Any) -> Producer:
+    """A producer whose keyed messages land on the partitions faust expects.
+
+    ``overrides`` are extra librdkafka settings, e.g. ``**{"message.timeout.ms": 5000}``.
+    """
+    config: dict[str, Any] = {
+        **_base_config(settings),
+        "partitioner": "murmur2_random",  # same partition as faust/aiokafka for the same key
+        "enable.idempotence": True,
+        "linger.ms": 5,
+    }
+    config.update(overrides)
+    return Producer(config)
+
+
+def make_consumer(settings: Settings, group_id: str | None = None, from_beginning: bool = True) -> Consumer:
+    """A consumer; without ``group_id`` a throwaway group that commits nothing."""
+    config: dict[str, Any] = {
+        **_base_config(settings),
+        "group.id": group_id or f"recsys-cli-{uuid.uuid4().hex[:12]}",
+        "auto.offset.reset": "earliest" if from_beginning else "latest",
+        "enable.auto.commit": group_id is not None,
+        "enable.partition.eof": False,
+    }
+    return Consumer(config)
+
+
+def make_admin(settings: Settings) -> AdminClient:
+    return AdminClient(_base_config(settings))
+
+
+def topic_specs(settings: Settings) -> dict[str, dict[str, str]]:
+    """Every topic the service owns, mapped to its topic-level config."""
+    compact = {"cleanup.policy": "compact"}
+    return {
+        settings.topic_interactions: {},
+        settings.topic_items: dict(compact),
+        settings.topic_users: dict(compact),
+        settings.topic_recommendations: {},
+        settings.topic_dead_letters: {},
+    }
+
+
+def wait_for_broker(settings: Settings, timeout: float) -> None:
+    """Return once the broker answers; raise :class:`BrokerUnavailable` after ``timeout`` seconds."""
+    admin = make_admin(settings)
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while True:
+        remaining = deadline - time.monotonic()
+        try:
+            admin.list_topics(timeout=max(0.5, min(remaining, 5.0)))
+            return
+        except KafkaException as exc:
+            last = exc
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(0.2)
+    raise BrokerUnavailable(
+        f"no Kafka broker answered at {settings.broker_url} within {timeout:g} s ({last}); "
+        "start one with `python deploy/kafka.py start`, or set RECSYS_BROKER_URL"
+    )
+
+
+def create_topics(settings: Settings, timeout: float = 30.0) -> dict[str, str]:
+    """Create the service's topics; return topic -> "created", "exists" or a partition-count mismatch."""
+    admin = make_admin(settings)
+    specs = topic_specs(settings)
+    existing = admin.list_topics(timeout=timeout).topics
+    result: dict[str, str] = {}
+    missing = [
+        NewTopic(name, num_partitions=settings.partitions,
+                 replication_factor=settings.replication_factor, config=config)
+        for name, config in specs.items()
+        if name not in existing
+    ]  # fmt: skip
+    futures = admin.create_topics(missing, request_timeout=timeout) if missing else {}
+    for name, future in futures.items():
+        try:
+            future.result()
+            result[name] = "created"
+        except KafkaException as exc:
+            error = exc.args[0]
+            if not (isinstance(error, KafkaError) and error.code() == KafkaError.TOPIC_ALREADY_EXISTS):
+                raise  # another client created it meanwhile: checked below like any existing topic
+    if len(result) < len(specs):
+        existing = admin.list_topics(timeout=timeout).topics
+    for name in specs:
+        if name in result:
+            continue
+        count = len(existing[name].partitions) if name in existing else 0
+        if count == settings.partitions:
+            result[name] = "exists"
+        else:
+            result[name] = f"exists with {count} partitions, expected {settings.partitions}"
+    return {name: result[name] for name in specs}

@@ -1,0 +1,123 @@
+"""Shared fixtures: the real Kafka broker for integration tests, and a worker process."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from recsys.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+BROKER_PORT = int(os.environ.get("RECSYS_TEST_KAFKA_PORT", "9092"))
+
+
+def _kafka_launcher() -> Any:
+    spec = importlib.util.spec_from_file_location("deploy_kafka", ROOT / "deploy" / "kafka.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def kafka() -> Iterator[str]:
+    """A real broker on 127.0.0.1: reuse one that answers, else start one (and stop it after)."""
+    launcher = _kafka_launcher()
+    started = False
+    if not launcher.is_up(BROKER_PORT):
+        launcher.start(port=BROKER_PORT, controller_port=BROKER_PORT + 1, timeout=120)
+        started = True
+    yield f"kafka://127.0.0.1:{BROKER_PORT}"
+    if started:
+        launcher.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class WorkerProcess:
+    """``python -m streams.worker`` in a subprocess, configured only through RECSYS_* variables."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.env = env
+        self.log_path = log_path
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def settings(self) -> Settings:
+        return Settings.from_env({k: v for k, v in self.env.items() if k.startswith("RECSYS_")})
+
+    def start(self) -> WorkerProcess:
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([sys.executable, "-m", "streams.worker"], env=self.env, cwd=ROOT,
+                                     stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+        return self
+
+    def stop(self, timeout: float = 60.0) -> int:
+        """SIGTERM (a clean stop: final snapshot, commit) and wait."""
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def log_tail(self, lines: int = 60) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+@pytest.fixture
+def worker_env(kafka: str, tmp_path: Path) -> Callable[..., dict[str, str]]:
+    """Environment for a worker with its own app id, topics, data dir and web port."""
+
+    def make(**extra: str) -> dict[str, str]:
+        tag = uuid.uuid4().hex[:8]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("RECSYS_")}
+        env.update({
+            "RECSYS_BROKER_URL": kafka,
+            "RECSYS_APP_ID": f"test-{tag}",
+            "RECSYS_TOPIC_INTERACTIONS": f"interactions-{tag}",
+            "RECSYS_TOPIC_ITEMS": f"items-{tag}",
+            "RECSYS_TOPIC_USERS": f"users-{tag}",
+            "RECSYS_TOPIC_RECOMMENDATIONS": f"recommendations-{tag}",
+            "RECSYS_TOPIC_DEAD_LETTERS": f"dead-letters-{tag}",
+            "RECSYS_PARTITIONS": "2",
+            "RECSYS_DATA_DIR": str(tmp_path / f"data-{tag}"),
+            "RECSYS_WEB_PORT": str(free_port()),
+            "RECSYS_LOG_LEVEL": "info",
+        })  # fmt: skip
+        env.update(extra)
+        return env
+
+    return make
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float, what: str, worker: WorkerProcess | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        if worker is not None and not worker.alive():
+            pytest.fail(f"the worker died while waiting for {what}:\n{worker.log_tail()}")
+        time.sleep(0.2)
+    tail = worker.log_tail() if worker else ""
+    pytest.fail(f"timed out after {timeout}s waiting for {what}\n{tail}")

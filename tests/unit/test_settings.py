@@ -1,0 +1,56 @@
+"""The one settings object: RECSYS_* binding, defaults in one place, errors that name the fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from recsys.errors import ConfigError
+from recsys.settings import Settings
+
+
+def test_every_field_binds_to_its_recsys_variable() -> None:
+    env = {
+        "RECSYS_BROKER_URL": "kafka://kafka:19092",
+        "RECSYS_PARTITIONS": "8",
+        "RECSYS_K": "25",
+        "RECSYS_DATA_DIR": "state",
+        "RECSYS_LEARNING_RATE": "0.2",
+        "RECSYS_EVENT_WEIGHTS": "view=0.1, purchase=5",
+        "RECSYS_ANN_BACKEND": "brute",
+    }
+    s = Settings.from_env(env)
+    assert (s.broker_url, s.partitions, s.k, s.data_dir, s.learning_rate) == (
+        "kafka://kafka:19092", 8, 25, Path("state"), 0.2
+    )
+    assert s.event_weights["view"] == 0.1 and s.event_weights["purchase"] == 5.0 and s.event_weights["like"] == 2.0
+    assert s.ann_backend == "brute" and s.broker_servers == "kafka:19092"
+
+
+def test_defaults_come_from_one_place_and_are_documented() -> None:
+    rows = Settings.describe()
+    assert len(rows) == len(Settings().as_dict())
+    assert all(var.startswith("RECSYS_") and doc for var, _, doc in rows)
+    assert Settings.from_env({}) == Settings()
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"RECSYS_K": "0"}, "RECSYS_K: must be at least 1"),
+        ({"RECSYS_PARTITIONS": "four"}, "RECSYS_PARTITIONS: expected an integer"),
+        ({"RECSYS_ANN_BACKEND": "faiss"}, "must be hnsw or brute"),
+        ({"RECSYS_BROKER_URL": "localhost"}, "kafka://"),
+        ({"RECSYS_EVENT_WEIGHTS": "love=3"}, "unknown event type"),
+        ({"RECSYS_EVENT_WEIGHTS": "like=lots"}, "type=weight pairs"),
+        ({"RECSYS_KK": "10"}, "unknown setting"),
+    ],
+)
+def test_invalid_settings_fail_at_start_with_the_variable_named(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Settings.from_env(env)
+
+
+def test_unrelated_variables_are_ignored() -> None:
+    assert Settings.from_env({"BROKER_URL": "kafka://elsewhere:1", "WEB_PORT": "1"}) == Settings()
