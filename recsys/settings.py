@@ -27,6 +27,8 @@ from typing import Any
 from recsys.errors import ConfigError
 
 ENV_PREFIX = "RECSYS_"
+NOT_SETTINGS = frozenset({"RECSYS_KAFKA_DIR", "RECSYS_CACHE_DIR", "RECSYS_TEST_KAFKA_PORT"})
+"""RECSYS_ variables read by the Kafka launcher (deploy/kafka.py) and the tests, not by the service."""
 
 DEFAULT_EVENT_WEIGHTS: dict[str, float] = {
     "view": 0.5,
@@ -100,7 +102,11 @@ class Settings:
         """Read ``RECSYS_*`` variables from ``environ`` (default: the process environment)."""
         env = os.environ if environ is None else environ
         known = {f.name for f in fields(cls)}
-        stray = sorted(k for k in env if k.startswith(ENV_PREFIX) and k[len(ENV_PREFIX) :].lower() not in known)
+        stray = sorted(
+            k
+            for k in env
+            if k.startswith(ENV_PREFIX) and k[len(ENV_PREFIX) :].lower() not in known and k not in NOT_SETTINGS
+        )
         if stray:
             raise ConfigError(
                 f"unknown setting(s) {', '.join(stray)}; known: "

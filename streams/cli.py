@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections import Counter
@@ -24,7 +25,7 @@ from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, KafkaError, KafkaExcep
 from recsys.errors import ConfigError
 from recsys.settings import ENV_PREFIX, Settings
 from schemas import DeadLetter, Recommendation, SchemaError, encode
-from streams.events_io import EventFileError, read_events
+from streams.events_io import EventFileError, detect_format, read_events
 from streams.kafka_io import (
     BrokerUnavailable,
     create_topics,
@@ -183,6 +184,13 @@ def cmd_produce(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     from tqdm import tqdm
 
+    try:  # a wrong path or format is a usage error: report it before touching the broker
+        fmt = detect_format(args.path) if args.format == "auto" else args.format
+        if not os.path.exists(args.path):
+            raise ValueError(f"{args.path}: no such file or directory")
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     wait_for_broker(settings, BROKER_WAIT_S)
     topics = {
         "interactions": settings.topic_interactions,
@@ -216,7 +224,7 @@ def cmd_produce(args: argparse.Namespace, settings: Settings) -> int:
     started = time.monotonic()
     first_interaction: float | None = None  # the rate schedule starts here, after the catalogue
     try:
-        for kind, key, record in read_events(args.path, args.format, on_error):
+        for kind, key, record in read_events(args.path, fmt, on_error):
             if kind == "interactions":
                 if args.limit is not None and sent["interactions"] >= args.limit:
                     break
@@ -244,12 +252,13 @@ def cmd_produce(args: argparse.Namespace, settings: Settings) -> int:
     if sent["invalid"]:
         summary += f", plus {sent['invalid']} invalid lines sent raw"
     print(summary)
-    if deliveries.failed or unflushed:
-        print(
-            f"error: {deliveries.failed} messages failed and {unflushed} were still unsent after "
-            f"{FLUSH_TIMEOUT_S:g} s; first errors: {'; '.join(deliveries.reasons) or 'none reported'}",
-            file=sys.stderr,
-        )
+    if deliveries.failed:
+        print(f"error: {deliveries.failed} messages were not delivered; first errors: "
+              + "; ".join(deliveries.reasons), file=sys.stderr)  # fmt: skip
+        status = status or 1
+    if unflushed:
+        print(f"error: {unflushed} messages were still unsent after waiting {FLUSH_TIMEOUT_S:g} s "
+              f"for {settings.broker_url}", file=sys.stderr)  # fmt: skip
         status = status or 1
     return status
 
@@ -276,7 +285,8 @@ def _guess_user(raw: bytes) -> str | None:
 def cmd_tail(args: argparse.Namespace, settings: Settings) -> int:
     topic = settings.topic_dead_letters if args.dead_letters else settings.topic_recommendations
     wait_for_broker(settings, BROKER_WAIT_S)
-    metadata = make_admin(settings).list_topics(topic, timeout=BROKER_WAIT_S).topics.get(topic)
+    # all topics: a metadata request naming one topic would auto-create it on a default broker
+    metadata = make_admin(settings).list_topics(timeout=BROKER_WAIT_S).topics.get(topic)
     if metadata is None or metadata.error is not None or not metadata.partitions:
         print(f"error: topic {topic!r} does not exist yet; run `recsys topics create` or start the worker",
               file=sys.stderr)  # fmt: skip

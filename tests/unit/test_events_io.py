@@ -64,7 +64,8 @@ def test_jsonl_numeric_ids_become_string_keys(tmp_path: Path) -> None:
     ],
 )
 def test_jsonl_bad_line_names_file_and_line_number(tmp_path: Path, bad_line: str, expected: str) -> None:
-    path = _write(tmp_path / "events.jsonl", "# header comment", json.dumps(VIEW), "", bad_line, json.dumps(VIEW))
+    lines = ["# header comment", json.dumps(VIEW), "", bad_line, json.dumps(VIEW)]
+    path = _write(tmp_path / "events.jsonl", *lines)
     events = read_jsonl(path)
 
     assert next(events)[0] == "interactions"  # the good line before it is still read
@@ -128,10 +129,11 @@ def test_movielens_yields_movies_as_items_then_ratings_by_timestamp(tmp_path: Pa
     assert [kind for kind, _, _ in events] == ["items"] * 3 + ["interactions"] * 4
     assert items == [
         Item("10", "Toy Story (1995)", {"genres": ["Adventure", "Animation", "Children"], "year": 1995}),
-        Item("20", "American President, The (1995)", {"genres": ["Comedy", "Drama", "Romance"], "year": 1995}),
+        Item("20", "American President, The (1995)",
+             {"genres": ["Comedy", "Drama", "Romance"], "year": 1995}),
         Item("30", "Babylon 5", {"genres": []}),
     ]
-    interactions = [(key, record) for kind, key, record in events if kind == "interactions"]
+    interactions = [(key, record) for _, key, record in events if isinstance(record, Interaction)]
     # sorted by timestamp; the two ratings at t=100 keep the file's order
     assert [(key, r.item_id, r.timestamp) for key, r in interactions] == [
         ("1", "20", 100.0),

@@ -54,3 +54,5 @@ def test_invalid_settings_fail_at_start_with_the_variable_named(env: dict[str, s
 
 def test_unrelated_variables_are_ignored() -> None:
     assert Settings.from_env({"BROKER_URL": "kafka://elsewhere:1", "WEB_PORT": "1"}) == Settings()
+    launcher = {"RECSYS_KAFKA_DIR": "/tmp/k", "RECSYS_CACHE_DIR": "/tmp/c", "RECSYS_TEST_KAFKA_PORT": "9"}
+    assert Settings.from_env(launcher) == Settings()
