@@ -37,7 +37,11 @@ def run(backend: str, items: int, users: int, events: int, warmup: int) -> dict[
         latencies.append(time.perf_counter() - t0)
     elapsed = time.perf_counter() - started
     lat = np.array(latencies) * 1000
-    return {"events/s": events / elapsed, "p50 ms": float(np.percentile(lat, 50)), "p99 ms": float(np.percentile(lat, 99))}
+    return {
+        "events/s": events / elapsed,
+        "p50 ms": float(np.percentile(lat, 50)),
+        "p99 ms": float(np.percentile(lat, 99)),
+    }
 
 
 def main() -> None:

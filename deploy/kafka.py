@@ -44,10 +44,16 @@ REPO_DIR = DEPLOY_DIR.parent
 DEFAULT_STATE_DIR = Path(os.environ.get("RECSYS_KAFKA_DIR") or REPO_DIR / ".kafka")
 # Logged at WARN only: config dumps, client chatter, lines per partition.
 NOISY_LOGGERS = (
-    "org.apache.kafka.common.config", "org.apache.kafka.common.utils.AppInfoParser",
-    "org.apache.kafka.clients", "org.apache.kafka.storage.internals.log", "kafka.log",
-    "kafka.cluster", "org.apache.kafka.coordinator.common.runtime",
-    "org.apache.kafka.image.loader", "kafka.request.logger", "state.change.logger",
+    "org.apache.kafka.common.config",
+    "org.apache.kafka.common.utils.AppInfoParser",
+    "org.apache.kafka.clients",
+    "org.apache.kafka.storage.internals.log",
+    "kafka.log",
+    "kafka.cluster",
+    "org.apache.kafka.coordinator.common.runtime",
+    "org.apache.kafka.image.loader",
+    "kafka.request.logger",
+    "state.change.logger",
 )
 _children: dict[int, subprocess.Popen] = {}  # brokers started by this process
 
@@ -76,20 +82,32 @@ def libs_dir() -> Path:
     if home := os.environ.get("KAFKA_HOME"):
         libs = Path(home) / "libs"
         if not any(libs.glob("kafka_*.jar")):
-            raise KafkaError(f"KAFKA_HOME={home} has no libs/kafka_*.jar; "
-                             "point it at an unpacked Kafka 4.x distribution")
+            raise KafkaError(
+                f"KAFKA_HOME={home} has no libs/kafka_*.jar; point it at an unpacked Kafka 4.x distribution"
+            )
         return libs
     cache = Path(os.environ.get("RECSYS_CACHE_DIR") or Path.home() / ".cache/recsys")
     libs = cache / f"kafka-{kafka_version()}" / "libs"
     if libs.is_dir() and any(libs.iterdir()):
         return libs
-    mvn = _which("mvn", "Maven 3.6+ (e.g. `apt-get install maven`, `brew install "
-                 "maven`), or set KAFKA_HOME to an unpacked Kafka 4.x distribution")
+    mvn = _which(
+        "mvn",
+        "Maven 3.6+ (e.g. `apt-get install maven`, `brew install "
+        "maven`), or set KAFKA_HOME to an unpacked Kafka 4.x distribution",
+    )
     libs.parent.mkdir(parents=True, exist_ok=True)
     print(f"Downloading Kafka {kafka_version()} jars into {libs} ...", file=sys.stderr)
     tmp = Path(tempfile.mkdtemp(prefix="libs.tmp-", dir=libs.parent))
-    cmd = [mvn, "-q", "-B", "-f", str(POM), "dependency:copy-dependencies",
-           f"-DoutputDirectory={tmp}", "-DincludeScope=runtime"]
+    cmd = [
+        mvn,
+        "-q",
+        "-B",
+        "-f",
+        str(POM),
+        "dependency:copy-dependencies",
+        f"-DoutputDirectory={tmp}",
+        "-DincludeScope=runtime",
+    ]
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode != 0 or not any(tmp.glob("kafka_*.jar")):
         shutil.rmtree(tmp, ignore_errors=True)
@@ -127,13 +145,21 @@ log.retention.hours=168
     if console:  # --foreground: log to the terminal
         out = ["appender.out.type = Console", "appender.out.target = SYSTEM_OUT"]
     else:
-        out = ["appender.out.type = File", "appender.out.append = true",
-               f"appender.out.fileName = {state / 'broker.log'}"]
+        out = [
+            "appender.out.type = File",
+            "appender.out.append = true",
+            f"appender.out.fileName = {state / 'broker.log'}",
+        ]
     lines = [  # no log4j shutdown hook: keep logging through Kafka's own shutdown
-        "status = warn", "shutdownHook = disable", *out, "appender.out.name = OUT",
+        "status = warn",
+        "shutdownHook = disable",
+        *out,
+        "appender.out.name = OUT",
         "appender.out.layout.type = PatternLayout",
         "appender.out.layout.pattern = [%d] %p %m (%c)%n",
-        "rootLogger.level = INFO", "rootLogger.appenderRef.out.ref = OUT"]
+        "rootLogger.level = INFO",
+        "rootLogger.appenderRef.out.ref = OUT",
+    ]
     for i, name in enumerate(NOISY_LOGGERS):
         lines += [f"logger.n{i}.name = {name}", f"logger.n{i}.level = WARN"]
     (state / "log4j2.properties").write_text("\n".join(lines) + "\n")
@@ -152,8 +178,18 @@ def format_storage(java: str, libs: Path, props: Path) -> None:
     """Format log.dirs as a new single-controller cluster, unless already done."""
     if (props.parent / "data" / "meta.properties").exists():
         return
-    cmd = [java, "-cp", f"{libs}/*", "kafka.tools.StorageTool", "format",
-           "--standalone", "-t", new_cluster_id(), "-c", str(props)]
+    cmd = [
+        java,
+        "-cp",
+        f"{libs}/*",
+        "kafka.tools.StorageTool",
+        "format",
+        "--standalone",
+        "-t",
+        new_cluster_id(),
+        "-c",
+        str(props),
+    ]
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode != 0:
         raise KafkaError(f"formatting storage failed:\n{result.stdout}{result.stderr}")
@@ -213,9 +249,13 @@ def _port_free(port: int) -> bool:
             return False
 
 
-def start(port: int = 9092, controller_port: int = 9093,
-          state_dir: Path | str | None = None, timeout: float = 90,
-          foreground: bool = False) -> None:
+def start(
+    port: int = 9092,
+    controller_port: int = 9093,
+    state_dir: Path | str | None = None,
+    timeout: float = 90,
+    foreground: bool = False,
+) -> None:
     """Start the broker unless it is already running; wait until it answers."""
     state = Path(state_dir or DEFAULT_STATE_DIR).resolve()
     pid = _read_pid(state)
@@ -228,14 +268,24 @@ def start(port: int = 9092, controller_port: int = 9093,
     for p in (port, controller_port):
         if not _port_free(p):
             raise KafkaError(f"port 127.0.0.1:{p} is in use by another process")
-    java = _which("java", "a Java 17+ runtime (e.g. `apt-get install "
-                  "openjdk-17-jre-headless`, `brew install openjdk@17`)")
+    java = _which(
+        "java", "a Java 17+ runtime (e.g. `apt-get install openjdk-17-jre-headless`, `brew install openjdk@17`)"
+    )
     libs = libs_dir()
     props = write_config(state, port, controller_port, console=foreground)
     format_storage(java, libs, props)
-    cmd = [java, "-Xms256m", "-Xmx1g", "-XX:+UseG1GC", "-Djava.awt.headless=true",
-           f"-Dlog4j2.configurationFile={state / 'log4j2.properties'}",
-           "-cp", f"{libs}/*", "kafka.Kafka", str(props)]
+    cmd = [
+        java,
+        "-Xms256m",
+        "-Xmx1g",
+        "-XX:+UseG1GC",
+        "-Djava.awt.headless=true",
+        f"-Dlog4j2.configurationFile={state / 'log4j2.properties'}",
+        "-cp",
+        f"{libs}/*",
+        "kafka.Kafka",
+        str(props),
+    ]
     if foreground:
         (state / "broker.pid").write_text(f"{os.getpid()}\n")  # exec keeps the pid
         os.execv(java, cmd)
@@ -243,8 +293,9 @@ def start(port: int = 9092, controller_port: int = 9093,
     if log.exists():
         log.replace(state / "broker.log.1")
     with open(log, "ab") as out:  # catches JVM output that bypasses log4j
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                                cwd=state, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out, cwd=state, start_new_session=True
+        )
     _children[proc.pid] = proc
     (state / "broker.pid").write_text(f"{proc.pid}\n")
     _wait(state, proc.pid, port, timeout)
@@ -254,15 +305,19 @@ def _wait(state: Path, pid: int, port: int, timeout: float) -> None:
     began = time.monotonic()
     while time.monotonic() - began < timeout:
         if is_up(port):
-            print(f"Kafka up on 127.0.0.1:{port} (pid {pid}) after "
-                  f"{time.monotonic() - began:.1f}s; log: {state / 'broker.log'}")
+            print(
+                f"Kafka up on 127.0.0.1:{port} (pid {pid}) after "
+                f"{time.monotonic() - began:.1f}s; log: {state / 'broker.log'}"
+            )
             return
         if not _alive(pid):
             (state / "broker.pid").unlink(missing_ok=True)
             raise KafkaError(f"Kafka (pid {pid}) exited; {_log_tail(state)}")
         time.sleep(0.25)
-    raise KafkaError(f"Kafka did not answer on 127.0.0.1:{port} within {timeout:g}s "
-                     f"(pid {pid} still running; see `stop`); {_log_tail(state)}")
+    raise KafkaError(
+        f"Kafka did not answer on 127.0.0.1:{port} within {timeout:g}s "
+        f"(pid {pid} still running; see `stop`); {_log_tail(state)}"
+    )
 
 
 def stop(state_dir: Path | str | None = None, timeout: float = 60) -> None:
@@ -296,15 +351,15 @@ def reset(state_dir: Path | str | None = None) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     p_start = sub.add_parser("start", help="start the broker, wait until it answers")
     p_start.add_argument("--port", type=int, default=9092)
     p_start.add_argument("--controller-port", type=int, default=9093)
     p_start.add_argument("--timeout", type=float, default=90)
-    p_start.add_argument("--foreground", action="store_true",
-                         help="exec the broker in this terminal, logging to stdout")
+    p_start.add_argument(
+        "--foreground", action="store_true", help="exec the broker in this terminal, logging to stdout"
+    )
     p_stop = sub.add_parser("stop", help="stop the broker")
     p_stop.add_argument("--timeout", type=float, default=60)
     p_status = sub.add_parser("status", help="exit 0 if the broker answers, else 1")
@@ -315,8 +370,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "start":
-            start(args.port, args.controller_port, args.state_dir, args.timeout,
-                  args.foreground)
+            start(args.port, args.controller_port, args.state_dir, args.timeout, args.foreground)
         elif args.command == "stop":
             stop(args.state_dir, args.timeout)
         elif args.command == "reset":

@@ -62,8 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="recsys",
-        description="Streaming recommender. Settings come from RECSYS_* environment variables "
-        "(see `recsys settings`).",
+        description="Streaming recommender. Settings come from RECSYS_* environment variables (see `recsys settings`).",
     )
     sub = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
 
@@ -77,16 +76,32 @@ def build_parser() -> argparse.ArgumentParser:
 
     produce = sub.add_parser("produce", help="send events from a JSON-lines file or a MovieLens folder")
     produce.add_argument("path", help="a .jsonl file, a MovieLens ratings.csv, or the folder holding it")
-    produce.add_argument("--format", choices=("auto", "jsonl", "movielens"), default="auto",
-                         help="input format (default: guess from the path)")
-    produce.add_argument("--rate", type=float, default=0.0, metavar="EVENTS_PER_S",
-                         help="interactions per second, 0 = as fast as possible (default); "
-                         "items and users are never throttled")
-    produce.add_argument("--limit", type=int, default=None, metavar="N",
-                         help="stop after N interactions (items and users read before them are sent)")
-    produce.add_argument("--skip-invalid", action="store_true",
-                         help="report a bad line and send it raw to the interactions topic anyway, "
-                         "where the worker dead-letters it (default: stop at the first bad line)")
+    produce.add_argument(
+        "--format",
+        choices=("auto", "jsonl", "movielens"),
+        default="auto",
+        help="input format (default: guess from the path)",
+    )
+    produce.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        metavar="EVENTS_PER_S",
+        help="interactions per second, 0 = as fast as possible (default); items and users are never throttled",
+    )
+    produce.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        metavar="N",
+        help="stop after N interactions (items and users read before them are sent)",
+    )
+    produce.add_argument(
+        "--skip-invalid",
+        action="store_true",
+        help="report a bad line and send it raw to the interactions topic anyway, "
+        "where the worker dead-letters it (default: stop at the first bad line)",
+    )
     produce.add_argument("--no-progress", action="store_true", help="no progress bar")
     produce.set_defaults(command=cmd_produce)
 
@@ -95,8 +110,13 @@ def build_parser() -> argparse.ArgumentParser:
     tail.add_argument("--from-beginning", action="store_true", help="start at the oldest message, not now")
     tail.add_argument("--dead-letters", action="store_true", help="read the dead-letter topic instead")
     tail.add_argument("--max-messages", type=int, default=None, metavar="N", help="stop after N messages")
-    tail.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
-                      help="stop after SECONDS without a message (default: run until Ctrl-C)")
+    tail.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="stop after SECONDS without a message (default: run until Ctrl-C)",
+    )
     tail.add_argument("--json", action="store_true", help="print the raw JSON values, one per line")
     tail.set_defaults(command=cmd_tail)
 
@@ -142,7 +162,7 @@ def cmd_settings(args: argparse.Namespace, settings: Settings) -> int:
     current = settings.as_dict()
     rows = []
     for variable, default, meaning in Settings.describe():
-        value = _show(current[variable[len(ENV_PREFIX):].lower()])
+        value = _show(current[variable[len(ENV_PREFIX) :].lower()])
         note = "" if value == default else f" (default: {default})"
         rows.append((variable, value, meaning + note))
     var_width = max(len(r[0]) for r in rows)

@@ -140,8 +140,7 @@ def _parse_line(line: bytes) -> Event:
         return _event(Interaction.from_dict(data))
     if len(data) != 1:
         raise ValueError(
-            f"a wrapper line holds exactly one key, one of {', '.join(_WRAPPERS)} "
-            f"(got keys {', '.join(sorted(data))})"
+            f"a wrapper line holds exactly one key, one of {', '.join(_WRAPPERS)} (got keys {', '.join(sorted(data))})"
         )
     return _event(_WRAPPERS[wrappers[0]].from_dict(data[wrappers[0]]))
 
@@ -182,9 +181,7 @@ def read_movielens(path: Path | str, on_error: ErrorHandler | None = None) -> It
         yield "interactions", user, record
 
 
-def _csv_rows(
-    path: Path, header: list[str], on_error: ErrorHandler | None
-) -> Iterator[tuple[int, list[str]]]:
+def _csv_rows(path: Path, header: list[str], on_error: ErrorHandler | None) -> Iterator[tuple[int, list[str]]]:
     """(line number, row) of a CSV file after checking its header."""
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.reader(handle)

@@ -194,9 +194,7 @@ def test_produce_stops_at_the_first_bad_line_by_default(
     assert "sent 9 interactions, 2 items, 1 users" in captured.out
 
 
-def test_tail_prints_recommendations_and_dead_letters(
-    settings: Settings, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_tail_prints_recommendations_and_dead_letters(settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
     create_topics(settings)
     now = time.time()
     rec = Recommendation(

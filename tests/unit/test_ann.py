@@ -129,9 +129,7 @@ class TestContract:
             (["a"], np.array([["x", "y"]])),  # not castable
         ],
     )
-    def test_bad_upsert_raises_value_error(
-        self, index_factory: Factory, ids: list[str], vectors: np.ndarray
-    ) -> None:
+    def test_bad_upsert_raises_value_error(self, index_factory: Factory, ids: list[str], vectors: np.ndarray) -> None:
         index = index_factory(2)
         with pytest.raises(ValueError):
             index.upsert(ids, vectors)

@@ -129,8 +129,7 @@ def test_movielens_yields_movies_as_items_then_ratings_by_timestamp(tmp_path: Pa
     assert [kind for kind, _, _ in events] == ["items"] * 3 + ["interactions"] * 4
     assert items == [
         Item("10", "Toy Story (1995)", {"genres": ["Adventure", "Animation", "Children"], "year": 1995}),
-        Item("20", "American President, The (1995)",
-             {"genres": ["Comedy", "Drama", "Romance"], "year": 1995}),
+        Item("20", "American President, The (1995)", {"genres": ["Comedy", "Drama", "Romance"], "year": 1995}),
         Item("30", "Babylon 5", {"genres": []}),
     ]
     interactions = [(key, record) for _, key, record in events if isinstance(record, Interaction)]

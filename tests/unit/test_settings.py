@@ -22,7 +22,11 @@ def test_every_field_binds_to_its_recsys_variable() -> None:
     }
     s = Settings.from_env(env)
     assert (s.broker_url, s.partitions, s.k, s.data_dir, s.learning_rate) == (
-        "kafka://kafka:19092", 8, 25, Path("state"), 0.2
+        "kafka://kafka:19092",
+        8,
+        25,
+        Path("state"),
+        0.2,
     )
     assert s.event_weights["view"] == 0.1 and s.event_weights["purchase"] == 5.0 and s.event_weights["like"] == 2.0
     assert s.ann_backend == "brute" and s.broker_servers == "kafka:19092"
