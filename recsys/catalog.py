@@ -44,6 +44,10 @@ class Catalog:
         self.popularity: dict[str, float] = {}
         self._live: list[str] = []
         self._pos: dict[str, int] = {}
+        # The exact top-``_top_size`` available items as (popularity, id), best first, kept
+        # up to date incrementally (popularity only grows); rebuilt when availability changes.
+        self._top: list[tuple[float, str]] = []
+        self._top_size = 0
 
     def __len__(self) -> int:
         return len(self._live)
@@ -91,18 +95,48 @@ class Catalog:
         return sorted(picked)
 
     def add_popularity(self, item_id: str, weight: float) -> None:
-        self.popularity[item_id] = self.popularity.get(item_id, 0.0) + weight
+        """Add ``weight`` (> 0) to an item's popularity."""
+        if weight <= 0:
+            raise ValueError(f"popularity only grows; got weight {weight} for {item_id!r}")
+        old = self.popularity.get(item_id, 0.0)
+        self.popularity[item_id] = old + weight
+        if item_id in self._pos:
+            self._offer(item_id, old)
 
     def most_popular(self, n: int, exclude: set[str] | frozenset[str] = frozenset()) -> list[tuple[str, float]]:
         """The ``n`` available items with the highest popularity, ties broken by id."""
-        scored = ((self.popularity.get(i, 0.0), i) for i in self._live if i not in exclude)
-        return [(i, s) for s, i in heapq.nlargest(n, scored)]
+        while True:
+            picked = [(i, s) for s, i in self._top if i not in exclude][:n]
+            complete = self._top_size > 0 and len(self._top) == min(self._top_size, len(self._live))
+            if complete and (len(picked) == n or len(self._top) == len(self._live)):
+                return picked
+            self._rebuild_top(max(2 * self._top_size, 2 * (n + len(exclude)), 256))
+
+    def _offer(self, item_id: str, old: float | None) -> None:
+        """Keep the cached top list exact after ``item_id`` rose from ``old`` (None: it is new)."""
+        if not self._top_size:
+            return
+        top, entry = self._top, (self.popularity.get(item_id, 0.0), item_id)
+        if old is not None and (old, item_id) in top:  # a few hundred entries: cheap
+            top.remove((old, item_id))
+        elif len(top) >= self._top_size and entry <= top[-1]:
+            return
+        top.append(entry)
+        top.sort(reverse=True)
+        del top[self._top_size :]
+
+    def _rebuild_top(self, size: int) -> None:
+        self._top_size = size
+        self._top = heapq.nlargest(size, ((self.popularity.get(i, 0.0), i) for i in self._live))
 
     def _set_live(self, item_id: str, live: bool) -> None:
         if live and item_id not in self._pos:
             self._pos[item_id] = len(self._live)
             self._live.append(item_id)
+            self._offer(item_id, None)
         elif not live and item_id in self._pos:
+            if (self.popularity.get(item_id, 0.0), item_id) in self._top:
+                self._top, self._top_size = [], 0  # rebuilt on the next request
             index = self._pos.pop(item_id)
             last = self._live.pop()
             if last != item_id:

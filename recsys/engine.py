@@ -226,22 +226,36 @@ class Engine:
             return self.refresh_index(now)
         return 0
 
-    def refresh_index(self, now: float | None = None) -> int:
-        """Write every changed item vector to the index now; returns how many."""
+    def refresh_index(self, now: float | None = None, tolerance: float | None = None) -> int:
+        """Write changed item vectors to the index now; returns how many were written.
+
+        An item already indexed is rewritten only when its vector moved by more than
+        ``tolerance`` (default: the setting) of its indexed length, compared with what the
+        index holds, so small steps add up until they matter.
+        """
         self.last_refresh = time.monotonic() if now is None else now
+        tol = self.settings.index_tolerance if tolerance is None else tolerance
         ids = sorted(i for i in self.dirty if self.catalog.is_available(i))
         self.dirty.clear()
-        if ids:
-            self.index.upsert(ids, np.stack([self.model.item_vector(i) for i in ids]))
+        if not ids:
+            return 0
+        fresh = self.model.item_vectors(ids)
+        indexed = self.index.vectors_of(ids)
+        moved = [
+            j for j, old in enumerate(indexed)
+            if old is None or float(np.linalg.norm(fresh[j] - old)) > tol * float(np.linalg.norm(old))
+        ]  # fmt: skip
+        if moved:
+            self.index.upsert([ids[j] for j in moved], fresh[moved])
             self.counters["refreshes"] += 1
-        return len(ids)
+        return len(moved)
 
     def rebuild_index(self) -> None:
         """Derive the index afresh from item vectors (it is derived state)."""
         self.index = self._new_index()
         self._wire()
         self.dirty = {i for i in self.model.item_ids() if self.catalog.is_available(i)}
-        self.refresh_index()
+        self.refresh_index(tolerance=0.0)
 
     # ---------------------------------------------------------------- snapshots
     def save(self, directory: Path) -> Path:

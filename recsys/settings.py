@@ -87,6 +87,11 @@ class Settings:
     hnsw_ef: int = _doc("hnswlib ef at query time (raised to n when n is larger).", 100)
     index_refresh_events: int = _doc("Refresh the index after this many changed item vectors ...", 256)
     index_refresh_seconds: float = _doc("... or after this many seconds, whichever comes first.", 1.0)
+    index_tolerance: float = _doc(
+        "Re-index an item only when its vector moved by more than this fraction of its indexed "
+        "length (hnswlib updates cost milliseconds; lists are scored with current vectors anyway).",
+        0.2,
+    )
     dedupe_window: int = _doc("Event ids remembered per user to skip redelivered events.", 1000)
     history_size: int = _doc("Recent items kept per user.", 50)
     max_seen: int = _doc("Items remembered per user as seen (excluded from recommendations).", 5000)
@@ -153,6 +158,7 @@ class Settings:
         need(self.init_std > 0, "init_std", "must be positive")
         need(self.snapshot_seconds > 0, "snapshot_seconds", "must be positive")
         need(self.index_refresh_seconds >= 0, "index_refresh_seconds", "must be 0 or more")
+        need(self.index_tolerance >= 0, "index_tolerance", "must be 0 or more")
         need(self.ann_backend in ("hnsw", "brute"), "ann_backend", "must be hnsw or brute")
         need(0 < self.web_port < 65536, "web_port", "must be a TCP port")
         need("://" in self.broker_url, "broker_url", "must look like kafka://127.0.0.1:9092")

@@ -40,7 +40,7 @@ def save_snapshot(engine: Engine, directory: Path) -> Path:
     final = directory / "snapshot"
     tmp = directory / f".snapshot-{time.time_ns()}"
     tmp.mkdir()
-    engine.refresh_index()
+    engine.refresh_index(tolerance=0.0)
     with open(tmp / _STATE, "wb") as fh:
         pickle.dump(
             {"model": engine.model, "catalog": engine.catalog, "rng": engine.rng.getstate(),

@@ -15,7 +15,7 @@ True
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 
@@ -60,8 +60,17 @@ class UserState:
         return set(self.seen) | set(self.disliked)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # shallow copies of each list: dataclasses.asdict's deep copy is a hot spot here
+        return {f.name: _copy(getattr(self, f.name)) for f in fields(self)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> UserState:
         return cls(**data)
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, list):
+        return list(value)
+    if isinstance(value, dict):
+        return dict(value)
+    return value

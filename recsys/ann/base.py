@@ -87,6 +87,10 @@ class VectorIndex(abc.ABC):
         """The live ids, in first-insertion order."""
 
     @abc.abstractmethod
+    def vectors_of(self, ids: Sequence[str]) -> list[npt.NDArray[np.float32] | None]:
+        """The vector stored for each id (a copy), or None where the id is not live."""
+
+    @abc.abstractmethod
     def save(self, path: Path | str) -> None:
         """Write everything needed to answer the same queries to ``path``, atomically."""
 
@@ -230,6 +234,10 @@ class VectorStore:
     def is_live(self, item_id: object) -> bool:
         label = self.label_of.get(item_id) if isinstance(item_id, str) else None
         return label is not None and bool(self.live[label])
+
+    def stored(self, ids: Sequence[str]) -> list[npt.NDArray[np.float32] | None]:
+        labels = [self.label_of.get(i) for i in ids]
+        return [None if lb is None or not self.live[lb] else self.vectors[lb].copy() for lb in labels]
 
     def live_ids(self) -> list[str]:
         return [self.id_of[label] for label in np.flatnonzero(self.live[: self.size])]

@@ -94,6 +94,10 @@ class BruteForceIndex(VectorIndex):
         with self._lock:
             return self._store.live_ids()
 
+    def vectors_of(self, ids: Sequence[str]) -> list[npt.NDArray[np.float32] | None]:
+        with self._lock:
+            return self._store.stored(ids)
+
     def __repr__(self) -> str:
         return f"BruteForceIndex(dim={self._dim}, live={len(self)}, capacity={self.capacity})"
 

@@ -267,6 +267,10 @@ class HnswIndex(VectorIndex):
         with self._lock:
             return self._store.live_ids()
 
+    def vectors_of(self, ids: Sequence[str]) -> list[npt.NDArray[np.float32] | None]:
+        with self._lock:
+            return self._store.stored(ids)
+
     def __repr__(self) -> str:
         return (
             f"HnswIndex(dim={self._dim}, m={self._m}, ef_construction={self._ef_construction}, "

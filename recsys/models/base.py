@@ -48,6 +48,12 @@ class VectorModel(abc.ABC):
     def item_vector(self, item_id: str) -> np.ndarray:
         """The vector searched for ``item_id`` (a new random one if unseen)."""
 
+    def item_vectors(self, item_ids: Sequence[str]) -> np.ndarray:
+        """:meth:`item_vector` of each id, stacked (``(len(item_ids), dim)``, float32)."""
+        if not item_ids:
+            return np.empty((0, self.dim), dtype=np.float32)
+        return np.stack([self.item_vector(i) for i in item_ids]).astype(np.float32)
+
     @abc.abstractmethod
     def query(self, user: UserFactors) -> np.ndarray:
         """The vector to search the item index with."""

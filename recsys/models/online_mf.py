@@ -128,6 +128,14 @@ class OnlineMF(VectorModel):
         model = self._river
         return np.append(model.i_latents[item_id], model.i_biases[item_id]).astype(np.float32)
 
+    def item_vectors(self, item_ids: Sequence[str]) -> np.ndarray:
+        latents, biases = self._river.i_latents, self._river.i_biases
+        out = np.empty((len(item_ids), self.dim), dtype=np.float32)
+        for row, item_id in enumerate(item_ids):
+            out[row, :-1] = latents[item_id]
+            out[row, -1] = biases[item_id]
+        return out
+
     def query(self, user: UserFactors) -> np.ndarray:
         return np.append(np.asarray(user.vector, dtype=float), 1.0).astype(np.float32)
 

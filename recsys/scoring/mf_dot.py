@@ -27,6 +27,6 @@ class MFScorer(Scorer):
             pop = self.catalog.popularity
             values = [math.log1p(max(pop.get(i, 0.0), 0.0)) for i in ids]
         else:
-            matrix = np.stack([self.model.item_vector(i) for i in ids])
+            matrix = self.model.item_vectors(ids)
             values = (matrix @ self.model.query(request.factors)).tolist()
         return [Scored(i, float(v), tuple(candidates[i])) for i, v in zip(ids, values, strict=True)]

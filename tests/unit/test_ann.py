@@ -87,6 +87,15 @@ class TestContract:
         assert len(index) == 2
         assert index.query(np.array([1.0, 0.0]), n=1) == [("x", 3.0)]
 
+    def test_vectors_of_returns_what_is_stored_for_live_ids(self, index_factory: Factory) -> None:
+        index = index_factory(2)
+        index.upsert(["x", "y"], np.array([[1.0, 2.0], [3.0, 4.0]]))
+        index.remove("y")
+        x, y, z = index.vectors_of(["x", "y", "z"])
+        assert x is not None and x.tolist() == [1.0, 2.0] and y is None and z is None
+        x[0] = 99.0  # a copy: the index is not changed through it
+        assert index.query(np.array([1.0, 0.0]), n=1) == [("x", 1.0)]
+
     def test_remove_hides_and_upsert_brings_back(self, index_factory: Factory) -> None:
         index = index_factory(2)
         index.upsert(TOY_IDS, TOY)

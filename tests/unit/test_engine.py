@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from recsys.engine import Engine
@@ -130,6 +131,22 @@ def test_a_snapshot_restores_item_state_and_lists(tmp_path: Path) -> None:
     assert not restored.catalog.is_available("i5") and len(restored.index) == len(engine.index)
     got = {u: restored.recommend(u) for u in expected}
     assert [[r.item_id for r in v] for v in got.values()] == [[r.item_id for r in v] for v in expected.values()]
+
+
+def test_the_index_is_rewritten_only_for_vectors_that_moved_enough() -> None:
+    engine = engine_with(50, index_tolerance=0.5)
+    engine.process(ev("e0", "u", "i1"))
+    engine.refresh_index()
+    before = engine.index.vectors_of(["i1"])[0]
+    engine.process(ev("e1", "u2", "i1"))  # one small SGD step: within tolerance, the index keeps the old vector
+    assert "i1" in engine.dirty
+    assert engine.refresh_index() == 0
+    assert np.array_equal(engine.index.vectors_of(["i1"])[0], before)
+    assert not np.allclose(engine.model.item_vector("i1"), before)
+    engine.dirty.add("i1")
+    assert engine.refresh_index(tolerance=0.0) == 1  # any change is written with tolerance 0
+    current = engine.model.item_vector("i1")
+    assert np.allclose(engine.index.vectors_of(["i1"])[0], current)
 
 
 def test_loading_without_a_snapshot_says_so(tmp_path: Path) -> None:

@@ -1,0 +1,42 @@
+"""The catalogue's incremental most-popular list always equals a full recount."""
+
+from __future__ import annotations
+
+import heapq
+import random
+
+import pytest
+
+from recsys.catalog import Catalog
+from schemas import Item
+
+
+def recount(cat: Catalog, n: int, exclude: set[str]) -> list[tuple[str, float]]:
+    pool = ((cat.popularity.get(i, 0.0), i) for i in cat.available_ids() if i not in exclude)
+    return [(i, s) for s, i in heapq.nlargest(n, pool)]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_most_popular_matches_a_full_recount_under_random_operations(seed: int) -> None:
+    rng = random.Random(seed)
+    cat = Catalog()
+    ids = [f"i{n}" for n in range(400)]
+    for step in range(4000):
+        item = rng.choice(ids)
+        op = rng.random()
+        if op < 0.6:
+            cat.observe(item)
+            cat.add_popularity(item, rng.choice([0.5, 1.0, 2.0, 3.0]))
+        elif op < 0.65:
+            cat.upsert(Item(item, available=rng.random() < 0.5))
+        elif op < 0.67:
+            cat.remove(item)
+        else:
+            n = rng.choice([1, 10, 50, 300, 500])
+            exclude = set(rng.sample(ids, rng.choice([0, 5, 100])))
+            assert cat.most_popular(n, exclude) == recount(cat, n, exclude), f"step {step}"
+
+
+def test_popularity_only_grows() -> None:
+    with pytest.raises(ValueError, match="only grows"):
+        Catalog().add_popularity("a", -1.0)
