@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Self
 
+import numpy as np
 import numpy.typing as npt
 
 from recsys.errors import SnapshotError

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from recsys.candidates.base import Request
 from recsys.catalog import Catalog
 from recsys.models.base import VectorModel

@@ -40,8 +40,9 @@ TOPIC_FIELDS = (
 
 
 @pytest.fixture
-def settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
-    """Settings on fresh topics, also exported as RECSYS_* variables for ``main``."""
+def settings(kafka: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    """Settings on fresh topics of the test broker, also exported as RECSYS_* variables for ``main``."""
+    monkeypatch.setenv("RECSYS_BROKER_URL", kafka)
     suffix = uuid.uuid4().hex[:8]
     names = {name: f"it-{name.removeprefix('topic_').replace('_', '-')}-{suffix}" for name in TOPIC_FIELDS}
     for name, value in {**names, "partitions": str(PARTITIONS)}.items():
