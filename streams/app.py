@@ -53,6 +53,7 @@ def _raw_topic(app: faust.App, name: str, settings: Settings) -> faust.TopicT:
 
 def create_app(settings: Settings) -> Service:
     """Build the Faust app for ``settings`` and restore the engine's last snapshot."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         settings.app_id,
         broker=settings.broker_url,

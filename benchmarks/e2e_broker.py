@@ -1,0 +1,159 @@
+"""End to end through the real broker: event-to-recommendation latency and sustained throughput.
+
+    .venv/bin/python benchmarks/e2e_broker.py [--events 20000] [--rate 200] [--items 2000]
+
+Needs a broker on RECSYS_BROKER_URL (``python deploy/kafka.py start``). For each of two
+workers — the recsys worker and a pass-through Faust agent (consume one, produce one: the
+plumbing's own ceiling) — on fresh topics, it measures:
+
+* fixed rate: ``--rate`` events/s for ``--events / 4`` events; latency from the moment an
+  event is handed to the producer to the moment its output is read back, p50/p99;
+* flat out: ``--events`` events produced as fast as possible; sustained outputs per second
+  between the first and the last output.
+
+Both workers run in one invocation so their ratio is comparable on a noisy machine. Prints
+figures only; nothing here is a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from recsys.settings import Settings  # noqa: E402
+from recsys.synthetic import SyntheticWorld  # noqa: E402
+from schemas import encode  # noqa: E402
+from streams.kafka_io import create_topics, make_consumer, make_producer  # noqa: E402
+
+
+def _env(tag: str, data: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RECSYS_")}
+    env.update({
+        "RECSYS_BROKER_URL": os.environ.get("RECSYS_BROKER_URL", "kafka://127.0.0.1:9092"),
+        "RECSYS_APP_ID": f"bench-{tag}",
+        "RECSYS_TOPIC_INTERACTIONS": f"bench-interactions-{tag}",
+        "RECSYS_TOPIC_ITEMS": f"bench-items-{tag}",
+        "RECSYS_TOPIC_USERS": f"bench-users-{tag}",
+        "RECSYS_TOPIC_RECOMMENDATIONS": f"bench-recommendations-{tag}",
+        "RECSYS_TOPIC_DEAD_LETTERS": f"bench-dead-letters-{tag}",
+        "RECSYS_DATA_DIR": str(data),
+        "RECSYS_WEB_PORT": str(6100 + (hash(tag) % 800)),
+        "RECSYS_LOG_LEVEL": "warning",
+    })  # fmt: skip
+    return env
+
+
+class Run:
+    def __init__(self, kind: str, world: SyntheticWorld, workdir: Path) -> None:
+        self.tag = f"{kind}-{uuid.uuid4().hex[:6]}"
+        self.env = _env(self.tag, workdir / self.tag)
+        self.settings = Settings.from_env({k: v for k, v in self.env.items() if k.startswith("RECSYS_")})
+        create_topics(self.settings)
+        self.producer = make_producer(self.settings)
+        for item in world.catalogue():
+            self.producer.produce(self.settings.topic_items, key=item.item_id.encode(), value=encode(item))
+        self.producer.flush()
+        module = "streams.worker" if kind == "recsys" else "benchmarks.passthrough_app"
+        self.log = open(workdir / f"{self.tag}.log", "wb")
+        self.proc = subprocess.Popen([sys.executable, "-m", module], env=self.env, cwd=ROOT,
+                                     stdout=self.log, stderr=subprocess.STDOUT)  # fmt: skip
+        self.consumer = make_consumer(self.settings)
+        self.consumer.subscribe([self.settings.topic_recommendations])
+        self.sent: dict[str, float] = {}
+        self.arrived: dict[str, float] = {}
+
+    def send(self, events: list, rate: float) -> None:
+        start = time.perf_counter()
+        for n, event in enumerate(events):
+            if rate > 0:
+                due = start + n / rate
+                while (wait := due - time.perf_counter()) > 0:
+                    self.drain(min(wait, 0.05))
+            self.sent[event.event_id] = time.time()
+            while True:
+                try:
+                    self.producer.produce(self.settings.topic_interactions, key=event.user_id.encode(),
+                                          value=encode(event))  # fmt: skip
+                    break
+                except BufferError:
+                    self.producer.poll(0.05)
+            self.producer.poll(0)
+        self.producer.flush()
+
+    def drain(self, seconds: float) -> None:
+        for msg in self.consumer.consume(1000, seconds):
+            if msg.error() is None:
+                self.arrived.setdefault(json.loads(msg.value())["event_id"], time.time())
+
+    def wait_for(self, ids: list[str], timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not all(i in self.arrived for i in ids[-50:]):
+            if self.proc.poll() is not None:
+                raise SystemExit(f"{self.tag} worker died; see {self.log.name}")
+            self.drain(0.2)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(60)
+        self.consumer.close()
+
+
+def measure(kind: str, world: SyntheticWorld, workdir: Path, events: int, rate: float) -> dict[str, float]:
+    run = Run(kind, world, workdir)
+    try:
+        warm = list(world.interactions(200))
+        run.send(warm, 0)
+        run.wait_for([e.event_id for e in warm], 180)  # start-up, rebalance, first events
+        paced = list(world.interactions(events // 4))
+        run.send(paced, rate)
+        run.wait_for([e.event_id for e in paced], 120)
+        lat = np.array([run.arrived[e.event_id] - run.sent[e.event_id] for e in paced if e.event_id in run.arrived])
+        flat = list(world.interactions(events))
+        run.send(flat, 0)
+        run.wait_for([e.event_id for e in flat], 600)
+        times = sorted(run.arrived[e.event_id] for e in flat if e.event_id in run.arrived)
+        got = len(times)
+        return {
+            "p50_ms": float(np.percentile(lat, 50) * 1000),
+            "p99_ms": float(np.percentile(lat, 99) * 1000),
+            "paced_lost": len(paced) - len(lat),
+            "flat_per_s": got / max(times[-1] - run.sent[flat[0].event_id], 1e-9),
+            "flat_lost": len(flat) - got,
+        }
+    finally:
+        run.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--rate", type=float, default=200.0)
+    parser.add_argument("--items", type=int, default=2_000)
+    parser.add_argument("--users", type=int, default=2_000)
+    args = parser.parse_args()
+    print(f"events={args.events} (flat out), {args.events // 4} at {args.rate:g}/s; items={args.items}")
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind in ("passthrough", "recsys"):
+            world = SyntheticWorld(users=args.users, items=args.items, clusters=20, seed=5)
+            results[kind] = r = measure(kind, world, Path(tmp), args.events, args.rate)
+            print(f"{kind:12s} at {args.rate:g}/s: p50 {r['p50_ms']:7.1f} ms  p99 {r['p99_ms']:7.1f} ms   "
+                  f"flat out: {r['flat_per_s']:7.0f} events/s   (lost: {r['paced_lost']} + {r['flat_lost']})")  # fmt: skip
+    ratio = results["recsys"]["flat_per_s"] / results["passthrough"]["flat_per_s"]
+    print(f"recsys / pass-through sustained throughput: {ratio:.2f}")
+
+
+if __name__ == "__main__":
+    main()
