@@ -149,8 +149,9 @@ def main() -> None:
         for kind in ("passthrough", "recsys"):
             world = SyntheticWorld(users=args.users, items=args.items, clusters=20, seed=5)
             results[kind] = r = measure(kind, world, Path(tmp), args.events, args.rate)
+            lost = f"(lost: {r['paced_lost']} + {r['flat_lost']})"
             print(f"{kind:12s} at {args.rate:g}/s: p50 {r['p50_ms']:7.1f} ms  p99 {r['p99_ms']:7.1f} ms   "
-                  f"flat out: {r['flat_per_s']:7.0f} events/s   (lost: {r['paced_lost']} + {r['flat_lost']})")  # fmt: skip
+                  f"flat out: {r['flat_per_s']:7.0f} events/s   {lost}")  # fmt: skip
     ratio = results["recsys"]["flat_per_s"] / results["passthrough"]["flat_per_s"]
     print(f"recsys / pass-through sustained throughput: {ratio:.2f}")
 

@@ -20,6 +20,7 @@ import abc
 import json
 import os
 import tempfile
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Self
@@ -98,6 +99,29 @@ class VectorIndex(abc.ABC):
     @abc.abstractmethod
     def load(cls, path: Path | str) -> Self:
         """Read an index written by :meth:`save` of the same class."""
+
+
+class StoreBackedIndex(VectorIndex):
+    """The accessors shared by indexes that keep their vectors in a :class:`VectorStore`
+    (``self._store``) behind one lock (``self._lock``)."""
+
+    _store: VectorStore
+    _lock: threading.Lock
+
+    def __len__(self) -> int:
+        return self._store.n_live
+
+    def __contains__(self, item_id: object) -> bool:
+        with self._lock:
+            return self._store.is_live(item_id)
+
+    def ids(self) -> list[str]:
+        with self._lock:
+            return self._store.live_ids()
+
+    def vectors_of(self, ids: Sequence[str]) -> list[npt.NDArray[np.float32] | None]:
+        with self._lock:
+            return self._store.stored(ids)
 
 
 # --------------------------------------------------------------------------- validation

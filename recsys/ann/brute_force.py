@@ -12,13 +12,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Self
 
-import numpy as np
 import numpy.typing as npt
 
 from recsys.errors import SnapshotError
 
 from .base import (
-    VectorIndex,
+    StoreBackedIndex,
     VectorStore,
     check_batch,
     check_dim,
@@ -30,7 +29,7 @@ from .base import (
 _KIND = "brute"
 
 
-class BruteForceIndex(VectorIndex):
+class BruteForceIndex(StoreBackedIndex):
     """Exact inner-product index over a growing float32 matrix with a live mask.
 
     Parameters
@@ -83,21 +82,6 @@ class BruteForceIndex(VectorIndex):
         q = check_query(vector, n, self._dim)
         with self._lock:
             return self._store.topk(q, int(n))
-
-    def __len__(self) -> int:
-        return self._store.n_live
-
-    def __contains__(self, item_id: object) -> bool:
-        with self._lock:
-            return self._store.is_live(item_id)
-
-    def ids(self) -> list[str]:
-        with self._lock:
-            return self._store.live_ids()
-
-    def vectors_of(self, ids: Sequence[str]) -> list[npt.NDArray[np.float32] | None]:
-        with self._lock:
-            return self._store.stored(ids)
 
     def __repr__(self) -> str:
         return f"BruteForceIndex(dim={self._dim}, live={len(self)}, capacity={self.capacity})"

@@ -56,7 +56,7 @@ import numpy.typing as npt
 from recsys.errors import SnapshotError
 
 from .base import (
-    VectorIndex,
+    StoreBackedIndex,
     VectorStore,
     check_batch,
     check_dim,
@@ -76,7 +76,7 @@ def _positive_int(name: str, value: int) -> int:
     return int(value)
 
 
-class HnswIndex(VectorIndex):
+class HnswIndex(StoreBackedIndex):
     """Approximate inner-product index over ``hnswlib.Index(space="ip")``.
 
     Parameters
@@ -255,21 +255,6 @@ class HnswIndex(VectorIndex):
                 continue
             return np.asarray(labels[0], dtype=np.int64)
         return None
-
-    def __len__(self) -> int:
-        return self._store.n_live
-
-    def __contains__(self, item_id: object) -> bool:
-        with self._lock:
-            return self._store.is_live(item_id)
-
-    def ids(self) -> list[str]:
-        with self._lock:
-            return self._store.live_ids()
-
-    def vectors_of(self, ids: Sequence[str]) -> list[npt.NDArray[np.float32] | None]:
-        with self._lock:
-            return self._store.stored(ids)
 
     def __repr__(self) -> str:
         return (
