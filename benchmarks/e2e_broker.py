@@ -32,8 +32,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from recsys.datasets.synthetic import SyntheticWorld  # noqa: E402
 from recsys.settings import Settings  # noqa: E402
-from recsys.synthetic import SyntheticWorld  # noqa: E402
 from schemas import encode  # noqa: E402
 from streams.kafka_io import create_topics, make_consumer, make_producer  # noqa: E402
 

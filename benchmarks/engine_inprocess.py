@@ -14,9 +14,9 @@ import time
 
 import numpy as np
 
+from recsys.datasets.synthetic import SyntheticWorld
 from recsys.engine import Engine
 from recsys.settings import Settings
-from recsys.synthetic import SyntheticWorld
 
 
 def run(backend: str, items: int, users: int, events: int, warmup: int) -> dict[str, float]:

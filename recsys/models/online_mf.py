@@ -36,6 +36,7 @@ from river import optim, reco, stats
 
 from recsys.models.base import UserFactors, VectorModel
 
+MAX_STRENGTH = 3.0  # an event's weight scales its step up to this; larger steps make SGD diverge
 _USER = "__user__"  # the slot a user's factors occupy in the River model during one call
 
 
@@ -86,6 +87,7 @@ class OnlineMF(VectorModel):
             loss=self._loss,
             l2_bias=l2,
             l2_latent=l2,
+            clip_gradient=2.0 * MAX_STRENGTH,
             latent_initializer=optim.initializers.Normal(mu=0.0, sigma=init_std, seed=seed),
             seed=seed,
         )
@@ -109,7 +111,7 @@ class OnlineMF(VectorModel):
         model.u_latents[_USER] = np.array(user.vector, dtype=float)
         model.u_biases[_USER] = float(user.bias)
         try:
-            steps = [(item_id, 1.0 if weight > 0 else 0.0, abs(weight))]
+            steps = [(item_id, 1.0 if weight > 0 else 0.0, min(abs(weight), MAX_STRENGTH))]
             steps += [(neg, 0.0, 1.0) for neg in negatives if neg != item_id] if weight > 0 else []
             for item, target, strength in steps:
                 self._loss.weight = strength

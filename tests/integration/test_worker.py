@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from recsys.datasets.synthetic import SyntheticWorld
 from recsys.settings import Settings
-from recsys.synthetic import SyntheticWorld
 from schemas import DeadLetter, Interaction, Item, Recommendation, decode, encode
 from streams.kafka_io import create_topics, make_consumer, make_producer
 from tests.conftest import WorkerProcess

@@ -7,9 +7,9 @@ from collections.abc import Callable
 import pytest
 
 from recsys.candidates import CandidateSource, MFRetrieval, MostPopular, Request
+from recsys.datasets.synthetic import SyntheticWorld
 from recsys.engine import Engine
 from recsys.settings import Settings
-from recsys.synthetic import SyntheticWorld
 from schemas import Item
 
 

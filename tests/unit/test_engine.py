@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from recsys.datasets.synthetic import SyntheticWorld
 from recsys.engine import Engine
 from recsys.models import OnlineMF
 from recsys.settings import Settings
-from recsys.synthetic import SyntheticWorld
 from schemas import Interaction, Item
 
 

@@ -1,0 +1,3 @@
+from recsys.evaluate.run import main
+
+raise SystemExit(main())
