@@ -19,6 +19,11 @@ queries shaped like its user query vectors (factors from normal(0, 0.3), then th
   length, above the engine's 20% re-index tolerance), and each as one batch of 1,000;
 * recall@10 again after all those writes (the exact index received the same writes).
 
+The exact index's matrix-vector product runs in numpy's OpenBLAS, which by default starts
+one thread per core; on a 2-core machine its spinning workers make both indexes' tail
+latencies noisy. ``OPENBLAS_NUM_THREADS=1`` before the command removes that (the header
+line says which was in effect).
+
 Not a test: nothing here asserts a time. The machine is shared, so compare figures from
 the same run.
 """
@@ -27,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -207,7 +213,8 @@ def main() -> None:
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     print(
         f"dim={args.dim} queries={args.queries} hnsw M={M} ef_construction={EF_CONSTRUCTION} ef={EF}; "
-        f"bulk build with num_threads={BUILD_THREADS}, incremental writes with 1 thread; times in ms unless noted",
+        f"bulk build with num_threads={BUILD_THREADS}, incremental writes with 1 thread; times in ms unless noted; "
+        f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}",
         flush=True,
     )
     results: dict[int, dict[str, float]] = {}

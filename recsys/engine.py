@@ -32,10 +32,12 @@ import numpy as np
 
 from recsys.ann import VectorIndex, make_index
 from recsys.candidates import CandidateSource, MFRetrieval, MostPopular, Request
+from recsys.candidates.covisitation import CoVisitation, CoVisitationSource
 from recsys.catalog import Catalog
 from recsys.models import OnlineMF, UserFactors
 from recsys.rerank import Exclusions, Reranker
 from recsys.scoring import MFScorer, Scored, Scorer, merge
+from recsys.scoring.blend import BlendScorer
 from recsys.settings import Settings
 from recsys.state import UserState
 from schemas import Interaction, Item, Recommendation, RecommendedItem, User
@@ -62,6 +64,7 @@ class Engine:
         s = self.settings
         self.users: MutableMapping[str, Any] = {} if users is None else users
         self.catalog = Catalog()
+        self.covisitation = CoVisitation(window=s.covisit_window)
         self.model = OnlineMF(s.factors, s.learning_rate, s.l2, s.init_std, s.seed)
         self.index: VectorIndex = self._new_index()
         self.rng = random.Random(s.seed)
@@ -79,11 +82,18 @@ class Engine:
         return make_index(s.ann_backend, self.model.dim, **params)
 
     def _wire(self) -> None:
-        self.sources: list[CandidateSource] = [
-            MFRetrieval(self.model, self.index, self.catalog),
-            MostPopular(self.catalog),
-        ]
-        self.scorer: Scorer = MFScorer(self.model, self.catalog)
+        s = self.settings
+        available: dict[str, CandidateSource] = {
+            "mf": MFRetrieval(self.model, self.index, self.catalog),
+            "covisit": CoVisitationSource(self.covisitation, self.catalog),
+            "popular": MostPopular(self.catalog),
+        }
+        self.sources: list[CandidateSource] = [available[g.strip()] for g in s.generators.split(",") if g.strip()]
+        self.scorer: Scorer = (
+            BlendScorer(self.model, self.catalog, self.covisitation, s.blend_weights, s.blend_offset)
+            if s.scorer == "blend"
+            else MFScorer(self.model, self.catalog)
+        )
         self.rerankers: list[Reranker] = [Exclusions(self.catalog)]
 
     # ---------------------------------------------------------------- state access
@@ -153,6 +163,9 @@ class Engine:
         available = self.catalog.observe(event.item_id)
         weight = self.weight(event)
         state.events += 1
+        if weight > 0:
+            disliked = set(state.disliked)
+            self.covisitation.observe([i for i in state.history if i not in disliked], event.item_id)
         state.touch(event.item_id, positive=weight >= 0, history_size=s.history_size, max_seen=s.max_seen)
         if weight != 0:
             factors = self.factors_of(state) or self.model.new_user(self.rng)

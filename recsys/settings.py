@@ -76,6 +76,18 @@ class Settings:
         default_factory=lambda: dict(DEFAULT_EVENT_WEIGHTS),
     )
     rating_neutral: float = _doc("The rating that carries no signal; above it is positive.", 3.0)
+    generators: str = _doc(
+        "Candidate generators, comma-separated: mf (ANN over MF vectors), covisit (items co-visited "
+        "with the user's recent items), popular.",
+        "mf,covisit,popular",
+    )
+    scorer: str = _doc("How merged candidates are ranked: blend (rank fusion of signals) or mf (MF score).", "blend")
+    blend_weights: dict[str, float] = _doc(
+        "Weight of each signal in the blend, as signal=weight pairs (mf, covisit, popular).",
+        default_factory=lambda: {"mf": 1.0, "covisit": 1.0, "popular": 0.5},
+    )
+    blend_offset: float = _doc("Rank-fusion offset: a signal adds weight / (offset + rank).", 60.0)
+    covisit_window: int = _doc("Recent positives per user that co-visitation pairs and queries with.", 20)
     factors: int = _doc("Latent factors of the matrix-factorisation model.", 32)
     learning_rate: float = _doc("SGD learning rate of the online MF model.", 0.05)
     l2: float = _doc("L2 regularisation of latent factors and biases.", 0.001)
@@ -121,7 +133,7 @@ class Settings:
         for f in fields(cls):
             var = ENV_PREFIX + f.name.upper()
             if var in env:
-                values[f.name] = _parse(var, f.type, env[var], f.name)
+                values[f.name] = _parse(var, f.type, env[var], getattr(cls(), f.name))
         values.update(overrides)
         return cls(**values)
 
@@ -164,11 +176,21 @@ class Settings:
         need("://" in self.broker_url, "broker_url", "must look like kafka://127.0.0.1:9092")
         from schemas import INTERACTION_TYPES
 
+        known_generators = {"mf", "covisit", "popular"}
+        chosen = [g.strip() for g in self.generators.split(",") if g.strip()]
+        need(bool(chosen) and set(chosen) <= known_generators, "generators",
+             f"must be a comma-separated subset of {sorted(known_generators)}")  # fmt: skip
+        need(self.scorer in ("blend", "mf"), "scorer", "must be blend or mf")
+        need(
+            set(self.blend_weights) <= {"mf", "covisit", "popular"}, "blend_weights", "signals are mf, covisit, popular"
+        )
+        need(self.covisit_window >= 1, "covisit_window", "must be at least 1")
+        need(self.blend_offset >= 0, "blend_offset", "must be 0 or more")
         unknown = sorted(set(self.event_weights) - set(INTERACTION_TYPES))
         need(not unknown, "event_weights", f"unknown event type(s) {unknown}; known: {list(INTERACTION_TYPES)}")
 
 
-def _parse(var: str, kind: Any, raw: str, name: str) -> Any:
+def _parse(var: str, kind: Any, raw: str, default: Any) -> Any:
     kind = str(kind)
     try:
         if kind == "int":
@@ -178,7 +200,7 @@ def _parse(var: str, kind: Any, raw: str, name: str) -> Any:
         if kind == "Path":
             return Path(raw)
         if kind.startswith("dict"):
-            weights = dict(DEFAULT_EVENT_WEIGHTS)
+            weights = dict(default)
             for pair in filter(None, (p.strip() for p in raw.split(","))):
                 key, _, value = pair.partition("=")
                 weights[key.strip()] = float(value)

@@ -43,7 +43,7 @@ def save_snapshot(engine: Engine, directory: Path) -> Path:
     engine.refresh_index(tolerance=0.0)
     with open(tmp / _STATE, "wb") as fh:
         pickle.dump(
-            {"model": engine.model, "catalog": engine.catalog, "rng": engine.rng.getstate(),
+            {"model": engine.model, "catalog": engine.catalog, "covisitation": engine.covisitation, "rng": engine.rng.getstate(),
              "counters": engine.counters},
             fh,
             protocol=pickle.HIGHEST_PROTOCOL,
@@ -76,6 +76,7 @@ def load_snapshot(engine: Engine, directory: Path) -> bool:
         return False
     engine.model = state["model"]
     engine.catalog = state["catalog"]
+    engine.covisitation = state["covisitation"]
     engine.rng.setstate(state["rng"])
     engine.counters.update(state["counters"])
     engine.offsets = dict(meta.get("offsets", {}))

@@ -34,7 +34,9 @@ class Scoreboard:
         self._window_hits = self._window_tests = 0
         self.segments: dict[str, list[int]] = {}
 
-    def record(self, listed: list[str], target: str, fallback: bool, seconds: float, segments: tuple[str, ...] = ()) -> None:
+    def record(
+        self, listed: list[str], target: str, fallback: bool, seconds: float, segments: tuple[str, ...] = ()
+    ) -> None:
         """One test: ``listed`` was recommended, the user then interacted with ``target``."""
         self.tests += 1
         self.seconds += seconds
