@@ -84,10 +84,10 @@ class Settings:
     scorer: str = _doc("How merged candidates are ranked: blend (rank fusion of signals) or mf (MF score).", "blend")
     blend_weights: dict[str, float] = _doc(
         "Weight of each signal in the blend, as signal=weight pairs (mf, covisit, popular).",
-        default_factory=lambda: {"mf": 1.0, "covisit": 1.0, "popular": 0.5},
+        default_factory=lambda: {"mf": 0.25, "covisit": 1.0, "popular": 0.05},
     )
     blend_offset: float = _doc("Rank-fusion offset: a signal adds weight / (offset + rank).", 60.0)
-    covisit_window: int = _doc("Recent positives per user that co-visitation pairs and queries with.", 20)
+    covisit_window: int = _doc("Recent positives per user that co-visitation pairs and queries with.", 5)
     factors: int = _doc("Latent factors of the matrix-factorisation model.", 32)
     learning_rate: float = _doc("SGD learning rate of the online MF model.", 0.05)
     l2: float = _doc("L2 regularisation of latent factors and biases.", 0.001)
@@ -104,7 +104,7 @@ class Settings:
         "length (hnswlib updates cost milliseconds; lists are scored with current vectors anyway).",
         0.2,
     )
-    dedupe_window: int = _doc("Event ids remembered per user to skip redelivered events.", 1000)
+    dedupe_window: int = _doc("Event ids remembered per user to skip redelivered events.", 200)
     history_size: int = _doc("Recent items kept per user.", 50)
     max_seen: int = _doc("Items remembered per user as seen (excluded from recommendations).", 5000)
     seed: int = _doc("Seed of every random choice (initial factors, negative sampling).", 42)

@@ -43,8 +43,8 @@ def save_snapshot(engine: Engine, directory: Path) -> Path:
     engine.refresh_index(tolerance=0.0)
     with open(tmp / _STATE, "wb") as fh:
         pickle.dump(
-            {"model": engine.model, "catalog": engine.catalog, "covisitation": engine.covisitation, "rng": engine.rng.getstate(),
-             "counters": engine.counters},
+            {"model": engine.model, "catalog": engine.catalog, "covisitation": engine.covisitation,
+             "rng": engine.rng.getstate(), "counters": engine.counters},
             fh,
             protocol=pickle.HIGHEST_PROTOCOL,
         )  # fmt: skip

@@ -105,6 +105,15 @@ def build_parser() -> argparse.ArgumentParser:
     produce.add_argument("--no-progress", action="store_true", help="no progress bar")
     produce.set_defaults(command=cmd_produce)
 
+    evaluate = sub.add_parser(
+        "evaluate",
+        help="replay a dataset through the engine and baselines in-process (no Kafka); writes results.json",
+    )
+    from recsys.evaluate.run import add_arguments
+
+    add_arguments(evaluate)
+    evaluate.set_defaults(command=cmd_evaluate)
+
     tail = sub.add_parser("tail", help="print recommendations (or dead letters) as they are published")
     tail.add_argument("--user", metavar="USER_ID", help="only this user's messages")
     tail.add_argument("--from-beginning", action="store_true", help="start at the oldest message, not now")
@@ -133,6 +142,14 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
     status = run_worker(settings)
     return int(status or 0)
+
+
+def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
+    """Prequential replay; engine settings come from --set, not the environment."""
+    from recsys.evaluate.run import run
+
+    run(args)
+    return 0
 
 
 def cmd_topics_create(args: argparse.Namespace, settings: Settings) -> int:

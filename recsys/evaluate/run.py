@@ -68,8 +68,11 @@ def build_models(settings: Settings, seed: int, only: str = "") -> list[Recommen
     return models
 
 
-def engine_settings(overrides: Sequence[str], seed: int) -> Settings:
-    env = {"RECSYS_SEED": str(seed)}
+def engine_settings(overrides: Sequence[str], seed: int, positives: Positives) -> Settings:
+    """The product's defaults, seeded, with what counts as a positive rating matched to the
+    protocol's (every rating, or ratings from the threshold up), then ``--set`` overrides."""
+    neutral = 0.0 if positives.min_rating is None else positives.min_rating - 0.5
+    env = {"RECSYS_SEED": str(seed), "RECSYS_RATING_NEUTRAL": str(neutral)}
     for pair in overrides:
         name, sep, value = pair.partition("=")
         if not sep:
@@ -80,7 +83,7 @@ def engine_settings(overrides: Sequence[str], seed: int) -> Settings:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     positives = Positives(None if args.positives == "all" else float(args.positives))
-    settings = engine_settings(args.set, args.seed)
+    settings = engine_settings(args.set, args.seed, positives)
     events: Iterator[Event] = load_events(args.fmt, args.data, args.events, args.seed)
     if args.limit:
         events = islice(events, args.limit)

@@ -98,7 +98,7 @@ def test_a_new_user_gets_the_most_popular_items() -> None:
 
 def test_the_model_recovers_planted_taste_clusters() -> None:
     world = SyntheticWorld(users=100, items=200, clusters=4, affinity=0.95, dislike_rate=0.0, seed=8)
-    engine = Engine(Settings(ann_backend="hnsw"))
+    engine = Engine(Settings(ann_backend="hnsw", generators="mf,popular", scorer="mf"))  # MF alone
     for item in world.catalogue():
         engine.apply_item(item)
     for event in world.interactions(6000):
@@ -134,7 +134,7 @@ def test_a_snapshot_restores_item_state_and_lists(tmp_path: Path) -> None:
 
 
 def test_the_index_is_rewritten_only_for_vectors_that_moved_enough() -> None:
-    engine = engine_with(50, index_tolerance=0.5)
+    engine = engine_with(50, index_tolerance=0.5, init_std=0.1)
     engine.process(ev("e0", "u", "i1"))
     engine.refresh_index()
     before = engine.index.vectors_of(["i1"])[0]

@@ -6,7 +6,10 @@ import importlib
 
 import pytest
 
-PACKAGES = ["schemas", "recsys.ann", "recsys.candidates", "recsys.models", "recsys.rerank", "recsys.scoring"]
+PACKAGES = [
+    "schemas", "recsys.ann", "recsys.candidates", "recsys.datasets", "recsys.evaluate", "recsys.models",
+    "recsys.rerank", "recsys.scoring",
+]  # fmt: skip
 
 
 @pytest.mark.parametrize("name", PACKAGES)
