@@ -133,7 +133,7 @@ def test_positives_threshold_sets_the_engines_neutral_rating() -> None:
     assert engine_settings(["factors=8"], 0, Positives()).factors == 8
 
 
-QUALITY_FLOOR = 0.33  # measured 0.388 on 2026-11-26 (seed 11); a drop of ~15% fails
+QUALITY_FLOOR = 0.37  # measured 0.434 on 2026-11-26 (seed 11); a drop of ~15% fails
 
 
 def test_quality_gate_on_a_fixed_synthetic_replay() -> None:
