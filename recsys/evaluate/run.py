@@ -58,7 +58,12 @@ def load_events(fmt: str, data: Path | None, events: int, seed: int) -> Iterator
 
 
 def build_models(settings: Settings, seed: int, only: str = "") -> list[Recommender]:
-    models: list[Recommender] = [EngineRecommender(settings, "default"), *all_baselines(seed)]
+    models: list[Recommender] = [
+        EngineRecommender(settings, "default"),
+        # the matrix-factorisation generator alone: MF retrieval, MF score (popular only for cold users)
+        EngineRecommender(settings.replace(generators="mf,popular", scorer="mf"), "mf"),
+        *all_baselines(seed),
+    ]
     if only:
         wanted = {name.strip() for name in only.split(",") if name.strip()}
         unknown = wanted - {m.name for m in models}

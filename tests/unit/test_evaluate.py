@@ -113,6 +113,7 @@ def test_evaluate_command_writes_the_result_contract(tmp_path: Path, capsys: pyt
     report = json.loads(out.read_text())
     assert {
         "default",
+        "mf",
         "popular",
         "decayed-popular",
         "co-occurrence",
