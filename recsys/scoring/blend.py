@@ -7,9 +7,11 @@ vector), ``covisit`` (co-visitation with the user's recent items), ``popular``.
 
 Examples
 --------
->>> fused = fuse({"a": {"mf": 0.9, "popular": 1.0}, "b": {"mf": 0.1, "popular": 5.0}}, {"mf": 2.0, "popular": 1.0}, 1.0)
->>> {item: round(score, 3) for item, score in fused.items()}  # a: 2/(1+1) + 1/(1+2); b: 2/(1+2) + 1/(1+1)
-{'a': 1.333, 'b': 1.167}
+>>> import numpy as np
+>>> signals = {"mf": np.array([0.9, 0.1]), "popular": np.array([1.0, 5.0])}
+>>> fused = fuse_arrays(signals, {"mf": 2.0, "popular": 1.0}, offset=1.0, n=2)
+>>> fused.round(3).tolist()  # a: 2/(1+1) + 1/(1+2); b: 2/(1+2) + 1/(1+1)
+[1.333, 1.167]
 """
 
 from __future__ import annotations
@@ -25,15 +27,17 @@ from recsys.models.base import VectorModel
 from recsys.scoring.base import Scored, Scorer
 
 
-def fuse(features: Mapping[str, Mapping[str, float]], weights: Mapping[str, float], offset: float) -> dict[str, float]:
-    """Rank-fuse per-item signal values (higher is better; a missing signal adds nothing)."""
-    fused = dict.fromkeys(features, 0.0)
-    for signal, weight in weights.items():
+def fuse_arrays(signals: Mapping[str, np.ndarray], weights: Mapping[str, float], offset: float, n: int) -> np.ndarray:
+    """Rank-fuse signals aligned with one list of ``n`` items (higher is better; NaN: the
+    signal says nothing about that item): ``sum(weight / (offset + rank))``, ties in list order."""
+    fused = np.zeros(n)
+    for signal, values in signals.items():
+        weight = weights.get(signal, 0.0)
         if weight == 0:
             continue
-        values = sorted(((v[signal], item) for item, v in features.items() if signal in v), key=lambda t: -t[0])
-        for rank, (_, item) in enumerate(values, start=1):
-            fused[item] += weight / (offset + rank)
+        present = np.flatnonzero(~np.isnan(values))
+        order = present[np.argsort(-values[present], kind="stable")]
+        fused[order] += weight / (offset + np.arange(1, len(order) + 1))
     return fused
 
 
@@ -58,19 +62,15 @@ class BlendScorer(Scorer):
         ids = list(candidates)
         if not ids:
             return []
-        features: dict[str, dict[str, float]] = {i: {} for i in ids}
+        # one array per signal, NaN where the signal says nothing about the item
+        signals: dict[str, np.ndarray] = {}
         pop = self.catalog.popularity
-        for i in ids:
-            features[i]["popular"] = pop.get(i, 0.0)
+        signals["popular"] = np.fromiter((pop.get(i, 0.0) for i in ids), dtype=float, count=len(ids))
         if request.factors is not None and self.weights.get("mf", 0):
-            values = self.model.item_vectors(ids) @ self.model.query(request.factors)
-            for i, v in zip(ids, np.asarray(values).tolist(), strict=True):
-                features[i]["mf"] = v
+            signals["mf"] = np.asarray(self.model.item_vectors(ids) @ self.model.query(request.factors), dtype=float)
         recent = recent_positives(request)
         if recent and self.weights.get("covisit", 0):
             covisit = self.covisitation.scores(recent)
-            for i in ids:
-                if i in covisit:
-                    features[i]["covisit"] = covisit[i]
-        fused = fuse(features, self.weights, self.offset)
-        return [Scored(i, fused[i], tuple(candidates[i])) for i in ids]
+            signals["covisit"] = np.fromiter((covisit.get(i, np.nan) for i in ids), dtype=float, count=len(ids))
+        fused = fuse_arrays(signals, self.weights, self.offset, len(ids))
+        return [Scored(i, s, tuple(candidates[i])) for i, s in zip(ids, fused.tolist(), strict=True)]
