@@ -21,7 +21,9 @@ class MFRetrieval(CandidateSource):
     def generate(self, request: Request, n: int) -> list[Candidate]:
         if request.factors is None:
             return []
-        hits = self.index.query(self.model.query(request.factors), n + len(request.exclude))
+        # Ask for extra results to make up for excluded ones, but not unboundedly: a user with
+        # thousands of seen items would widen every search (hnswlib's ef grows with it).
+        hits = self.index.query(self.model.query(request.factors), n + min(len(request.exclude), 2 * n))
         keep = [
             Candidate(item_id, score, self.name)
             for item_id, score in hits
