@@ -155,11 +155,19 @@ class Engine:
 
     def apply(self, event: Interaction) -> bool:
         """Learn from one interaction; False (and nothing changed) if it was applied before."""
+        state = self._apply(event)
+        if state is None:
+            return False
+        self._save_user(state)
+        return True
+
+    def _apply(self, event: Interaction) -> UserState | None:
+        """:meth:`apply` without writing the user's state back (the caller does, once)."""
         s = self.settings
         state = self.user_state(event.user_id)
         if not state.remember_event(event.event_id, s.dedupe_window):
             self.counters["duplicates"] += 1
-            return False
+            return None
         available = self.catalog.observe(event.item_id)
         weight = self.weight(event)
         state.events += 1
@@ -177,20 +185,19 @@ class Engine:
                 self.catalog.add_popularity(event.item_id, weight)
             for item_id in ([event.item_id] if available else []) + negatives:
                 self.apply_item_vector(item_id)
-        self._save_user(state)
         self.counters["applied"] += 1
-        return True
+        return state
 
     def process(self, event: Interaction, received_at: float | None = None) -> Outcome:
         """Apply ``event`` and, if it changed the user's context, rank a fresh list."""
         started = time.time() if received_at is None else received_at
-        if not self.apply(event):
+        state = self._apply(event)
+        if state is None:
             return Outcome(applied=False, reason=f"event {event.event_id} was already applied")
         self.maybe_refresh()
-        items = self.recommend(event.user_id)
-        state = self.user_state(event.user_id)
+        items = self._recommend(state, self.settings.k, set())
         state.last_recommended = [i.item_id for i in items]
-        self._save_user(state)
+        self._save_user(state)  # one read and one write of the user's state per event
         now = time.time()
         rec = Recommendation(
             user_id=event.user_id,
@@ -210,15 +217,16 @@ class Engine:
     def recommend(self, user_id: str, k: int | None = None, exclude: set[str] | None = None) -> list[RecommendedItem]:
         """Top ``k`` for a user: candidates, score, re-rank; never fewer than ``k`` when ``k``
         eligible items exist."""
-        k = self.settings.k if k is None else k
-        state = self.user_state(user_id)
-        request = Request(state, self.factors_of(state), state.excluded() | set(exclude or ()))
+        return self._recommend(self.user_state(user_id), self.settings.k if k is None else k, exclude or set())
+
+    def _recommend(self, state: UserState, k: int, exclude: set[str]) -> list[RecommendedItem]:
+        request = Request(state, self.factors_of(state), state.excluded() | exclude)
         n = max(self.settings.candidates, k)
         ranked = self._rank(request, merge(src.generate(request, n) for src in self.sources))
         if len(ranked) < k:
             # Too few survived the filters: score every eligible item (exhaustive fallback).
-            taken = {s.item_id for s in ranked}
-            rest = {i: {"catalog": 0.0} for i in self.catalog.available_ids() if i not in request.exclude | taken}
+            skip = request.exclude | {s.item_id for s in ranked}
+            rest = {i: {"catalog": 0.0} for i in self.catalog.available_ids() if i not in skip}
             ranked += self._rank(request, rest)
         return [RecommendedItem(s.item_id, round(s.score, 6), s.sources) for s in ranked[:k]]
 
