@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 from recsys.datasets.synthetic import SyntheticWorld  # noqa: E402
 from recsys.settings import Settings  # noqa: E402
 from schemas import encode  # noqa: E402
-from streams.kafka_io import create_topics, make_consumer, make_producer  # noqa: E402
+from streams.kafka_io import create_topics, make_consumer, make_producer, produce  # noqa: E402
 
 
 def _env(tag: str, data: Path) -> dict[str, str]:
@@ -82,14 +82,7 @@ class Run:
                 while (wait := due - time.perf_counter()) > 0:
                     self.drain(min(wait, 0.05))
             self.sent[event.event_id] = time.time()
-            while True:
-                try:
-                    self.producer.produce(self.settings.topic_interactions, key=event.user_id.encode(),
-                                          value=encode(event))  # fmt: skip
-                    break
-                except BufferError:
-                    self.producer.poll(0.05)
-            self.producer.poll(0)
+            produce(self.producer, self.settings.topic_interactions, encode(event), event.user_id)
         self.producer.flush()
 
     def drain(self, seconds: float) -> None:

@@ -32,6 +32,7 @@ from streams.kafka_io import (
     make_admin,
     make_consumer,
     make_producer,
+    produce,
     wait_for_broker,
 )
 
@@ -202,13 +203,11 @@ class _Deliveries:
     """Delivery-report callback: counts failures and keeps the first few reasons."""
 
     def __init__(self) -> None:
-        self.delivered = 0
         self.failed = 0
         self.reasons: list[str] = []
 
     def __call__(self, err: KafkaError | None, msg: Message) -> None:
         if err is None:
-            self.delivered += 1
             return
         self.failed += 1
         if len(self.reasons) < 3:
@@ -240,13 +239,7 @@ def cmd_produce(args: argparse.Namespace, settings: Settings) -> int:
     progress = tqdm(unit=" msg", file=sys.stderr, disable=args.no_progress or not sys.stderr.isatty())
 
     def send(topic: str, key: str | None, value: bytes) -> None:
-        while True:
-            try:
-                producer.produce(topic, value=value, key=key, on_delivery=deliveries)
-                break
-            except BufferError:  # the local queue is full: let deliveries drain it
-                producer.poll(0.1)
-        producer.poll(0)
+        produce(producer, topic, value, key, on_delivery=deliveries)
         progress.update(1)
 
     def on_error(error: EventFileError) -> None:

@@ -64,6 +64,17 @@ def make_producer(settings: Settings, **overrides: Any) -> Producer:
     return Producer(config)
 
 
+def produce(producer: Producer, topic: str, value: bytes, key: str | bytes | None = None, **kw: Any) -> None:
+    """``producer.produce`` that waits (serving delivery reports) while the local queue is full."""
+    while True:
+        try:
+            producer.produce(topic, value=value, key=key, **kw)
+            break
+        except BufferError:
+            producer.poll(0.1)
+    producer.poll(0)
+
+
 def make_consumer(settings: Settings, group_id: str | None = None, from_beginning: bool = True) -> Consumer:
     """A consumer; without ``group_id`` a throwaway group that commits nothing."""
     config: dict[str, Any] = {
