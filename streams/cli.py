@@ -263,7 +263,7 @@ def cmd_produce(args: argparse.Namespace, settings: Settings) -> int:
                     _wait_until(producer, first_interaction + sent["interactions"] / args.rate)
             send(topics[kind], key, encode(record))
             sent[kind] += 1
-    except (EventFileError, ValueError, OSError) as exc:
+    except (ValueError, OSError) as exc:  # EventFileError is a ValueError
         print(f"error: {exc}", file=sys.stderr)
         status = 1
     except KafkaException as exc:

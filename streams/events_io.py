@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import Literal
 
 from recsys.datasets import load_jsonl, load_movielens_latest
-from recsys.datasets.base import ErrorHandler as DatasetErrorHandler
 from recsys.datasets.base import Event as Record
 from recsys.errors import DatasetError
 from schemas import Interaction, Item
@@ -58,15 +57,8 @@ Format = Literal["jsonl", "movielens"]
 Event = tuple[TopicKind, str, Record]
 
 
-class EventFileError(DatasetError):
-    """A line of an event file is not a valid event; ``raw`` holds the line's bytes."""
-
-    path: Path
-    line: int
-
-    def __init__(self, path: Path, line: int, message: str, raw: bytes = b"") -> None:
-        super().__init__(message, path, line, raw)
-
+EventFileError = DatasetError
+"""A line of an event file is not a valid event (``line``, and ``raw``: the line's bytes)."""
 
 ErrorHandler = Callable[[EventFileError], None]
 
@@ -100,7 +92,7 @@ def read_events(path: Path | str, fmt: Format | Literal["auto"] = "auto",
 
 def read_jsonl(path: Path | str, on_error: ErrorHandler | None = None) -> Iterator[Event]:
     """Yield the events of a JSON-lines file, streaming it line by line."""
-    return _keyed(load_jsonl(path, _relay(on_error)))
+    return _keyed(load_jsonl(path, on_error))
 
 
 def read_movielens(path: Path | str, on_error: ErrorHandler | None = None) -> Iterator[Event]:
@@ -109,36 +101,15 @@ def read_movielens(path: Path | str, on_error: ErrorHandler | None = None) -> It
     ``path`` is a ``ratings.csv`` or the folder that holds it. Items go out without
     ``published_at``, as they always have from this command (their year is in ``attributes``).
     """
-    for kind, key, record in _keyed(load_movielens_latest(path, _relay(on_error))):
+    for kind, key, record in _keyed(load_movielens_latest(path, on_error)):
         if isinstance(record, Item):
             record = dataclasses.replace(record, published_at=None)
         yield kind, key, record
 
 
 def _keyed(records: Iterator[Record]) -> Iterator[Event]:
-    """Each record with its topic and key; a bad line surfaces as :class:`EventFileError`."""
-    try:
-        for record in records:
-            yield _event(record)
-    except EventFileError:
-        raise
-    except DatasetError as exc:
-        if exc.line is None:  # a missing file or folder: no line to name
-            raise
-        raise _event_file_error(exc) from None
-
-
-def _relay(on_error: ErrorHandler | None) -> DatasetErrorHandler | None:
-    """Hand the loader's bad lines (which always name one) to ``on_error`` as :class:`EventFileError`."""
-    if on_error is None:
-        return None
-    return lambda error: on_error(_event_file_error(error))
-
-
-def _event_file_error(error: DatasetError) -> EventFileError:
-    if isinstance(error, EventFileError):
-        return error
-    return EventFileError(Path(str(error.path)), error.line or 0, error.reason, error.raw)
+    """Each record with its topic and key."""
+    return (_event(record) for record in records)
 
 
 def _event(record: Record) -> Event:
