@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import heapq
 import random
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,14 +36,53 @@ class ItemInfo:
     available: bool = True
 
 
+class SampleSet:
+    """A set of ids with O(1) add, discard and uniform draw.
+
+    >>> bag = SampleSet(); bag.add("a"); bag.add("b"); bag.discard("a")
+    >>> list(bag), "b" in bag, bag.draw(random.Random(0))
+    (['b'], True, 'b')
+    """
+
+    def __init__(self) -> None:
+        self._ids: list[str] = []
+        self._pos: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __contains__(self, item_id: object) -> bool:
+        return item_id in self._pos
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._ids)
+
+    def add(self, item_id: str) -> None:
+        if item_id not in self._pos:
+            self._pos[item_id] = len(self._ids)
+            self._ids.append(item_id)
+
+    def discard(self, item_id: str) -> None:
+        index = self._pos.pop(item_id, None)
+        if index is None:
+            return
+        last = self._ids.pop()
+        if last != item_id:
+            self._ids[index] = last
+            self._pos[last] = index
+
+    def draw(self, rng: random.Random) -> str:
+        return self._ids[rng.randrange(len(self._ids))]
+
+
 class Catalog:
     """Item metadata and availability, with O(1) uniform sampling of available items."""
 
     def __init__(self) -> None:
         self.items: dict[str, ItemInfo] = {}
         self.popularity: dict[str, float] = {}
-        self._live: list[str] = []
-        self._pos: dict[str, int] = {}
+        self._live = SampleSet()  # available items
+        self._engaged = SampleSet()  # available items with a positive interaction
         # The exact top-``_top_size`` available items as (popularity, id), best first, kept
         # up to date incrementally (popularity only grows); rebuilt when availability changes.
         self._top: list[tuple[float, str]] = []
@@ -53,7 +92,7 @@ class Catalog:
         return len(self._live)
 
     def __contains__(self, item_id: object) -> bool:
-        return item_id in self._pos
+        return item_id in self._live
 
     def upsert(self, item: Item) -> bool:
         """Apply a catalogue record; returns whether the item is available afterwards."""
@@ -75,21 +114,27 @@ class Catalog:
         return self.items[item_id].available
 
     def is_available(self, item_id: str) -> bool:
-        return item_id in self._pos
+        return item_id in self._live
 
     def available_ids(self) -> list[str]:
         return list(self._live)
 
-    def sample(self, rng: random.Random, n: int, avoid: Iterable[str] = ()) -> list[str]:
-        """Up to ``n`` distinct available items drawn uniformly, none of them in ``avoid``."""
+    def sample(self, rng: random.Random, n: int, avoid: Iterable[str] = (), engaged: bool = False) -> list[str]:
+        """Up to ``n`` distinct available items drawn uniformly, none of them in ``avoid``.
+
+        With ``engaged``, only items someone has interacted with positively are drawn (the
+        negatives MF learns most from: an item nobody took says nothing about taste); all
+        available items while fewer than ``n`` are engaged.
+        """
+        pool = self._engaged if engaged and len(self._engaged) > n else self._live
         avoid = set(avoid)
-        if len(self._live) <= len(avoid):
+        if not pool:
             return []
         picked: set[str] = set()
         for _ in range(4 * n):
             if len(picked) == n:
                 break
-            candidate = self._live[rng.randrange(len(self._live))]
+            candidate = pool.draw(rng)
             if candidate not in avoid:
                 picked.add(candidate)
         return sorted(picked)
@@ -100,7 +145,8 @@ class Catalog:
             raise ValueError(f"popularity only grows; got weight {weight} for {item_id!r}")
         old = self.popularity.get(item_id, 0.0)
         self.popularity[item_id] = old + weight
-        if item_id in self._pos:
+        if item_id in self._live:
+            self._engaged.add(item_id)
             self._offer(item_id, old)
 
     def most_popular(self, n: int, exclude: set[str] | frozenset[str] = frozenset()) -> list[tuple[str, float]]:
@@ -130,15 +176,13 @@ class Catalog:
         self._top = heapq.nlargest(size, ((self.popularity.get(i, 0.0), i) for i in self._live))
 
     def _set_live(self, item_id: str, live: bool) -> None:
-        if live and item_id not in self._pos:
-            self._pos[item_id] = len(self._live)
-            self._live.append(item_id)
+        if live and item_id not in self._live:
+            self._live.add(item_id)
+            if self.popularity.get(item_id, 0.0) > 0:
+                self._engaged.add(item_id)
             self._offer(item_id, None)
-        elif not live and item_id in self._pos:
+        elif not live and item_id in self._live:
             if (self.popularity.get(item_id, 0.0), item_id) in self._top:
                 self._top, self._top_size = [], 0  # rebuilt on the next request
-            index = self._pos.pop(item_id)
-            last = self._live.pop()
-            if last != item_id:
-                self._live[index] = last
-                self._pos[last] = index
+            self._live.discard(item_id)
+            self._engaged.discard(item_id)

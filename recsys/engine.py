@@ -34,7 +34,7 @@ from recsys.ann import VectorIndex, make_index
 from recsys.candidates import CandidateSource, MFRetrieval, MostPopular, Request
 from recsys.candidates.covisitation import CoVisitation, CoVisitationSource
 from recsys.catalog import Catalog
-from recsys.models import OnlineMF, UserFactors
+from recsys.models import UserFactors, make_model
 from recsys.rerank import Exclusions, Reranker
 from recsys.scoring import MFScorer, Scored, Scorer, merge
 from recsys.scoring.blend import BlendScorer
@@ -65,7 +65,7 @@ class Engine:
         self.users: MutableMapping[str, Any] = {} if users is None else users
         self.catalog = Catalog()
         self.covisitation = CoVisitation(window=s.covisit_window)
-        self.model = OnlineMF(s.factors, s.learning_rate, s.l2, s.init_std, s.seed)
+        self.model = make_model(s)
         self.index: VectorIndex = self._new_index()
         self.rng = random.Random(s.seed)
         self.dirty: set[str] = set()
@@ -177,7 +177,7 @@ class Engine:
         state.touch(event.item_id, positive=weight >= 0, history_size=s.history_size, max_seen=s.max_seen)
         if weight != 0:
             factors = self.factors_of(state) or self.model.new_user(self.rng)
-            negatives = self.catalog.sample(self.rng, s.negatives, avoid=state.seen) if weight > 0 else []
+            negatives = self.catalog.sample(self.rng, s.negatives, state.seen, engaged=True) if weight > 0 else []
             factors = self.model.learn(factors, event.item_id, weight, negatives)
             state.vector = [float(x) for x in factors.vector]
             state.bias = factors.bias

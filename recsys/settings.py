@@ -88,10 +88,25 @@ class Settings:
     )
     blend_offset: float = _doc("Rank-fusion offset: a signal adds weight / (offset + rank).", 60.0)
     covisit_window: int = _doc("Recent positives per user that co-visitation pairs and queries with.", 5)
+    mf_loss: str = _doc(
+        "How the MF model learns: bpr (pairwise, numpy; the default) or squared (River's BiasedMF, "
+        "pointwise, target 1 for positives and 0 for negatives).",
+        "bpr",
+    )
     factors: int = _doc("Latent factors of the matrix-factorisation model.", 32)
-    learning_rate: float = _doc("SGD learning rate of the online MF model.", 0.05)
-    l2: float = _doc("L2 regularisation of latent factors and biases.", 0.001)
-    negatives: int = _doc("Items sampled as negatives (target 0) per positive event.", 4)
+    learning_rate: float = _doc(
+        "SGD step of item factors and biases; 0 picks the loss's own (bpr 0.5, squared 0.05).", 0.0
+    )
+    user_learning_rate: float = _doc(
+        "SGD step of a user's factors (bpr only; squared uses learning_rate); 0 picks 3.0.", 0.0
+    )
+    l2: float = _doc("L2 regularisation of latent factors and biases.", 0.01)
+    max_norm: float = _doc("Largest length of a latent vector (bpr only; 0: no limit).", 3.0)
+    negatives: int = _doc(
+        "Items sampled as negatives per positive event, among items someone took (squared pays a "
+        "River step for each; 4 suits it).",
+        32,
+    )
     init_std: float = _doc("Standard deviation of the initial latent factors.", 0.1)
     ann_backend: str = _doc("Nearest-neighbour index: hnsw (approximate) or brute (exact numpy).", "hnsw")
     hnsw_m: int = _doc("hnswlib M: graph degree.", 16)
@@ -165,8 +180,11 @@ class Settings:
                      "history_size", "max_seen"):  # fmt: skip
             need(getattr(self, name) >= 1, name, "must be at least 1")
         need(self.negatives >= 0, "negatives", "must be 0 or more")
-        need(0 < self.learning_rate <= 1, "learning_rate", "must be in (0, 1]")
+        need(self.mf_loss in ("bpr", "squared"), "mf_loss", "must be bpr or squared")
+        need(0 <= self.learning_rate <= 5, "learning_rate", "must be in [0, 5] (0: the loss's default)")
+        need(0 <= self.user_learning_rate <= 20, "user_learning_rate", "must be in [0, 20] (0: the default)")
         need(self.l2 >= 0, "l2", "must be 0 or more")
+        need(self.max_norm >= 0, "max_norm", "must be 0 (no limit) or more")
         need(self.init_std > 0, "init_std", "must be positive")
         need(self.snapshot_seconds > 0, "snapshot_seconds", "must be positive")
         need(self.index_refresh_seconds >= 0, "index_refresh_seconds", "must be 0 or more")

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1
+FORMAT = 2  # 2: catalogue keeps engaged items; the model may be OnlineBPR
 _STATE = "state.pickle"
 _META = "meta.json"
 _INDEX = "index"
@@ -31,7 +31,13 @@ _INDEX = "index"
 
 def _fingerprint(engine: Engine) -> dict[str, Any]:
     s = engine.settings
-    return {"format": FORMAT, "factors": s.factors, "ann_backend": s.ann_backend, "dim": engine.model.dim}
+    return {
+        "format": FORMAT,
+        "factors": s.factors,
+        "mf_loss": s.mf_loss,
+        "ann_backend": s.ann_backend,
+        "dim": engine.model.dim,
+    }
 
 
 def save_snapshot(engine: Engine, directory: Path) -> Path:
@@ -71,7 +77,11 @@ def load_snapshot(engine: Engine, directory: Path) -> bool:
             state = pickle.load(fh)  # noqa: S301 - our own file, in our own data dir
     except (OSError, ValueError, pickle.UnpicklingError, EOFError) as exc:
         raise SnapshotError(f"cannot read the snapshot in {path}: {exc}; delete that folder to rebuild") from exc
-    if meta.get("format") != FORMAT or meta.get("factors") != engine.settings.factors:
+    if (meta.get("format"), meta.get("factors"), meta.get("mf_loss")) != (
+        FORMAT,
+        engine.settings.factors,
+        engine.settings.mf_loss,
+    ):
         log.warning("snapshot %s was written for other settings (%s); starting fresh", path, meta)
         return False
     engine.model = state["model"]

@@ -62,6 +62,10 @@ def build_models(settings: Settings, seed: int, only: str = "") -> list[Recommen
         EngineRecommender(settings, "default"),
         # the matrix-factorisation generator alone: MF retrieval, MF score (popular only for cold users)
         EngineRecommender(settings.replace(generators="mf,popular", scorer="mf"), "mf"),
+        # the same with River's BiasedMF (pointwise squared loss) in place of BPR, for comparison
+        EngineRecommender(
+            settings.replace(generators="mf,popular", scorer="mf", mf_loss="squared", negatives=4), "mf-squared"
+        ),
         *all_baselines(seed),
     ]
     if only:

@@ -58,6 +58,10 @@ class VectorModel(abc.ABC):
     def query(self, user: UserFactors) -> np.ndarray:
         """The vector to search the item index with."""
 
+    @abc.abstractmethod
+    def item_ids(self) -> list[str]:
+        """Every item the model has a vector for."""
+
     @property
     @abc.abstractmethod
     def updates(self) -> int:

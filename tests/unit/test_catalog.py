@@ -1,4 +1,4 @@
-"""The catalogue's incremental most-popular list always equals a full recount."""
+"""The catalogue: its incremental most-popular list always equals a full recount; sampling pools."""
 
 from __future__ import annotations
 
@@ -40,3 +40,19 @@ def test_most_popular_matches_a_full_recount_under_random_operations(seed: int) 
 def test_popularity_only_grows() -> None:
     with pytest.raises(ValueError, match="only grows"):
         Catalog().add_popularity("a", -1.0)
+
+
+def test_engaged_negatives_come_from_available_items_someone_took() -> None:
+    cat = Catalog()
+    for n in range(100):
+        cat.upsert(Item(f"i{n}"))
+    rng = random.Random(0)
+    assert len(cat.sample(rng, 5, engaged=True)) == 5  # too few engaged yet: all available items
+    for n in range(10):
+        cat.add_popularity(f"i{n}", 1.0)
+    cat.upsert(Item("i0", available=False))
+    drawn = {i for _ in range(50) for i in cat.sample(rng, 5, avoid={"i1"}, engaged=True)}
+    assert drawn == {f"i{n}" for n in range(2, 10)}
+    cat.upsert(Item("i0"))  # back in the catalogue, and still engaged
+    assert "i0" in {i for _ in range(50) for i in cat.sample(rng, 5, engaged=True)}
+    assert len({i for _ in range(50) for i in cat.sample(rng, 5)}) > 10  # plain sampling draws from all

@@ -114,6 +114,7 @@ def test_evaluate_command_writes_the_result_contract(tmp_path: Path, capsys: pyt
     assert {
         "default",
         "mf",
+        "mf-squared",
         "popular",
         "decayed-popular",
         "co-occurrence",
