@@ -1,6 +1,6 @@
 """In-process engine throughput: events per second with a recommendation per event.
 
-    .venv/bin/python benchmarks/engine_inprocess.py [--items 10000] [--users 5000] [--events 20000]
+    .venv/bin/python benchmarks/engine_inprocess.py [--items 10000,100000] [--users 5000] [--events 20000]
 
 Prints events/s and per-event latency p50/p99 (apply + index refresh + recommend), for the
 hnsw and brute-force index back-ends in the same run, so their ratio is comparable on a
@@ -46,15 +46,20 @@ def run(backend: str, items: int, users: int, events: int, warmup: int) -> dict[
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--items", type=int, default=10_000)
+    parser.add_argument("--items", default="10000,100000", help="catalogue sizes, comma-separated")
     parser.add_argument("--users", type=int, default=5_000)
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--warmup", type=int, default=20_000)
     args = parser.parse_args()
-    print(f"items={args.items} users={args.users} events={args.events} (after {args.warmup} warm-up)")
-    for backend in ("hnsw", "brute"):
-        r = run(backend, args.items, args.users, args.events, args.warmup)
-        print(f"{backend:6s} {r['events/s']:8.0f} events/s   p50 {r['p50 ms']:6.2f} ms   p99 {r['p99 ms']:6.2f} ms")
+    print(f"users={args.users} events={args.events} (after {args.warmup} warm-up)")
+    for items in (int(n) for n in args.items.split(",")):
+        for backend in ("hnsw", "brute"):
+            r = run(backend, items, args.users, args.events, args.warmup)
+            print(
+                f"items={items:<7d} {backend:6s} {r['events/s']:8.0f} events/s   "
+                f"p50 {r['p50 ms']:6.2f} ms   p99 {r['p99 ms']:6.2f} ms",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":
