@@ -98,6 +98,34 @@ class OnlineBPR(VectorModel):
             self._q[row] = self._rng.normal(0.0, self.init_std, self.factors)
         return row
 
+    def install(self, item_ids: Sequence[str], vectors: np.ndarray, biases: np.ndarray | None = None) -> None:
+        """Set the factors of ``item_ids`` to ``vectors`` (one row each), e.g. from a batch fit by
+        :class:`recsys.models.wals.WALS`, so online learning continues from them. Unseen ids get
+        rows; ``biases`` default to unchanged (zero for new rows). Rows are set as given:
+        ``max_norm`` applies when a row is next learned, so rescale batch factors that exceed it
+        (items by ``s``, users by ``1 / s`` keeps every score).
+
+        >>> bpr = OnlineBPR(factors=2)
+        >>> bpr.install(["matrix", "titanic"], np.array([[1.0, 0.0], [0.0, 0.5]]), biases=np.array([0.5, 0.0]))
+        >>> bpr.item_vector("matrix").tolist()
+        [1.0, 0.0, 0.5]
+        """
+        vectors = np.asarray(vectors, dtype=float)
+        if vectors.shape != (len(item_ids), self.factors):
+            raise ValueError(
+                f"OnlineBPR.install: vectors must have shape (len(item_ids), factors) = ({len(item_ids)}, "
+                f"{self.factors}), got {vectors.shape}"
+            )
+        if biases is not None and np.shape(biases) != (len(item_ids),):
+            raise ValueError(
+                f"OnlineBPR.install: biases must have shape (len(item_ids),) = ({len(item_ids)},), "
+                f"got {np.shape(biases)}"
+            )
+        rows = np.array([self._row(i) for i in item_ids], dtype=int)  # may grow self._q: index it after
+        self._q[rows] = vectors
+        if biases is not None:
+            self._b[rows] = biases
+
     def learn(self, user: UserFactors, item_id: str, weight: float, negatives: Sequence[str]) -> UserFactors:
         p = np.array(user.vector, dtype=float)
         i = self._row(item_id)
