@@ -32,11 +32,14 @@ import numpy as np
 
 from recsys.ann import VectorIndex, make_index
 from recsys.candidates import CandidateSource, MFRetrieval, MostPopular, Request
+from recsys.candidates.content import ContentIndex, ContentSource
 from recsys.candidates.covisitation import CoVisitation, CoVisitationSource
+from recsys.candidates.fresh import FreshItems, FreshSource
+from recsys.candidates.trending import Trending, TrendingSource
 from recsys.catalog import Catalog
 from recsys.models import UserFactors, make_model
 from recsys.rerank import Exclusions, Reranker
-from recsys.scoring import MFScorer, Scored, Scorer, merge
+from recsys.scoring import MFScorer, Scored, Scorer, merge, signals
 from recsys.scoring.blend import BlendScorer
 from recsys.settings import Settings
 from recsys.state import UserState
@@ -66,7 +69,11 @@ class Engine:
         self.catalog = Catalog()
         self.covisitation = CoVisitation(window=s.covisit_window)
         self.model = make_model(s)
-        self.index: VectorIndex = self._new_index()
+        self.index: VectorIndex = self._new_index(self.model.dim)
+        self.content = ContentIndex(self._new_index(s.content_dim), seed=s.seed)
+        self.trending = Trending(s.trending_half_life)
+        self.fresh = FreshItems()
+        self.clock = 0.0  # the latest event time seen: "now" for freshness and trends
         self.rng = random.Random(s.seed)
         self.dirty: set[str] = set()
         self.last_refresh = time.monotonic()
@@ -74,12 +81,12 @@ class Engine:
         self.counters = {"applied": 0, "duplicates": 0, "items": 0, "users": 0, "refreshes": 0}
         self._wire()
 
-    def _new_index(self) -> VectorIndex:
+    def _new_index(self, dim: int) -> VectorIndex:
         s = self.settings
         params: dict[str, Any] = {}
         if s.ann_backend == "hnsw":
             params = {"m": s.hnsw_m, "ef_construction": s.hnsw_ef_construction, "ef": s.hnsw_ef, "seed": s.seed}
-        return make_index(s.ann_backend, self.model.dim, **params)
+        return make_index(s.ann_backend, dim, **params)
 
     def _wire(self) -> None:
         s = self.settings
@@ -87,10 +94,21 @@ class Engine:
             "mf": MFRetrieval(self.model, self.index, self.catalog),
             "covisit": CoVisitationSource(self.covisitation, self.catalog),
             "popular": MostPopular(self.catalog),
+            "content": ContentSource(self.content, self.catalog),
+            "trending": TrendingSource(self.trending, self.catalog),
+            "fresh": FreshSource(self.fresh, self.catalog, lambda: self.clock),
         }
         self.sources: list[CandidateSource] = [available[g.strip()] for g in s.generators.split(",") if g.strip()]
+        evidence: dict[str, signals.Signal] = {
+            "mf": signals.mf_signal(self.model),
+            "covisit": signals.covisit_signal(self.covisitation),
+            "popular": signals.popular_signal(self.catalog),
+            "content": signals.content_signal(self.content),
+            "trending": signals.trending_signal(self.trending),
+            "fresh": signals.fresh_signal(self.catalog, lambda: self.clock),
+        }
         self.scorer: Scorer = (
-            BlendScorer(self.model, self.catalog, self.covisitation, s.blend_weights, s.blend_offset)
+            BlendScorer(evidence, s.blend_weights, s.blend_offset)
             if s.scorer == "blend"
             else MFScorer(self.model, self.catalog)
         )
@@ -115,6 +133,8 @@ class Engine:
         """A catalogue record: add, update, or (``available: false``) withdraw an item."""
         self.counters["items"] += 1
         if self.catalog.upsert(item):
+            self.content.upsert(item.item_id, item.attributes)
+            self.fresh.publish(item.item_id, item.published_at)
             self.apply_item_vector(item.item_id)
         else:
             self.withdraw_item(item.item_id)
@@ -129,6 +149,7 @@ class Engine:
         """Unavailable items leave the index at once (cheap), not at the next refresh."""
         self.dirty.discard(item_id)
         self.index.remove(item_id)
+        self.content.remove(item_id)
 
     def apply_item_vector(self, item_id: str) -> None:
         """An item's vector changed: the one place item-vector changes reach the index.
@@ -171,6 +192,7 @@ class Engine:
         available = self.catalog.observe(event.item_id)
         weight = self.weight(event)
         state.events += 1
+        self.clock = max(self.clock, event.timestamp)
         if weight > 0:
             disliked = set(state.disliked)
             self.covisitation.observe([i for i in state.history if i not in disliked], event.item_id)
@@ -183,6 +205,8 @@ class Engine:
             state.bias = factors.bias
             if weight > 0:
                 self.catalog.add_popularity(event.item_id, weight)
+                attributes = self.catalog.items[event.item_id].attributes
+                self.trending.observe(event.item_id, weight, event.timestamp, attributes, state.attributes)
             for item_id in ([event.item_id] if available else []) + negatives:
                 self.apply_item_vector(item_id)
         self.counters["applied"] += 1
@@ -273,10 +297,18 @@ class Engine:
 
     def rebuild_index(self) -> None:
         """Derive the index afresh from item vectors (it is derived state)."""
-        self.index = self._new_index()
+        self.index = self._new_index(self.model.dim)
         self._wire()
         self.dirty = {i for i in self.model.item_ids() if self.catalog.is_available(i)}
         self.refresh_index(tolerance=0.0)
+
+    def rebuild_content(self) -> None:
+        """Derive the content index afresh from the catalogue (it is derived state)."""
+        self.content = ContentIndex(self._new_index(self.settings.content_dim), seed=self.settings.seed)
+        for item_id, info in self.catalog.items.items():
+            if self.catalog.is_available(item_id):
+                self.content.upsert(item_id, info.attributes)
+        self._wire()
 
     # ---------------------------------------------------------------- snapshots
     def save(self, directory: Path) -> Path:

@@ -41,6 +41,10 @@ DEFAULT_EVENT_WEIGHTS: dict[str, float] = {
 }
 
 
+SIGNALS = ("mf", "covisit", "popular", "content", "trending", "fresh")
+"""Names of the candidate generators, and of the signals the blend can weigh."""
+
+
 def _doc(text: str, default: Any = dataclasses.MISSING, **kw: Any) -> Any:
     if "default_factory" in kw:
         return field(metadata={"doc": text}, **kw)
@@ -78,15 +82,19 @@ class Settings:
     rating_neutral: float = _doc("The rating that carries no signal; above it is positive.", 3.0)
     generators: str = _doc(
         "Candidate generators, comma-separated: mf (ANN over MF vectors), covisit (items co-visited "
-        "with the user's recent items), popular.",
+        "with the user's recent items), popular, content (attributes like the user's recent items), "
+        "trending (decayed counts, overall and in the user's segments), fresh (newest published).",
         "mf,covisit,popular",
     )
     scorer: str = _doc("How merged candidates are ranked: blend (rank fusion of signals) or mf (MF score).", "blend")
     blend_weights: dict[str, float] = _doc(
-        "Weight of each signal in the blend, as signal=weight pairs (mf, covisit, popular).",
+        "Weight of each signal in the blend, as signal=weight pairs (mf, covisit, popular, content, "
+        "trending, fresh); 0 turns a signal off.",
         default_factory=lambda: {"mf": 0.25, "covisit": 1.0, "popular": 0.05},
     )
     blend_offset: float = _doc("Rank-fusion offset: a signal adds weight / (offset + rank).", 60.0)
+    trending_half_life: float = _doc("Seconds of event time in which a trending count halves.", 86400.0)
+    content_dim: int = _doc("Length of the content vectors (random projection of item attributes).", 64)
     covisit_window: int = _doc("Recent positives per user that co-visitation pairs and queries with.", 5)
     mf_loss: str = _doc(
         "How the MF model learns: bpr (pairwise, numpy; the default) or squared (River's BiasedMF, "
@@ -194,14 +202,14 @@ class Settings:
         need("://" in self.broker_url, "broker_url", "must look like kafka://127.0.0.1:9092")
         from schemas import INTERACTION_TYPES
 
-        known_generators = {"mf", "covisit", "popular"}
+        known_generators = set(SIGNALS)
         chosen = [g.strip() for g in self.generators.split(",") if g.strip()]
         need(bool(chosen) and set(chosen) <= known_generators, "generators",
              f"must be a comma-separated subset of {sorted(known_generators)}")  # fmt: skip
         need(self.scorer in ("blend", "mf"), "scorer", "must be blend or mf")
-        need(
-            set(self.blend_weights) <= {"mf", "covisit", "popular"}, "blend_weights", "signals are mf, covisit, popular"
-        )
+        need(set(self.blend_weights) <= set(SIGNALS), "blend_weights", f"signals are {', '.join(SIGNALS)}")
+        need(self.trending_half_life > 0, "trending_half_life", "must be positive seconds")
+        need(self.content_dim >= 2, "content_dim", "must be at least 2")
         need(self.covisit_window >= 1, "covisit_window", "must be at least 1")
         need(self.blend_offset >= 0, "blend_offset", "must be 0 or more")
         unknown = sorted(set(self.event_weights) - set(INTERACTION_TYPES))

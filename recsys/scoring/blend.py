@@ -2,8 +2,8 @@
 ``sum(weight / (offset + rank))``. Ranks, unlike raw scores, are comparable across signals
 with different scales (a co-visitation count, an inner product, a popularity count).
 
-Signals: ``mf`` (exact inner product with current vectors; absent for a user with no
-vector), ``covisit`` (co-visitation with the user's recent items), ``popular``.
+The signals are those of :mod:`recsys.scoring.signals` (``mf``, ``covisit``, ``popular``,
+``content``, ``trending``, ``fresh``); one whose weight is 0 is not computed.
 
 Examples
 --------
@@ -21,10 +21,8 @@ from collections.abc import Mapping
 import numpy as np
 
 from recsys.candidates.base import Request
-from recsys.candidates.covisitation import CoVisitation, recent_positives
-from recsys.catalog import Catalog
-from recsys.models.base import VectorModel
 from recsys.scoring.base import Scored, Scorer
+from recsys.scoring.signals import Signal
 
 
 def fuse_arrays(signals: Mapping[str, np.ndarray], weights: Mapping[str, float], offset: float, n: int) -> np.ndarray:
@@ -42,19 +40,10 @@ def fuse_arrays(signals: Mapping[str, np.ndarray], weights: Mapping[str, float],
 
 
 class BlendScorer(Scorer):
-    """Rank fusion of MF, co-visitation and popularity over the merged candidates."""
+    """Rank fusion of the weighted signals over the merged candidates."""
 
-    def __init__(
-        self,
-        model: VectorModel,
-        catalog: Catalog,
-        covisitation: CoVisitation,
-        weights: Mapping[str, float],
-        offset: float = 60.0,
-    ) -> None:
-        self.model = model
-        self.catalog = catalog
-        self.covisitation = covisitation
+    def __init__(self, signals: Mapping[str, Signal], weights: Mapping[str, float], offset: float = 60.0) -> None:
+        self.signals = {name: signal for name, signal in signals.items() if weights.get(name, 0.0)}
         self.weights = dict(weights)
         self.offset = offset
 
@@ -62,15 +51,7 @@ class BlendScorer(Scorer):
         ids = list(candidates)
         if not ids:
             return []
-        # one array per signal, NaN where the signal says nothing about the item
-        signals: dict[str, np.ndarray] = {}
-        pop = self.catalog.popularity
-        signals["popular"] = np.fromiter((pop.get(i, 0.0) for i in ids), dtype=float, count=len(ids))
-        if request.factors is not None and self.weights.get("mf", 0):
-            signals["mf"] = np.asarray(self.model.item_vectors(ids) @ self.model.query(request.factors), dtype=float)
-        recent = recent_positives(request)
-        if recent and self.weights.get("covisit", 0):
-            covisit = self.covisitation.scores(recent)
-            signals["covisit"] = np.fromiter((covisit.get(i, np.nan) for i in ids), dtype=float, count=len(ids))
-        fused = fuse_arrays(signals, self.weights, self.offset, len(ids))
+        values = {name: signal(request, ids) for name, signal in self.signals.items()}
+        present = {name: v for name, v in values.items() if v is not None}
+        fused = fuse_arrays(present, self.weights, self.offset, len(ids))
         return [Scored(i, s, tuple(candidates[i])) for i, s in zip(ids, fused.tolist(), strict=True)]
