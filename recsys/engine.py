@@ -36,8 +36,10 @@ from recsys.candidates.content import ContentIndex, ContentSource
 from recsys.candidates.covisitation import CoVisitation, CoVisitationSource
 from recsys.candidates.fresh import FreshItems, FreshSource
 from recsys.candidates.trending import Trending, TrendingSource
+from recsys.candidates.two_tower import TowerItems, TwoTowerSource
 from recsys.catalog import Catalog
 from recsys.models import UserFactors, make_model
+from recsys.models.two_tower import TwoTower
 from recsys.rerank import Exclusions, Reranker
 from recsys.scoring import MFScorer, Scored, Scorer, merge, signals
 from recsys.scoring.blend import BlendScorer
@@ -74,6 +76,10 @@ class Engine:
         self.trending = Trending(s.trending_half_life)
         self.fresh = FreshItems()
         self.clock = 0.0  # the latest event time seen: "now" for freshness and trends
+        self.towers = TwoTower(dim=s.tower_dim, learning_rate=s.tower_learning_rate, seed=s.seed)
+        self.tower_items = TowerItems(self.towers, self._new_index(s.tower_dim), self.catalog, s.index_tolerance)
+        # the towers learn only when something uses them (they cost ~0.5 ms per event)
+        self.uses_towers = "two_tower" in s.generators or bool(s.blend_weights.get("two_tower"))
         self.rng = random.Random(s.seed)
         self.dirty: set[str] = set()
         self.last_refresh = time.monotonic()
@@ -97,6 +103,7 @@ class Engine:
             "content": ContentSource(self.content, self.catalog),
             "trending": TrendingSource(self.trending, self.catalog),
             "fresh": FreshSource(self.fresh, self.catalog, lambda: self.clock),
+            "two_tower": TwoTowerSource(self.tower_items),
         }
         self.sources: list[CandidateSource] = [available[g.strip()] for g in s.generators.split(",") if g.strip()]
         evidence: dict[str, signals.Signal] = {
@@ -106,6 +113,7 @@ class Engine:
             "content": signals.content_signal(self.content),
             "trending": signals.trending_signal(self.trending),
             "fresh": signals.fresh_signal(self.catalog, lambda: self.clock),
+            "two_tower": signals.two_tower_signal(self.tower_items),
         }
         self.scorer: Scorer = (
             BlendScorer(evidence, s.blend_weights, s.blend_offset)
@@ -135,6 +143,7 @@ class Engine:
         if self.catalog.upsert(item):
             self.content.upsert(item.item_id, item.attributes)
             self.fresh.publish(item.item_id, item.published_at)
+            self.tower_items.mark(item.item_id)
             self.apply_item_vector(item.item_id)
         else:
             self.withdraw_item(item.item_id)
@@ -150,6 +159,7 @@ class Engine:
         self.dirty.discard(item_id)
         self.index.remove(item_id)
         self.content.remove(item_id)
+        self.tower_items.remove(item_id)
 
     def apply_item_vector(self, item_id: str) -> None:
         """An item's vector changed: the one place item-vector changes reach the index.
@@ -193,9 +203,11 @@ class Engine:
         weight = self.weight(event)
         state.events += 1
         self.clock = max(self.clock, event.timestamp)
+        recent: list[str] = []
         if weight > 0:
             disliked = set(state.disliked)
-            self.covisitation.observe([i for i in state.history if i not in disliked], event.item_id)
+            recent = [i for i in state.history if i not in disliked]
+            self.covisitation.observe(recent, event.item_id)
         state.touch(event.item_id, positive=weight >= 0, history_size=s.history_size, max_seen=s.max_seen)
         if weight != 0:
             factors = self.factors_of(state) or self.model.new_user(self.rng)
@@ -207,10 +219,21 @@ class Engine:
                 self.catalog.add_popularity(event.item_id, weight)
                 attributes = self.catalog.items[event.item_id].attributes
                 self.trending.observe(event.item_id, weight, event.timestamp, attributes, state.attributes)
+                if self.uses_towers:
+                    self._learn_towers(state, recent, event.item_id, negatives)
             for item_id in ([event.item_id] if available else []) + negatives:
                 self.apply_item_vector(item_id)
         self.counters["applied"] += 1
         return state
+
+    def _learn_towers(self, state: UserState, recent: list[str], item_id: str, negatives: list[str]) -> None:
+        items = self.catalog.items
+        user = (state.user_id, state.attributes, recent[-self.settings.tower_history :])
+        self.towers.learn(user, (item_id, items[item_id].attributes), [(j, items[j].attributes) for j in negatives])
+        for touched in [item_id, *negatives]:
+            self.tower_items.mark(touched)
+        if self.towers.updates % self.settings.tower_reembed_events == 0:
+            self.tower_items.refresh(everything=True)
 
     def process(self, event: Interaction, received_at: float | None = None) -> Outcome:
         """Apply ``event`` and, if it changed the user's context, rank a fresh list."""
@@ -280,6 +303,8 @@ class Engine:
         """
         self.last_refresh = time.monotonic() if now is None else now
         tol = self.settings.index_tolerance if tolerance is None else tolerance
+        if self.uses_towers:
+            self.tower_items.refresh()
         ids = sorted(i for i in self.dirty if self.catalog.is_available(i))
         self.dirty.clear()
         if not ids:
@@ -302,12 +327,15 @@ class Engine:
         self.dirty = {i for i in self.model.item_ids() if self.catalog.is_available(i)}
         self.refresh_index(tolerance=0.0)
 
-    def rebuild_content(self) -> None:
-        """Derive the content index afresh from the catalogue (it is derived state)."""
-        self.content = ContentIndex(self._new_index(self.settings.content_dim), seed=self.settings.seed)
+    def rebuild_derived(self) -> None:
+        """Derive the content and two-tower indexes afresh from the catalogue and the towers."""
+        s = self.settings
+        self.content = ContentIndex(self._new_index(s.content_dim), seed=s.seed)
         for item_id, info in self.catalog.items.items():
             if self.catalog.is_available(item_id):
                 self.content.upsert(item_id, info.attributes)
+        self.tower_items = TowerItems(self.towers, self._new_index(s.tower_dim), self.catalog, s.index_tolerance)
+        self.tower_items.refresh(everything=True)
         self._wire()
 
     # ---------------------------------------------------------------- snapshots

@@ -9,9 +9,9 @@ direction in every worker and after every restart.
 Examples
 --------
 >>> item_tokens({"genres": ["Drama", "War"], "year": 1957, "creator": "lean"})
-['genre=drama', 'genre=war', 'creator=lean', 'decade=1950']
+['genre=Drama', 'genre=War', 'creator=lean', 'decade=1950']
 >>> user_tokens({"age": 34, "country": "NZ", "preferred_genres": ["Comedy"]})
-['age=30', 'country=nz', 'preferred_genres=comedy']
+['age=30', 'country=NZ', 'preferred_genres=Comedy']
 >>> stable_hash("genre=drama") == stable_hash("genre=drama"), stable_hash("a") == stable_hash("a", seed=1)
 (True, False)
 """
@@ -19,6 +19,7 @@ Examples
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,22 +29,48 @@ ITEM_KINDS = {"genres": "genre", "tags": "tag", "creator": "creator"}
 
 def stable_hash(token: str, seed: int = 0) -> int:
     """A 64-bit hash of ``token`` that is the same in every process."""
-    digest = hashlib.blake2b(token.encode("utf-8"), digest_size=8, key=str(seed).encode())
+    digest = hashlib.blake2b(token.encode("utf-8"), digest_size=8, salt=seed.to_bytes(8, "little", signed=True))
     return int.from_bytes(digest.digest(), "little")
 
 
-def _norm(value: Any) -> str:
-    return str(value).strip().lower()
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
 
 
 def tokens(kind: str, value: Any) -> list[str]:
-    """``kind=value`` for a scalar, one per element for a list, none for None or a mapping.
+    """``kind=value`` for a scalar, one per element of a list, ``kind.key=...`` for a mapping.
 
-    >>> tokens("genre", ["Drama", " "]), tokens("country", "NZ"), tokens("country", None)
-    (['genre=drama'], ['country=nz'], [])
+    >>> tokens("genre", ["Drama", " "]), tokens("country", "NZ"), tokens("size", {"w": 2.0}), tokens("x", None)
+    (['genre=Drama'], ['country=NZ'], ['size.w=2'], [])
     """
-    values = value if isinstance(value, list) else [] if value is None or isinstance(value, dict) else [value]
-    return [f"{kind}={_norm(v)}" for v in values if _norm(v)]
+    if value is None:
+        return []
+    if isinstance(value, Mapping):
+        return [t for key, sub in value.items() for t in tokens(f"{kind}.{key}", sub)]
+    if isinstance(value, list | tuple | set | frozenset):
+        values = [v for v in value if v is not None and not isinstance(v, Mapping | list | tuple)]
+    else:
+        values = [value]
+    return [f"{kind}={_text(v)}" for v in values if _text(v)]
+
+
+def decade(value: Any) -> int | None:
+    """The decade of a year or an age (None when it is not a finite number).
+
+    >>> decade(1957), decade("34"), decade("unknown")
+    (1950, 30, None)
+    """
+    if isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return int(number // 10 * 10) if math.isfinite(number) else None
 
 
 def item_tokens(attributes: Mapping[str, Any]) -> list[str]:
@@ -51,9 +78,9 @@ def item_tokens(attributes: Mapping[str, Any]) -> list[str]:
     out: list[str] = []
     for key, kind in ITEM_KINDS.items():
         out += tokens(kind, attributes.get(key))
-    year = attributes.get("year")
-    if isinstance(year, int | float) and not isinstance(year, bool):
-        out.append(f"decade={int(year) // 10 * 10}")
+    year = decade(attributes.get("year"))
+    if year is not None:
+        out.append(f"decade={year}")
     return out
 
 
@@ -61,8 +88,6 @@ def user_tokens(attributes: Mapping[str, Any]) -> list[str]:
     """Profile tokens of a user: every attribute, lists one token per element, ``age`` by decade."""
     out: list[str] = []
     for key, value in attributes.items():
-        if key == "age" and isinstance(value, int | float) and not isinstance(value, bool):
-            out.append(f"age={int(value) // 10 * 10}")
-        else:
-            out += tokens(key, value)
+        age = decade(value) if key == "age" and not isinstance(value, str) else None
+        out += [f"age={age}"] if age is not None else tokens(key, value)
     return out

@@ -41,7 +41,7 @@ DEFAULT_EVENT_WEIGHTS: dict[str, float] = {
 }
 
 
-SIGNALS = ("mf", "covisit", "popular", "content", "trending", "fresh")
+SIGNALS = ("mf", "covisit", "popular", "content", "trending", "fresh", "two_tower")
 """Names of the candidate generators, and of the signals the blend can weigh."""
 
 
@@ -83,18 +83,23 @@ class Settings:
     generators: str = _doc(
         "Candidate generators, comma-separated: mf (ANN over MF vectors), covisit (items co-visited "
         "with the user's recent items), popular, content (attributes like the user's recent items), "
-        "trending (decayed counts, overall and in the user's segments), fresh (newest published).",
+        "trending (decayed counts, overall and in the user's segments), fresh (newest published), "
+        "two_tower (user and item towers over ids and attributes; serves brand-new items and users).",
         "mf,covisit,popular",
     )
     scorer: str = _doc("How merged candidates are ranked: blend (rank fusion of signals) or mf (MF score).", "blend")
     blend_weights: dict[str, float] = _doc(
         "Weight of each signal in the blend, as signal=weight pairs (mf, covisit, popular, content, "
-        "trending, fresh); 0 turns a signal off.",
+        "trending, fresh, two_tower); 0 turns a signal off.",
         default_factory=lambda: {"mf": 0.25, "covisit": 1.0, "popular": 0.05},
     )
     blend_offset: float = _doc("Rank-fusion offset: a signal adds weight / (offset + rank).", 60.0)
     trending_half_life: float = _doc("Seconds of event time in which a trending count halves.", 86400.0)
     content_dim: int = _doc("Length of the content vectors (random projection of item attributes).", 64)
+    tower_dim: int = _doc("Length of the two-tower embeddings.", 32)
+    tower_learning_rate: float = _doc("Adagrad step of the two-tower model.", 0.1)
+    tower_history: int = _doc("Recent positives in the user tower's input.", 20)
+    tower_reembed_events: int = _doc("Re-embed every item after this many two-tower steps.", 2000)
     covisit_window: int = _doc("Recent positives per user that co-visitation pairs and queries with.", 5)
     mf_loss: str = _doc(
         "How the MF model learns: bpr (pairwise, numpy; the default) or squared (River's BiasedMF, "
@@ -125,7 +130,7 @@ class Settings:
     index_tolerance: float = _doc(
         "Re-index an item only when its vector moved by more than this fraction of its indexed "
         "length (hnswlib updates cost milliseconds; lists are scored with current vectors anyway).",
-        0.2,
+        0.5,
     )
     dedupe_window: int = _doc("Event ids remembered per user to skip redelivered events.", 200)
     history_size: int = _doc("Recent items kept per user.", 50)
@@ -210,6 +215,10 @@ class Settings:
         need(set(self.blend_weights) <= set(SIGNALS), "blend_weights", f"signals are {', '.join(SIGNALS)}")
         need(self.trending_half_life > 0, "trending_half_life", "must be positive seconds")
         need(self.content_dim >= 2, "content_dim", "must be at least 2")
+        need(self.tower_dim >= 2, "tower_dim", "must be at least 2")
+        need(self.tower_learning_rate > 0, "tower_learning_rate", "must be positive")
+        need(self.tower_history >= 0, "tower_history", "must be 0 or more")
+        need(self.tower_reembed_events >= 1, "tower_reembed_events", "must be at least 1")
         need(self.covisit_window >= 1, "covisit_window", "must be at least 1")
         need(self.blend_offset >= 0, "blend_offset", "must be 0 or more")
         unknown = sorted(set(self.event_weights) - set(INTERACTION_TYPES))

@@ -4,7 +4,7 @@ User state is not here: it lives in the partitioned user table and its changelog
 snapshot is written into a fresh folder and swapped in by rename, so a crash mid-write
 leaves the previous snapshot whole. The index is derived state: when its files are
 missing or were written for other settings, it is rebuilt from the item vectors. The content
-index is rebuilt from the catalogue on every load.
+and two-tower indexes are rebuilt from the catalogue and the towers on every load.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def save_snapshot(engine: Engine, directory: Path) -> Path:
     with open(tmp / _STATE, "wb") as fh:
         pickle.dump(
             {"model": engine.model, "catalog": engine.catalog, "covisitation": engine.covisitation,
-             "trending": engine.trending, "fresh": engine.fresh, "clock": engine.clock,
+             "trending": engine.trending, "fresh": engine.fresh, "clock": engine.clock, "towers": engine.towers,
              "rng": engine.rng.getstate(), "counters": engine.counters},
             fh,
             protocol=pickle.HIGHEST_PROTOCOL,
@@ -90,10 +90,11 @@ def load_snapshot(engine: Engine, directory: Path) -> bool:
     engine.catalog = state["catalog"]
     engine.covisitation = state["covisitation"]
     engine.trending, engine.fresh, engine.clock = state["trending"], state["fresh"], state["clock"]
+    engine.towers = state["towers"]
     engine.rng.setstate(state["rng"])
     engine.counters.update(state["counters"])
     engine.offsets = dict(meta.get("offsets", {}))
-    engine.rebuild_content()
+    engine.rebuild_derived()
     index_cls = type(engine.index)
     if meta.get("ann_backend") == engine.settings.ann_backend and (path / _INDEX).exists():
         engine.index = index_cls.load(path / _INDEX)

@@ -18,7 +18,7 @@ from typing import Any
 from recsys.evaluate.baselines import all_baselines
 from recsys.evaluate.protocol import EngineRecommender, Event, Positives, Recommender
 from recsys.evaluate.replay import replay
-from recsys.settings import Settings
+from recsys.settings import SIGNALS, Settings
 
 FORMATS = ("movielens-latest", "movielens-100k", "jsonl", "synthetic")
 
@@ -58,6 +58,9 @@ def load_events(fmt: str, data: Path | None, events: int, seed: int) -> Iterator
 
 
 def build_models(settings: Settings, seed: int, only: str = "") -> list[Recommender]:
+    """The product's default, the MF generator alone, and every baseline; ``only`` picks a
+    subset by name and may also name ``only-<generator>``: one generator ranked by its own
+    signal (popular fills in for cold users), measured alone."""
     models: list[Recommender] = [
         EngineRecommender(settings, "default"),
         # the matrix-factorisation generator alone: MF retrieval, MF score (popular only for cold users)
@@ -68,12 +71,21 @@ def build_models(settings: Settings, seed: int, only: str = "") -> list[Recommen
         ),
         *all_baselines(seed),
     ]
+    on_request = {
+        f"only-{name}": EngineRecommender(
+            settings.replace(generators=f"{name},popular", blend_weights={name: 1.0, "popular": 0.001}),
+            f"only-{name}",
+        )
+        for name in SIGNALS
+        if name != "popular"
+    }
     if only:
         wanted = {name.strip() for name in only.split(",") if name.strip()}
-        unknown = wanted - {m.name for m in models}
+        known = [m.name for m in models] + list(on_request)
+        unknown = wanted - set(known)
         if unknown:
-            raise SystemExit(f"unknown model(s) {sorted(unknown)}; known: {[m.name for m in models]}")
-        models = [m for m in models if m.name in wanted]
+            raise SystemExit(f"unknown model(s) {sorted(unknown)}; known: {known}")
+        models = [m for m in models if m.name in wanted] + [m for n, m in on_request.items() if n in wanted]
     return models
 
 

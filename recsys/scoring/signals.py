@@ -23,6 +23,7 @@ from recsys.candidates.base import Request
 from recsys.candidates.content import ContentIndex
 from recsys.candidates.covisitation import CoVisitation, recent_positives
 from recsys.candidates.trending import Trending
+from recsys.candidates.two_tower import TowerItems
 from recsys.catalog import Catalog
 from recsys.models.base import VectorModel
 
@@ -99,5 +100,14 @@ def fresh_signal(catalog: Catalog, clock: Callable[[], float]) -> Signal:
             if info is not None and info.published_at is not None and info.published_at <= now:
                 ages[n] = now - info.published_at
         return -ages
+
+    return signal
+
+
+def two_tower_signal(items: TowerItems) -> Signal:
+    """The two-tower score: user-tower embedding against current item-tower embeddings."""
+
+    def signal(request: Request, ids: list[str]) -> np.ndarray:
+        return items.scores(items.user_vector(request), ids)
 
     return signal

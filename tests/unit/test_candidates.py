@@ -11,6 +11,7 @@ from recsys.candidates.content import ContentSource
 from recsys.candidates.covisitation import CoVisitationSource
 from recsys.candidates.fresh import FreshSource
 from recsys.candidates.trending import TrendingSource
+from recsys.candidates.two_tower import TwoTowerSource
 from recsys.datasets.synthetic import SyntheticWorld
 from recsys.engine import Engine
 from recsys.settings import Settings
@@ -19,7 +20,7 @@ from schemas import Interaction, Item
 
 def trained_engine(seed: int = 0) -> Engine:
     world = SyntheticWorld(users=40, items=120, clusters=3, seed=seed)
-    engine = Engine(Settings(seed=seed))
+    engine = Engine(Settings(seed=seed, generators="mf,covisit,popular,two_tower"))
     for item in world.catalogue():
         engine.apply_item(item)
     for profile in world.profiles():
@@ -39,6 +40,7 @@ SOURCES: dict[str, Callable[[Engine], CandidateSource]] = {
     "content": lambda e: ContentSource(e.content, e.catalog),
     "trending": lambda e: TrendingSource(e.trending, e.catalog),
     "fresh": lambda e: FreshSource(e.fresh, e.catalog, lambda: e.clock),
+    "two_tower": lambda e: TwoTowerSource(e.tower_items),
 }
 
 
@@ -93,7 +95,7 @@ def own_cluster_share(engine: Engine, world: SyntheticWorld, source: CandidateSo
 @pytest.mark.parametrize(
     ("name", "floor"),
     # trending is half global by design (measured 0.58); the others are personal
-    [("content", 0.6), ("covisit", 0.6), ("mf", 0.6), ("trending", 0.45)],
+    [("content", 0.6), ("covisit", 0.6), ("mf", 0.6), ("two_tower", 0.6), ("trending", 0.45)],
 )
 def test_generators_nominate_the_users_own_cluster(name: str, floor: float) -> None:
     engine = trained_engine()
@@ -121,3 +123,21 @@ def test_fresh_lists_what_was_published_up_to_now_newest_first() -> None:
     got = [c.item_id for c in FreshSource(engine.fresh, engine.catalog, lambda: engine.clock).generate(
         _request(engine, "u1"), 5)]  # fmt: skip
     assert got[0] == "just-out" and "next-week" not in got
+
+
+def test_two_tower_serves_an_item_nobody_has_touched_to_users_of_its_taste() -> None:
+    engine = trained_engine()
+    world = SyntheticWorld(users=40, items=120, clusters=3, seed=0)
+    template = world.catalogue()[0]  # a cluster-c item: the new one shares its genre, tags and creator
+    c = world.cluster_of_item(template.item_id)
+    engine.apply_item(Item("brand-new", attributes=dict(template.attributes), published_at=engine.clock))
+    engine.refresh_index()
+    source = TwoTowerSource(engine.tower_items)
+    reached = {
+        same: sum("brand-new" in [x.item_id for x in source.generate(_request(engine, u), 20)] for u in users)
+        / len(users)
+        for same in (True, False)
+        for users in [[f"u{k}" for k in range(40) if (world.cluster_of_user(f"u{k}") == c) == same]]
+    }
+    # measured: every own-taste user reached, a third of the others (a top 20 of ~100 items)
+    assert reached[True] >= 0.8 and reached[True] >= 2 * reached[False], reached
