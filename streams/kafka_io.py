@@ -146,7 +146,15 @@ def create_topics(settings: Settings, timeout: float = 30.0) -> dict[str, str]:
             if not (isinstance(error, KafkaError) and error.code() == KafkaError.TOPIC_ALREADY_EXISTS):
                 raise  # another client created it meanwhile: checked below like any existing topic
     if len(result) < len(specs):
-        existing = admin.list_topics(timeout=timeout).topics
+        # Metadata of a topic created a moment ago may not list its partitions yet: look again
+        # for a few seconds before calling a partition count a mismatch.
+        settle = time.monotonic() + 5.0
+        while True:
+            existing = admin.list_topics(timeout=timeout).topics
+            counts = [len(existing[n].partitions) if n in existing else 0 for n in specs if n not in result]
+            if all(c == settings.partitions for c in counts) or time.monotonic() > settle:
+                break
+            time.sleep(0.2)
     for name in specs:
         if name in result:
             continue
