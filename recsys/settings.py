@@ -85,13 +85,21 @@ class Settings:
         "with the user's recent items), popular, content (attributes like the user's recent items), "
         "trending (decayed counts, overall and in the user's segments), fresh (newest published), "
         "two_tower (user and item towers over ids and attributes; serves brand-new items and users).",
-        "mf,covisit,popular",
+        "mf,covisit,popular,fresh,two_tower",
     )
     scorer: str = _doc("How merged candidates are ranked: blend (rank fusion of signals) or mf (MF score).", "blend")
     blend_weights: dict[str, float] = _doc(
         "Weight of each signal in the blend, as signal=weight pairs (mf, covisit, popular, content, "
         "trending, fresh, two_tower); 0 turns a signal off.",
-        default_factory=lambda: {"mf": 0.25, "covisit": 1.0, "popular": 0.05},
+        default_factory=lambda: {
+            "mf": 0.05,
+            "covisit": 1.0,
+            "popular": 0.01,
+            "fresh": 0.05,
+            "two_tower": 0.3,
+            "content": 0.0,
+            "trending": 0.0,
+        },
     )
     blend_offset: float = _doc("Rank-fusion offset: a signal adds weight / (offset + rank).", 60.0)
     trending_half_life: float = _doc("Seconds of event time in which a trending count halves.", 86400.0)
