@@ -73,7 +73,7 @@ class Settings:
 
     # --- the recommender ------------------------------------------------------------
     k: int = _doc("Length of each recommendation list.", 10)
-    candidates: int = _doc("Candidates fetched from each generator before scoring.", 200)
+    candidates: int = _doc("Candidates fetched from each generator before scoring.", 100)
     event_weights: dict[str, float] = _doc(
         "Weight per interaction type, as type=weight pairs; a negative weight is a negative "
         "signal. A rating's weight is multiplied by (value - rating_neutral).",
