@@ -303,6 +303,7 @@ class Engine:
         """
         self.last_refresh = time.monotonic() if now is None else now
         tol = self.settings.index_tolerance if tolerance is None else tolerance
+        self.content.flush()
         if self.uses_towers:
             self.tower_items.refresh()
         ids = sorted(i for i in self.dirty if self.catalog.is_available(i))

@@ -45,6 +45,7 @@ class ContentIndex:
         self.dim = index.dim
         self.seed = seed
         self.vectors: dict[str, np.ndarray] = {}
+        self.pending: set[str] = set()  # upserted, not yet written to the index (see flush)
         self._directions: dict[str, np.ndarray] = {}
 
     def _direction(self, token: str) -> np.ndarray:
@@ -68,15 +69,28 @@ class ContentIndex:
         return total / norm if norm > 0 else None
 
     def upsert(self, item_id: str, attributes: Mapping[str, Any]) -> None:
-        """Index (or re-index) an item from its attributes."""
+        """Index (or re-index) an item from its attributes; written to the index in batches
+        (:meth:`flush`), because one hnswlib insert per catalogue record is slow."""
         vector = self.embed(attributes)
         if vector is None:
             self.remove(item_id)
             return
+        old = self.vectors.get(item_id)
+        if old is not None and np.array_equal(old, vector):
+            return  # the same record again (the catalogue is re-read at start-up)
         self.vectors[item_id] = vector
-        self.index.upsert([item_id], vector[None, :])
+        self.pending.add(item_id)
+
+    def flush(self) -> int:
+        """Write pending content vectors to the index in one batch; returns how many."""
+        ids = sorted(i for i in self.pending if i in self.vectors)
+        self.pending.clear()
+        if ids:
+            self.index.upsert(ids, np.stack([self.vectors[i] for i in ids]))
+        return len(ids)
 
     def remove(self, item_id: str) -> None:
+        self.pending.discard(item_id)
         if self.vectors.pop(item_id, None) is not None:
             self.index.remove(item_id)
 
@@ -95,6 +109,8 @@ class ContentIndex:
         query = self.query_vector(recent)
         if query is None or n <= 0:
             return []
+        if self.pending:
+            self.flush()
         hits = self.index.query(query, n + min(len(exclude), 2 * n))
         return [(item_id, score) for item_id, score in hits if item_id not in exclude][:n]
 
