@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from recsys.ann import VectorIndex, make_index
+from recsys.ann.base import moved_since_indexed
 from recsys.candidates import CandidateSource, MFRetrieval, MostPopular, Request
 from recsys.candidates.content import ContentIndex, ContentSource
 from recsys.candidates.covisitation import CoVisitation, CoVisitationSource
@@ -311,11 +312,7 @@ class Engine:
         if not ids:
             return 0
         fresh = self.model.item_vectors(ids)
-        indexed = self.index.vectors_of(ids)
-        moved = [
-            j for j, old in enumerate(indexed)
-            if old is None or float(np.linalg.norm(fresh[j] - old)) > tol * float(np.linalg.norm(old))
-        ]  # fmt: skip
+        moved = moved_since_indexed(self.index, ids, fresh, tol)
         if moved:
             self.index.upsert([ids[j] for j in moved], fresh[moved])
             self.counters["refreshes"] += 1

@@ -21,7 +21,7 @@ import json
 import os
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any, Self
 
@@ -394,3 +394,23 @@ def read_index_file(path: Path, kind: str) -> tuple[dict[str, Any], dict[str, np
         if name not in arrays:
             raise SnapshotError(f"{path}: index file lacks {name!r}; delete it to rebuild")
     return meta, arrays
+
+
+def moved_since_indexed(index: VectorIndex, ids: Sequence[str], vectors: np.ndarray, tolerance: float) -> list[int]:
+    """Positions in ``ids`` whose vector is new to ``index`` or moved by more than
+    ``tolerance`` of its indexed length: the ones worth an (expensive) index rewrite."""
+    indexed = index.vectors_of(ids)
+    return [
+        n for n, old in enumerate(indexed)
+        if old is None or float(np.linalg.norm(vectors[n] - old)) > tolerance * float(np.linalg.norm(old))
+    ]  # fmt: skip
+
+
+def query_excluding(
+    index: VectorIndex, vector: npt.ArrayLike, n: int, exclude: Collection[str], keep: Callable[[str], bool]
+) -> list[tuple[str, float]]:
+    """Up to ``n`` nearest items that ``keep`` accepts and ``exclude`` lacks. The search is widened
+    for excluded items, but by at most ``2n``: a user with thousands of seen items would otherwise
+    widen every search (hnswlib's ef grows with it)."""
+    hits = index.query(vector, n + min(len(exclude), 2 * n))
+    return [(i, s) for i, s in hits if i not in exclude and keep(i)][:n]

@@ -22,12 +22,13 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from recsys.ann import VectorIndex
+from recsys.ann.base import query_excluding
 from recsys.candidates.base import Candidate, CandidateSource, Request
 from recsys.candidates.covisitation import recent_positives
 from recsys.catalog import Catalog
@@ -104,15 +105,16 @@ class ContentIndex:
         norm = float(np.linalg.norm(total))
         return total / norm if norm > 0 else None
 
-    def similar(self, recent: Sequence[str], n: int, exclude: Collection[str] = ()) -> list[tuple[str, float]]:
-        """Up to ``n`` items most similar to ``recent``, none in ``exclude``, best first."""
+    def similar(
+        self, recent: Sequence[str], n: int, exclude: Collection[str] = (), keep: Callable[[str], bool] = lambda _: True
+    ) -> list[tuple[str, float]]:
+        """Up to ``n`` items most similar to ``recent`` that ``keep`` accepts, none in ``exclude``."""
         query = self.query_vector(recent)
         if query is None or n <= 0:
             return []
         if self.pending:
             self.flush()
-        hits = self.index.query(query, n + min(len(exclude), 2 * n))
-        return [(item_id, score) for item_id, score in hits if item_id not in exclude][:n]
+        return query_excluding(self.index, query, n, exclude, keep)
 
 
 class ContentSource(CandidateSource):
@@ -127,5 +129,5 @@ class ContentSource(CandidateSource):
 
     def generate(self, request: Request, n: int) -> list[Candidate]:
         recent = recent_positives(request)[-self.history :]
-        hits = self.content.similar(recent, n, request.exclude)
-        return [Candidate(i, s, self.name) for i, s in hits if self.catalog.is_available(i)]
+        hits = self.content.similar(recent, n, request.exclude, self.catalog.is_available)
+        return [Candidate(i, s, self.name) for i, s in hits]

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from recsys.ann import VectorIndex
+from recsys.ann.base import moved_since_indexed, query_excluding
 from recsys.candidates.base import Candidate, CandidateSource, Request
 from recsys.candidates.covisitation import recent_positives
 from recsys.catalog import Catalog
@@ -55,11 +56,7 @@ class TowerItems:
                 if row >= len(self.matrix):
                     self.matrix = np.concatenate([self.matrix, np.zeros_like(self.matrix)])
             self.matrix[row] = fresh[n]
-        indexed = self.index.vectors_of(ids)
-        moved = [
-            n for n, old in enumerate(indexed)
-            if old is None or float(np.linalg.norm(fresh[n] - old)) > self.tolerance * float(np.linalg.norm(old))
-        ]  # fmt: skip
+        moved = moved_since_indexed(self.index, ids, fresh, self.tolerance)
         if moved:
             self.index.upsert([ids[n] for n in moved], fresh[moved])
         return len(moved)
@@ -90,7 +87,6 @@ class TwoTowerSource(CandidateSource):
     def generate(self, request: Request, n: int) -> list[Candidate]:
         if n <= 0 or len(self.items.index) == 0:
             return []
-        exclude, available = request.exclude, self.items.catalog.is_available
-        hits = self.items.index.query(self.items.user_vector(request), n + min(len(exclude), 2 * n))
-        keep = [Candidate(i, s, self.name) for i, s in hits if i not in exclude and available(i)]
-        return keep[:n]
+        query = self.items.user_vector(request)
+        hits = query_excluding(self.items.index, query, n, request.exclude, self.items.catalog.is_available)
+        return [Candidate(i, s, self.name) for i, s in hits]
