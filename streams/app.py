@@ -22,6 +22,7 @@ from recsys.engine import Engine
 from recsys.settings import Settings
 from schemas import Interaction, Item, SchemaError, User, decode, encode
 from streams.dead_letters import dead_letter
+from streams.fetch_wait import App
 
 log = logging.getLogger("streams")
 
@@ -54,8 +55,9 @@ def _raw_topic(app: faust.App, name: str, settings: Settings) -> faust.TopicT:
 def create_app(settings: Settings) -> Service:
     """Build the Faust app for ``settings`` and restore the engine's last snapshot."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    app = faust.App(
+    app = App(
         settings.app_id,
+        fetch_wait_ms=settings.fetch_wait_ms,
         broker=settings.broker_url,
         store="rocksdb://",
         datadir=str(settings.data_dir / "faust"),

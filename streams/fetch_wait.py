@@ -1,0 +1,60 @@
+"""The Faust app class whose Kafka consumer's fetch wait is a setting (``RECSYS_FETCH_WAIT_MS``).
+
+faust-streaming builds its aiokafka consumer with ``fetch_max_wait_ms=1500``, fixed. aiokafka
+keeps one fetch in flight per broker and leaves out of it every partition whose records
+the application has not taken yet. When the worker is busy for a moment (an index refresh,
+a burst), every partition of ``interactions`` still holds records when the next fetch is
+sent, so that fetch asks only for the quiet topics (``items``, ``users``, the table's
+changelog), and the broker holds it until data comes to one of them, up to the fetch wait.
+Interactions arriving meanwhile are not fetched: the worker sat idle with a second and more
+of events waiting on the broker. ``benchmarks/e2e_broker.py`` measured p50 1.25 s at 100
+events/s with 1,500 ms against 20 ms with 100 ms (see BENCHMARKS.md). A pass-through worker
+with one input topic never shows it: its fetch always includes a busy partition.
+
+A low wait costs a few empty fetch round trips per second while everything is quiet.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import faust
+from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types import TransportT
+
+
+class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
+    def _create_worker_consumer(self, transport: Any) -> Any:
+        consumer = super()._create_worker_consumer(transport)
+        wait_ms = getattr(self.app, "fetch_wait_ms", None)
+        if wait_ms is not None:
+            # aiokafka hands this to its Fetcher at start(); faust gives no other way to set it.
+            consumer._fetch_max_wait_ms = int(wait_ms)
+        return consumer
+
+
+class _Consumer(faust_aiokafka.Consumer):
+    def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
+        return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+
+class _Transport(faust_aiokafka.Transport):
+    Consumer = _Consumer
+
+
+class App(faust.App):
+    """``faust.App`` on the aiokafka (``kafka://``) transport with ``fetch_wait_ms`` of its own.
+
+    >>> app = App("doc-app", broker="kafka://127.0.0.1:9092", fetch_wait_ms=100)
+    >>> type(app.transport).__name__, app.fetch_wait_ms
+    ('_Transport', 100)
+    """
+
+    def __init__(self, *args: Any, fetch_wait_ms: int = 100, **kwargs: Any) -> None:
+        if fetch_wait_ms < 1:
+            raise ValueError(f"fetch_wait_ms must be at least 1 (got {fetch_wait_ms})")
+        self.fetch_wait_ms = fetch_wait_ms
+        super().__init__(*args, **kwargs)
+
+    def _new_transport(self) -> TransportT:
+        return _Transport(self.conf.broker_consumer, self)
