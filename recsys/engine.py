@@ -32,10 +32,12 @@ import numpy as np
 
 from recsys.ann import VectorIndex, make_index
 from recsys.ann.base import moved_since_indexed
+from recsys.bootstrap import WalsLink
 from recsys.candidates import CandidateSource, MFRetrieval, MostPopular, Request
 from recsys.candidates.content import ContentIndex, ContentSource
 from recsys.candidates.covisitation import CoVisitation, CoVisitationSource
 from recsys.candidates.fresh import FreshItems, FreshSource
+from recsys.candidates.social import RecentLikes, SocialSource
 from recsys.candidates.trending import Trending, TrendingSource
 from recsys.candidates.two_tower import TowerItems, TwoTowerSource
 from recsys.catalog import Catalog
@@ -44,9 +46,10 @@ from recsys.models.two_tower import TwoTower
 from recsys.rerank import Exclusions, Reranker
 from recsys.scoring import MFScorer, Scored, Scorer, merge, signals
 from recsys.scoring.blend import BlendScorer
+from recsys.scoring.learned import LearnedScorer
 from recsys.settings import Settings
 from recsys.state import UserState
-from schemas import Interaction, Item, Recommendation, RecommendedItem, User
+from schemas import Follow, Interaction, Item, Recommendation, RecommendedItem, User
 
 
 @dataclass
@@ -76,16 +79,25 @@ class Engine:
         self.content = ContentIndex(self._new_index(s.content_dim), seed=s.seed)
         self.trending = Trending(s.trending_half_life)
         self.fresh = FreshItems()
+        self.recent_likes = RecentLikes(s.social_likes)  # every user's latest positives, for their followers
         self.clock = 0.0  # the latest event time seen: "now" for freshness and trends
         self.towers = TwoTower(dim=s.tower_dim, learning_rate=s.tower_learning_rate, seed=s.seed)
         self.tower_items = TowerItems(self.towers, self._new_index(s.tower_dim), self.catalog, s.index_tolerance)
         # the towers learn only when something uses them (they cost ~0.5 ms per event)
         self.uses_towers = "two_tower" in s.generators or bool(s.blend_weights.get("two_tower"))
+        self.learned: LearnedScorer | None = None
+        if s.scorer == "learned":  # the model outlives _wire (which only hands it fresh signals)
+            self.learned = LearnedScorer(
+                {}, s.blend_weights, blend_offset=s.blend_offset, k=s.k, keep=s.learned_keep,
+                negatives=s.learned_negatives, min_examples=s.learned_min_examples,
+                learning_rate=s.learned_learning_rate, memory=s.learned_memory, seed=s.seed,
+            )  # fmt: skip
         self.rng = random.Random(s.seed)
         self.dirty: set[str] = set()
         self.last_refresh = time.monotonic()
         self.offsets: dict[str, int] = {}
-        self.counters = {"applied": 0, "duplicates": 0, "items": 0, "users": 0, "refreshes": 0}
+        self.wals = WalsLink(s)  # batch fits: factor epoch, fold-in, periodic re-fit, trained users
+        self.counters = {"applied": 0, "duplicates": 0, "items": 0, "users": 0, "follows": 0, "refreshes": 0}
         self._wire()
 
     def _new_index(self, dim: int) -> VectorIndex:
@@ -105,6 +117,7 @@ class Engine:
             "trending": TrendingSource(self.trending, self.catalog),
             "fresh": FreshSource(self.fresh, self.catalog, lambda: self.clock),
             "two_tower": TwoTowerSource(self.tower_items),
+            "social": SocialSource(self.recent_likes, self.catalog, lambda: self.clock, s.social_half_life),
         }
         self.sources: list[CandidateSource] = [available[g.strip()] for g in s.generators.split(",") if g.strip()]
         evidence: dict[str, signals.Signal] = {
@@ -115,17 +128,38 @@ class Engine:
             "trending": signals.trending_signal(self.trending),
             "fresh": signals.fresh_signal(self.catalog, lambda: self.clock),
             "two_tower": signals.two_tower_signal(self.tower_items),
+            "social": signals.social_signal(self.recent_likes, lambda: self.clock, s.social_half_life),
         }
+        if self.learned is not None:
+            if not self.uses_towers:
+                evidence.pop("two_tower", None)  # untrained towers say nothing
+            self.learned.signals = evidence
+            self.learned.genres = self.genres_of
+            self.learned.impressions.clear()
         self.scorer: Scorer = (
-            BlendScorer(evidence, s.blend_weights, s.blend_offset)
-            if s.scorer == "blend"
-            else MFScorer(self.model, self.catalog)
+            self.learned
+            if self.learned is not None
+            else (
+                BlendScorer(evidence, s.blend_weights, s.blend_offset)
+                if s.scorer == "blend"
+                else MFScorer(self.model, self.catalog)
+            )
         )
         self.rerankers: list[Reranker] = [Exclusions(self.catalog)]
+
+    def genres_of(self, item_id: str) -> tuple[str, ...]:
+        """The item's genres from the catalogue (none when unknown)."""
+        info = self.catalog.items.get(item_id)
+        genres = info.attributes.get("genres") if info is not None else None
+        if not genres:
+            return ()
+        return (genres,) if isinstance(genres, str) else tuple(str(g) for g in genres)
 
     # ---------------------------------------------------------------- state access
     def user_state(self, user_id: str) -> UserState:
         raw = self.users.get(user_id)
+        if raw is None:  # a user the table does not know may have been trained (`recsys train`)
+            raw = self.wals.seed_users.get(user_id)
         return UserState(user_id) if raw is None else UserState.from_dict(raw)
 
     def _save_user(self, state: UserState) -> None:
@@ -177,6 +211,27 @@ class Engine:
         state.attributes = dict(user.attributes)
         self._save_user(state)
 
+    def apply_follow(self, follow: Follow) -> bool:
+        """A record on the follows topic: the follower starts (or stops) following someone.
+
+        Deduplicated by ``event_id`` in the follower's event window, like interactions (as
+        ``follow:<event_id>``, so an interaction's id cannot shadow it); False (and nothing
+        changed) when it was applied before. No list is published: the next interaction of the
+        follower ranks with the new followees.
+        """
+        state = self.user_state(follow.user_id)
+        if not state.remember_event(f"follow:{follow.event_id}", self.settings.dedupe_window):
+            self.counters["duplicates"] += 1
+            return False
+        if follow.action == "follow":
+            state.follow(follow.followee_id, self.settings.max_following)
+        else:
+            state.unfollow(follow.followee_id)
+        self.clock = max(self.clock, follow.timestamp)
+        self.counters["follows"] += 1
+        self._save_user(state)
+        return True
+
     # ---------------------------------------------------------------- interactions
     def weight(self, event: Interaction) -> float:
         """The signed strength of an event: its type's weight; ratings scaled by value."""
@@ -200,8 +255,12 @@ class Engine:
         if not state.remember_event(event.event_id, s.dedupe_window):
             self.counters["duplicates"] += 1
             return None
+        if self.wals.is_stale(state):  # item factors were batch-fitted since this vector was: fold in
+            self.wals.fold_in(self, state)
         available = self.catalog.observe(event.item_id)
         weight = self.weight(event)
+        if self.learned is not None and weight != 0:
+            self.learned.observe(event.user_id, event.item_id, positive=weight > 0)  # labels the last list
         state.events += 1
         self.clock = max(self.clock, event.timestamp)
         recent: list[str] = []
@@ -209,6 +268,7 @@ class Engine:
             disliked = set(state.disliked)
             recent = [i for i in state.history if i not in disliked]
             self.covisitation.observe(recent, event.item_id)
+            self.recent_likes.add(event.user_id, event.item_id, event.timestamp, weight)
         state.touch(event.item_id, positive=weight >= 0, history_size=s.history_size, max_seen=s.max_seen)
         if weight != 0:
             factors = self.factors_of(state) or self.model.new_user(self.rng)
@@ -225,6 +285,9 @@ class Engine:
             for item_id in ([event.item_id] if available else []) + negatives:
                 self.apply_item_vector(item_id)
         self.counters["applied"] += 1
+        if weight > 0 and self.wals.observe(s, event.user_id, event.item_id, weight):
+            self.wals.refit(self)  # periodic WALS re-fit (wals_refresh_events); others fold in lazily
+            self.wals.fold_in(self, state)
         return state
 
     def _learn_towers(self, state: UserState, recent: list[str], item_id: str, negatives: list[str]) -> None:

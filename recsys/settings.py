@@ -41,7 +41,7 @@ DEFAULT_EVENT_WEIGHTS: dict[str, float] = {
 }
 
 
-SIGNALS = ("mf", "covisit", "popular", "content", "trending", "fresh", "two_tower")
+SIGNALS = ("mf", "covisit", "popular", "content", "trending", "fresh", "two_tower", "social")
 """Names of the candidate generators, and of the signals the blend can weigh."""
 
 
@@ -61,6 +61,7 @@ class Settings:
     topic_interactions: str = _doc("Input topic of interactions, keyed by user_id.", "interactions")
     topic_items: str = _doc("Input topic of the catalogue, keyed by item_id, compacted.", "items")
     topic_users: str = _doc("Input topic of user profiles, keyed by user_id, compacted.", "users")
+    topic_follows: str = _doc("Input topic of follow and unfollow events, keyed by user_id (the follower).", "follows")
     topic_recommendations: str = _doc("Output topic of recommendation lists, keyed by user_id.", "recommendations")
     topic_dead_letters: str = _doc("Output topic of events that could not be applied.", "recsys-dead-letters")
     partitions: int = _doc("Partitions of every topic the service creates (inputs and internal).", 4)
@@ -89,13 +90,24 @@ class Settings:
         "Candidate generators, comma-separated: mf (ANN over MF vectors), covisit (items co-visited "
         "with the user's recent items), popular, content (attributes like the user's recent items), "
         "trending (decayed counts, overall and in the user's segments), fresh (newest published), "
-        "two_tower (user and item towers over ids and attributes; serves brand-new items and users).",
+        "two_tower (user and item towers over ids and attributes; serves brand-new items and users), "
+        "social (items the user's followees liked recently).",
         "mf,covisit,popular,fresh,two_tower",
     )
-    scorer: str = _doc("How merged candidates are ranked: blend (rank fusion of signals) or mf (MF score).", "blend")
+    scorer: str = _doc(
+        "How merged candidates are ranked: blend (rank fusion of signals), learned (logistic regression "
+        "over the signals, learned online from what users did with their lists; the blend until it has "
+        "learned enough) or mf (MF score).",
+        "blend",
+    )
+    learned_min_examples: int = _doc("Labelled examples the learned scorer needs before it ranks.", 1000)
+    learned_learning_rate: float = _doc("AdaGrad step of the learned scorer.", 0.1)
+    learned_negatives: int = _doc("Candidates paired with each item a user acted on (pairwise labels).", 8)
+    learned_keep: int = _doc("Best candidates remembered per list, to label with the user's next event.", 100)
+    learned_memory: int = _doc("Users whose last list is remembered for labelling (least recent dropped).", 5000)
     blend_weights: dict[str, float] = _doc(
         "Weight of each signal in the blend, as signal=weight pairs (mf, covisit, popular, content, "
-        "trending, fresh, two_tower); 0 turns a signal off.",
+        "trending, fresh, two_tower, social); 0 turns a signal off.",
         default_factory=lambda: {
             "mf": 0.05,
             "covisit": 1.0,
@@ -104,10 +116,14 @@ class Settings:
             "two_tower": 0.3,
             "content": 0.0,
             "trending": 0.0,
+            "social": 0.0,
         },
     )
     blend_offset: float = _doc("Rank-fusion offset: a signal adds weight / (offset + rank).", 60.0)
     trending_half_life: float = _doc("Seconds of event time in which a trending count halves.", 86400.0)
+    social_half_life: float = _doc("Seconds of event time in which a followee's like halves (social).", 259200.0)
+    social_likes: int = _doc("Recent positive events kept per user for their followers' social candidates.", 50)
+    max_following: int = _doc("Followees kept per user (the oldest follow is dropped beyond this).", 1000)
     content_dim: int = _doc("Length of the content vectors (random projection of item attributes).", 64)
     tower_dim: int = _doc("Length of the two-tower embeddings.", 32)
     tower_learning_rate: float = _doc("Adagrad step of the two-tower model.", 0.1)
@@ -134,6 +150,17 @@ class Settings:
         32,
     )
     init_std: float = _doc("Standard deviation of the initial latent factors.", 0.1)
+    wals_l2: float = _doc("L2 regularisation of WALS, the batch fit of the MF factors (`recsys train`).", 0.1)
+    wals_alpha: float = _doc(
+        "WALS confidence slope: an item a user took with summed positive weight r counts 1 + alpha * r.", 10.0
+    )
+    wals_iterations: int = _doc("Alternating sweeps of each WALS fit.", 10)
+    wals_refresh_events: int = _doc(
+        "Re-fit WALS over the recent positive events every this many applied interactions, then fold "
+        "each user in at their next event (synchronous; bpr only); 0: never.",
+        0,
+    )
+    wals_buffer: int = _doc("Recent (user, item, weight) positives kept for the periodic WALS re-fit.", 200000)
     ann_backend: str = _doc("Nearest-neighbour index: hnsw (approximate) or brute (exact numpy).", "hnsw")
     hnsw_m: int = _doc("hnswlib M: graph degree.", 16)
     hnsw_ef_construction: int = _doc("hnswlib ef_construction.", 200)
@@ -203,9 +230,11 @@ class Settings:
 
         for name in ("partitions", "replication_factor", "k", "candidates", "factors", "hnsw_m",
                      "hnsw_ef_construction", "hnsw_ef", "index_refresh_events", "dedupe_window",
-                     "history_size", "max_seen"):  # fmt: skip
+                     "history_size", "max_seen", "learned_keep", "learned_memory"):  # fmt: skip
             need(getattr(self, name) >= 1, name, "must be at least 1")
         need(self.negatives >= 0, "negatives", "must be 0 or more")
+        need(self.learned_negatives >= 0, "learned_negatives", "must be 0 or more")
+        need(self.learned_min_examples >= 0, "learned_min_examples", "must be 0 or more")
         need(self.mf_loss in ("bpr", "squared"), "mf_loss", "must be bpr or squared")
         need(0 <= self.learning_rate <= 5, "learning_rate", "must be in [0, 5] (0: the loss's default)")
         need(0 <= self.user_learning_rate <= 20, "user_learning_rate", "must be in [0, 20] (0: the default)")
@@ -225,9 +254,13 @@ class Settings:
         chosen = [g.strip() for g in self.generators.split(",") if g.strip()]
         need(bool(chosen) and set(chosen) <= known_generators, "generators",
              f"must be a comma-separated subset of {sorted(known_generators)}")  # fmt: skip
-        need(self.scorer in ("blend", "mf"), "scorer", "must be blend or mf")
+        need(self.scorer in ("blend", "learned", "mf"), "scorer", "must be blend, learned or mf")
+        need(self.learned_learning_rate > 0, "learned_learning_rate", "must be positive")
         need(set(self.blend_weights) <= set(SIGNALS), "blend_weights", f"signals are {', '.join(SIGNALS)}")
         need(self.trending_half_life > 0, "trending_half_life", "must be positive seconds")
+        need(self.social_half_life > 0, "social_half_life", "must be positive seconds")
+        need(self.social_likes >= 1, "social_likes", "must be at least 1")
+        need(self.max_following >= 1, "max_following", "must be at least 1")
         need(self.content_dim >= 2, "content_dim", "must be at least 2")
         need(self.tower_dim >= 2, "tower_dim", "must be at least 2")
         need(self.tower_learning_rate > 0, "tower_learning_rate", "must be positive")
@@ -235,6 +268,13 @@ class Settings:
         need(self.tower_reembed_events >= 1, "tower_reembed_events", "must be at least 1")
         need(self.covisit_window >= 1, "covisit_window", "must be at least 1")
         need(self.blend_offset >= 0, "blend_offset", "must be 0 or more")
+        need(self.wals_l2 > 0, "wals_l2", "must be positive (it keeps every least-squares solve well posed)")
+        need(self.wals_alpha >= 0, "wals_alpha", "must be 0 or more")
+        need(self.wals_iterations >= 1, "wals_iterations", "must be at least 1")
+        need(self.wals_refresh_events >= 0, "wals_refresh_events", "must be 0 (off) or more")
+        need(self.wals_buffer >= 1, "wals_buffer", "must be at least 1")
+        need(not (self.wals_refresh_events and self.mf_loss != "bpr"), "wals_refresh_events",
+             "needs RECSYS_MF_LOSS=bpr: WALS factors only go into the BPR model; set it to 0")  # fmt: skip
         unknown = sorted(set(self.event_weights) - set(INTERACTION_TYPES))
         need(not unknown, "event_weights", f"unknown event type(s) {unknown}; known: {list(INTERACTION_TYPES)}")
 

@@ -1,6 +1,7 @@
 """Snapshots of the engine's item-side state: the model, the catalogue and the ANN index.
 
-User state is not here: it lives in the partitioned user table and its changelog. A
+User state is not here: it lives in the partitioned user table and its changelog (who a
+user follows included; the recent likes their followers see are engine-level and are here). A
 snapshot is written into a fresh folder and swapped in by rename, so a crash mid-write
 leaves the previous snapshot whole. The index is derived state: when its files are
 missing or were written for other settings, it is rebuilt from the item vectors. The content
@@ -52,7 +53,9 @@ def save_snapshot(engine: Engine, directory: Path) -> Path:
         pickle.dump(
             {"model": engine.model, "catalog": engine.catalog, "covisitation": engine.covisitation,
              "trending": engine.trending, "fresh": engine.fresh, "clock": engine.clock, "towers": engine.towers,
-             "rng": engine.rng.getstate(), "counters": engine.counters},
+             "recent_likes": engine.recent_likes,
+             "rng": engine.rng.getstate(), "counters": engine.counters, "learned": engine.learned,
+             "wals": engine.wals},
             fh,
             protocol=pickle.HIGHEST_PROTOCOL,
         )  # fmt: skip
@@ -90,10 +93,16 @@ def load_snapshot(engine: Engine, directory: Path) -> bool:
     engine.catalog = state["catalog"]
     engine.covisitation = state["covisitation"]
     engine.trending, engine.fresh, engine.clock = state["trending"], state["fresh"], state["clock"]
+    if "recent_likes" in state:  # older snapshots have none: the followees' likes start afresh
+        engine.recent_likes = state["recent_likes"]
     engine.towers = state["towers"]
     engine.rng.setstate(state["rng"])
     engine.counters.update(state["counters"])
+    if "wals" in state:  # factor epoch, re-fit buffer and trained users (older snapshots: none)
+        engine.wals = state["wals"]
     engine.offsets = dict(meta.get("offsets", {}))
+    if engine.learned is not None and state.get("learned") is not None:
+        engine.learned = state["learned"]  # its signals are wired again below
     engine.rebuild_derived()
     index_cls = type(engine.index)
     if meta.get("ann_backend") == engine.settings.ann_backend and (path / _INDEX).exists():

@@ -9,8 +9,19 @@ Examples
 >>> s.remember_event("e1", window=2), s.remember_event("e1", window=2)
 (True, False)
 >>> s.touch("matrix", positive=True, history_size=3, max_seen=10)
+>>> s.follow("bob", limit=2), s.follow("carol", limit=2), s.follow("dave", limit=2)
+(True, True, True)
+>>> s.following
+['carol', 'dave']
+>>> s.unfollow("carol"), s.unfollow("carol"), s.following
+(True, False, ['dave'])
 >>> UserState.from_dict(s.to_dict()) == s
 True
+
+A record saved before a field existed still loads, with that field's default:
+
+>>> UserState.from_dict({"user_id": "old"}).following
+[]
 """
 
 from __future__ import annotations
@@ -21,7 +32,7 @@ from typing import Any
 
 @dataclass
 class UserState:
-    """One user's vector, recent history, seen and disliked sets, and dedupe window."""
+    """One user's vector, recent history, seen and disliked sets, dedupe window and followees."""
 
     user_id: str
     vector: list[float] | None = None
@@ -33,6 +44,23 @@ class UserState:
     events: int = 0
     attributes: dict[str, Any] = field(default_factory=dict)
     last_recommended: list[str] = field(default_factory=list)
+    following: list[str] = field(default_factory=list)  # followees, oldest first, bounded
+    epoch: int = 0  # the item factors' epoch this vector fits; the engine folds the user in when it is stale
+
+    def follow(self, followee_id: str, limit: int) -> bool:
+        """Start following ``followee_id`` (the oldest followee goes beyond ``limit``); False if already."""
+        if followee_id in self.following:
+            return False
+        self.following.append(followee_id)
+        del self.following[:-limit]
+        return True
+
+    def unfollow(self, followee_id: str) -> bool:
+        """Stop following ``followee_id``; False when the user did not follow them."""
+        if followee_id not in self.following:
+            return False
+        self.following.remove(followee_id)
+        return True
 
     def remember_event(self, event_id: str, window: int) -> bool:
         """Record ``event_id``; False when it was already applied (a redelivery)."""

@@ -3,8 +3,10 @@
 from schemas.codec import decode, encode
 from schemas.errors import SchemaError
 from schemas.events import (
+    FOLLOW_ACTIONS,
     INTERACTION_TYPES,
     DeadLetter,
+    Follow,
     Interaction,
     Item,
     Recommendation,
@@ -14,6 +16,8 @@ from schemas.events import (
 
 __all__ = [
     "DeadLetter",
+    "FOLLOW_ACTIONS",
+    "Follow",
     "INTERACTION_TYPES",
     "Interaction",
     "Item",

@@ -38,6 +38,9 @@ INTERACTION_TYPES: tuple[str, ...] = (
 )
 """Every value the ``type`` field of an interaction may take."""
 
+FOLLOW_ACTIONS: tuple[str, ...] = ("follow", "unfollow")
+"""Every value the ``action`` field of a follow event may take."""
+
 MAX_ID_LENGTH = 256
 
 
@@ -241,6 +244,67 @@ class User:
         if self.attributes:
             out["attributes"] = self.attributes
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class Follow:
+    """One user starts or stops following another; topic ``follows``, keyed by ``user_id`` (the follower).
+
+    Keyed by the follower, the topic is co-partitioned with ``interactions``: who a user
+    follows lives in that user's own state.
+
+    Examples
+    --------
+    >>> Follow.from_dict({"event_id": "f1", "user_id": "alice", "followee_id": "bob",
+    ...                   "action": "follow", "timestamp": 3}).followee_id
+    'bob'
+    >>> Follow.from_dict({"event_id": "f1", "user_id": "alice", "followee_id": "alice",
+    ...                   "action": "follow", "timestamp": 3})
+    Traceback (most recent call last):
+    ...
+    schemas.errors.SchemaError: follow: a user cannot follow themselves: 'followee_id' must differ \
+from 'user_id' (both 'alice')
+    """
+
+    event_id: str
+    user_id: str
+    followee_id: str
+    action: str
+    timestamp: float
+
+    RECORD = "follow"
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Follow:
+        name = cls.RECORD
+        data = _require_object(name, data)
+        _unknown_fields(name, data, {"event_id", "user_id", "followee_id", "action", "timestamp"})
+        action = data.get("action")
+        if action not in FOLLOW_ACTIONS:
+            raise _fail(name, f"field 'action' must be one of {', '.join(FOLLOW_ACTIONS)} (got {action!r})")
+        if "timestamp" not in data or data["timestamp"] is None:
+            raise _fail(name, "field 'timestamp' is required (event time, epoch seconds or ISO-8601)")
+        follower, followee = _id(name, data, "user_id"), _id(name, data, "followee_id")
+        if follower == followee:
+            raise _fail(
+                name, f"a user cannot follow themselves: 'followee_id' must differ from 'user_id' (both {follower!r})"
+            )
+        return cls(
+            event_id=_id(name, data, "event_id"),
+            user_id=follower,
+            followee_id=followee,
+            action=action,
+            timestamp=_timestamp(name, "timestamp", data["timestamp"]),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "event_id": self.event_id,
+            "user_id": self.user_id,
+            "followee_id": self.followee_id,
+            "action": self.action,
+            "timestamp": self.timestamp,
+        }
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from schemas.events import INTERACTION_TYPES
+from schemas.events import FOLLOW_ACTIONS, INTERACTION_TYPES
 
 _DRAFT = "https://json-schema.org/draft/2020-12/schema"
 _ID = {"type": ["string", "integer"], "minLength": 1, "maxLength": 256}
@@ -83,6 +83,19 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "A user profile. Topic `users`, keyed by user_id, compacted.",
         {"user_id": _ID, "attributes": {**_ATTRIBUTES, "description": "age, country, genres ..."}},
         ["user_id"],
+    ),
+    "follow": _record(
+        "Follow",
+        "One user starts or stops following another. Topic `follows`, keyed by user_id (the follower); "
+        "user_id and followee_id must differ.",
+        {
+            "event_id": {**_ID, "description": "unique per event; redeliveries are applied once"},
+            "user_id": {**_ID, "description": "the follower (the message key)"},
+            "followee_id": {**_ID, "description": "the user followed or unfollowed"},
+            "action": {"enum": list(FOLLOW_ACTIONS)},
+            "timestamp": {**_TIME, "description": "event time: epoch seconds, or an ISO-8601 string with a timezone"},
+        },
+        ["event_id", "user_id", "followee_id", "action", "timestamp"],
     ),
     "recommendation": _record(
         "Recommendation",

@@ -20,7 +20,7 @@ from faust.types import EventT
 
 from recsys.engine import Engine
 from recsys.settings import Settings
-from schemas import Interaction, Item, SchemaError, User, decode, encode
+from schemas import Follow, Interaction, Item, SchemaError, User, decode, encode
 from streams.dead_letters import dead_letter
 from streams.fetch_wait import App
 
@@ -84,6 +84,7 @@ def create_app(settings: Settings) -> Service:
     interactions = _raw_topic(app, settings.topic_interactions, settings)
     items = _raw_topic(app, settings.topic_items, settings)
     profiles = _raw_topic(app, settings.topic_users, settings)
+    follows = _raw_topic(app, settings.topic_follows, settings)  # keyed by follower, like the user table
     recommendations = _raw_topic(app, settings.topic_recommendations, settings)
     dead_letters = _raw_topic(app, settings.topic_dead_letters, settings)
 
@@ -143,6 +144,18 @@ def create_app(settings: Settings) -> Service:
     async def handle_user(event: EventT) -> None:
         engine.apply_user(decode(User, event.message.value))
 
+    async def handle_follow(event: EventT) -> None:
+        record = decode(Follow, event.message.value)
+        key = event.message.key
+        if key is None or key.decode(errors="replace") != record.user_id:
+            raise SchemaError(
+                f"follow: the message key must be the follower's user_id {record.user_id!r} (got {key!r}); "
+                "produce follows keyed by user_id, so they share the partition of the follower's interactions"
+            )
+        if not engine.apply_follow(record):
+            service.stats["duplicates"] += 1
+            log.info("skipped follow %s: already applied", record.event_id)
+
     @app.agent(interactions, concurrency=1, name="interactions")
     async def interactions_agent(stream: Any) -> None:
         async for event in stream.events():
@@ -157,6 +170,11 @@ def create_app(settings: Settings) -> Service:
     async def users_agent(stream: Any) -> None:
         async for event in stream.events():
             await guarded(event, handle_user)
+
+    @app.agent(follows, concurrency=1, name="follows")
+    async def follows_agent(stream: Any) -> None:
+        async for event in stream.events():
+            await guarded(event, handle_follow)
 
     @app.timer(interval=max(settings.index_refresh_seconds, 0.1))
     async def refresh_index() -> None:

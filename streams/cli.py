@@ -18,6 +18,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, KafkaError, KafkaException, Message, TopicPartition
@@ -39,6 +40,7 @@ from streams.kafka_io import (
 Command = Callable[[argparse.Namespace, Settings], int]
 
 BROKER_WAIT_S = 10.0
+TRAIN_FORMATS = ("jsonl", "movielens-latest", "movielens-100k", "synthetic")
 FLUSH_TIMEOUT_S = 60.0
 
 
@@ -115,6 +117,22 @@ def build_parser() -> argparse.ArgumentParser:
     add_arguments(evaluate)
     evaluate.set_defaults(command=cmd_evaluate)
 
+    train = sub.add_parser(
+        "train",
+        help="fit WALS on a history (a file, or the topics from the beginning) and save the model snapshot "
+        "the worker starts from (stop the worker first)",
+    )
+    source = train.add_mutually_exclusive_group()
+    source.add_argument("--from", dest="source", type=Path, metavar="FILE|FOLDER", help="dataset file or folder")
+    source.add_argument("--from-topic", action="store_true",
+                        help="read the items, users and interactions topics from offset 0 to their end")  # fmt: skip
+    train.add_argument("--format", choices=TRAIN_FORMATS, default="jsonl", dest="fmt", help="format of --from")
+    train.add_argument("--events", type=int, default=30000, help="interactions of the synthetic stream")
+    train.add_argument("--seed", type=int, default=0, help="seed of the synthetic stream")
+    train.add_argument("--out", type=Path, default=None,
+                       help="model folder (default: RECSYS_DATA_DIR/model, where the worker loads it)")  # fmt: skip
+    train.set_defaults(command=cmd_train)
+
     tail = sub.add_parser("tail", help="print recommendations (or dead letters) as they are published")
     tail.add_argument("--user", metavar="USER_ID", help="only this user's messages")
     tail.add_argument("--from-beginning", action="store_true", help="start at the oldest message, not now")
@@ -143,6 +161,43 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
     status = run_worker(settings)
     return int(status or 0)
+
+
+def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
+    """Bootstrap the engine from a history with WALS (:mod:`recsys.bootstrap`) and save its snapshot."""
+    from recsys.bootstrap import bootstrap, seed_users
+    from recsys.engine import Engine
+    from recsys.errors import DatasetError
+    from recsys.evaluate.run import load_events
+
+    if not args.from_topic and args.source is None and args.fmt != "synthetic":
+        print("error: recsys train needs --from FILE|FOLDER, --from-topic, or --format synthetic", file=sys.stderr)
+        return 2
+    engine = Engine(settings)
+    try:
+        if args.from_topic:
+            from streams.history import read_history
+
+            wait_for_broker(settings, BROKER_WAIT_S)
+            history = read_history(settings)
+            if history.bad:
+                print(f"warning: skipped {history.bad} messages that do not decode", file=sys.stderr)
+            for spot, offset in history.last_offsets.items():
+                topic, _, partition = spot.rpartition(":")
+                engine.note_offset(topic, int(partition), offset)
+            summary = bootstrap(engine, history.events)
+        else:
+            summary = bootstrap(engine, load_events(args.fmt, args.source, args.events, args.seed))
+    except (DatasetError, ValueError, OSError, TimeoutError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    engine.wals.seed_users = seed_users(engine.users)
+    path = engine.save(args.out or settings.data_dir / "model")
+    print(f"trained on {summary.events} events: {summary.users} users, {summary.items} items, "
+          f"{summary.triples} user-item pairs; WALS {summary.fit_seconds:.1f} s (objective "
+          f"{summary.objective:.4g}), total {summary.seconds:.1f} s; factor epoch {summary.epoch}")  # fmt: skip
+    print(f"saved {path}; start the worker with the same RECSYS_FACTORS and RECSYS_MF_LOSS to use it")
+    return 0
 
 
 def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
@@ -232,6 +287,7 @@ def cmd_produce(args: argparse.Namespace, settings: Settings) -> int:
         "interactions": settings.topic_interactions,
         "items": settings.topic_items,
         "users": settings.topic_users,
+        "follows": settings.topic_follows,
     }
     producer = make_producer(settings)
     deliveries = _Deliveries()
@@ -277,7 +333,8 @@ def cmd_produce(args: argparse.Namespace, settings: Settings) -> int:
         unflushed = producer.flush(FLUSH_TIMEOUT_S)
     elapsed = time.monotonic() - started
     total = sum(sent.values())
-    summary = (f"sent {sent['interactions']} interactions, {sent['items']} items, {sent['users']} users "
+    follows = f", {sent['follows']} follows" if sent["follows"] else ""
+    summary = (f"sent {sent['interactions']} interactions, {sent['items']} items, {sent['users']} users{follows} "
                f"in {elapsed:.1f} s ({total / max(elapsed, 1e-9):.0f}/s)")  # fmt: skip
     if sent["invalid"]:
         summary += f", plus {sent['invalid']} invalid lines sent raw"

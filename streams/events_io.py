@@ -3,14 +3,14 @@
 Two formats:
 
 * **JSON lines**: one event per line, either a plain interaction object or a wrapper
-  ``{"item": {...}}``, ``{"user": {...}}``, ``{"interaction": {...}}``. Blank lines and lines
+  ``{"item": {...}}``, ``{"user": {...}}``, ``{"follow": {...}}``, ``{"interaction": {...}}``. Blank lines and lines
   starting with ``#`` are skipped.
 * **MovieLens "latest"** (``ratings.csv`` with ``userId,movieId,rating,timestamp``): first the
   movies of ``movies.csv`` next to it as items (with their ``tags.csv`` tags, if present), then
   the ratings in timestamp order.
 
 Each reader yields ``(topic_kind, key, record)`` with ``topic_kind`` one of ``"interactions"``,
-``"items"``, ``"users"``. A bad line raises :class:`EventFileError` naming the file and the
+``"items"``, ``"users"``, ``"follows"``. A bad line raises :class:`EventFileError` naming the file and the
 line, or, when an ``on_error`` callback is given, is handed to it and reading goes on.
 
 The parsing lives in :mod:`recsys.datasets` (shared with ``recsys evaluate``); this module only
@@ -38,7 +38,7 @@ from typing import Literal
 from recsys.datasets import load_jsonl, load_movielens_latest
 from recsys.datasets.base import Event as Record
 from recsys.errors import DatasetError
-from schemas import Interaction, Item
+from schemas import Follow, Interaction, Item
 
 __all__ = [
     "Event",
@@ -52,7 +52,7 @@ __all__ = [
     "read_movielens",
 ]
 
-TopicKind = Literal["interactions", "items", "users"]
+TopicKind = Literal["interactions", "items", "users", "follows"]
 Format = Literal["jsonl", "movielens"]
 Event = tuple[TopicKind, str, Record]
 
@@ -117,4 +117,6 @@ def _event(record: Record) -> Event:
         return "interactions", record.user_id, record
     if isinstance(record, Item):
         return "items", record.item_id, record
+    if isinstance(record, Follow):
+        return "follows", record.user_id, record  # keyed by the follower, like interactions
     return "users", record.user_id, record

@@ -98,6 +98,7 @@ def topic_specs(settings: Settings) -> dict[str, dict[str, str]]:
         settings.topic_interactions: {},
         settings.topic_items: dict(compact),
         settings.topic_users: dict(compact),
+        settings.topic_follows: {},  # not compacted: keyed by follower, each key holds many follows
         settings.topic_recommendations: {},
         settings.topic_dead_letters: {},
     }

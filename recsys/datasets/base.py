@@ -7,6 +7,8 @@ replay through the engine, one at a time, exactly as the worker would see them:
 * catalogue and profile records (:class:`~schemas.Item`, :class:`~schemas.User`) come
   **before the first interaction that needs them**: a static catalogue first, an item
   published later just before its first interaction;
+* follow events (:class:`~schemas.Follow`), where a dataset has a social graph, come in time
+  order with the interactions;
 * records are validated as the topics would validate them (``from_dict``), so an event that
   replays offline would also be accepted online;
 * a bad row raises :class:`~recsys.errors.DatasetError` naming the file and the line, or is
@@ -25,12 +27,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from recsys.errors import DatasetError
-from schemas import Interaction, Item, User
+from schemas import Follow, Interaction, Item, User
 
 __all__ = ["ErrorHandler", "Event"]
 
-Event = Interaction | Item | User
-"""One record of a dataset stream: an interaction, a catalogue entry or a user profile."""
+Event = Interaction | Item | User | Follow
+"""One record of a dataset stream: an interaction, a catalogue entry, a user profile or a follow."""
 
 ErrorHandler = Callable[[DatasetError], None]
 """Receives each bad row instead of raising; reading goes on after it returns."""

@@ -1,7 +1,7 @@
 """The project's JSON-lines event files: one event per line.
 
 A line is a plain interaction object, or a wrapper ``{"item": {...}}``, ``{"user": {...}}``,
-``{"interaction": {...}}``. Blank lines and lines starting with ``#`` are skipped. The file is
+``{"follow": {...}}``, ``{"interaction": {...}}``. Blank lines and lines starting with ``#`` are skipped. The file is
 streamed and yielded in file order (write it in time order, catalogue first).
 
 Examples
@@ -29,14 +29,15 @@ from pathlib import Path
 
 from recsys.datasets.base import ErrorHandler, Event
 from recsys.errors import DatasetError
-from schemas import Interaction, Item, SchemaError, User
+from schemas import Follow, Interaction, Item, SchemaError, User
 
 __all__ = ["load_jsonl"]
 
-_WRAPPERS: dict[str, type[Interaction] | type[Item] | type[User]] = {
+_WRAPPERS: dict[str, type[Interaction] | type[Item] | type[User] | type[Follow]] = {
     "interaction": Interaction,
     "item": Item,
     "user": User,
+    "follow": Follow,
 }
 
 

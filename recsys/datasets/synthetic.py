@@ -21,6 +21,14 @@ the stream it always drew) and all on in :meth:`SyntheticWorld.benchmark`:
   are therefore geometric, of mean length ``1 / (1 - session_rate)``.
 * ``drift_every`` / ``drift_fraction``: every ``drift_every`` interactions, that fraction of the
   users switch their favourite cluster to another one (logged in ``drift_log``).
+* ``follows``: each user follows that many other users (:meth:`SyntheticWorld.follows`, in the
+  stream after the profiles), with homophily: a followee is of the user's own cluster with
+  probability ``follow_homophily``, else any user. ``follow_churn``: per interaction, the
+  probability that a random user unfollows one followee and follows someone new of their
+  current cluster (so drifted users come to follow their new cluster).
+
+The social graph is drawn from a generator of its own, so turning it on leaves the items and
+interactions exactly as they were.
 
 Everything is drawn from generators seeded by ``seed``: two worlds built alike yield the same
 events.
@@ -45,6 +53,9 @@ True
 >>> new = [e for e in stream[110:] if isinstance(e, Item)]
 >>> len(new) > 0 and all(world.cluster_of_item(item.item_id) >= 0 for item in new)
 True
+>>> follows = [e for e in stream if isinstance(e, Follow)]
+>>> kinds[110:610] == ["Follow"] * 500, follows[0].action
+(True, 'follow')
 """
 
 from __future__ import annotations
@@ -59,7 +70,7 @@ from pathlib import Path
 from typing import Any
 
 from recsys.datasets.base import Event
-from schemas import Interaction, Item, User
+from schemas import Follow, Interaction, Item, User
 
 __all__ = ["GENRES", "SyntheticWorld"]
 
@@ -95,14 +106,19 @@ class SyntheticWorld:
         session_rate: float = 0.0,
         drift_every: int = 0,
         drift_fraction: float = 0.1,
+        follows: int = 0,
+        follow_homophily: float = 0.8,
+        follow_churn: float = 0.0,
     ) -> None:
         _check(users >= 1 and clusters >= 1 and items >= clusters, "need users >= 1 and items >= clusters >= 1")
         for name, p in [("affinity", affinity), ("dislike_rate", dislike_rate), ("new_item_rate", new_item_rate),
                         ("new_item_boost", new_item_boost), ("session_rate", session_rate),
-                        ("drift_fraction", drift_fraction)]:  # fmt: skip
+                        ("drift_fraction", drift_fraction), ("follow_homophily", follow_homophily),
+                        ("follow_churn", follow_churn)]:  # fmt: skip
             _check(0.0 <= p <= 1.0, f"{name} is a probability in [0, 1] (got {p})")
         _check(session_rate < 1.0, "session_rate must be below 1, or one session never ends")
         _check(fresh_events >= 0 and drift_every >= 0, "fresh_events and drift_every must not be negative")
+        _check(0 <= follows < users, f"follows is a number of followees per user in [0, users) (got {follows})")
         # The main generator draws the users' clusters and every event, in the same order as
         # before the optional dynamics existed; attributes come from a generator of their own.
         self.rng = random.Random(seed)
@@ -132,14 +148,24 @@ class SyntheticWorld:
             published_at = start - DAY - self._attr_rng.uniform(0, CATALOGUE_AGE_YEARS * YEAR)
             self._items[item_id] = self._make_item(item_id, c, published_at, self._attr_rng)
         self._profiles = {u: self._make_profile(u, c) for u, c in self.user_cluster.items()}
+        # the social graph: a generator of its own, so the events above stay as they were
+        self._follow_rng = random.Random(f"{seed}/follows")
+        self.follow_homophily, self.follow_churn = follow_homophily, follow_churn
+        self.following: dict[str, list[str]] = {u: [] for u in self.user_cluster}  # now, oldest first
+        self._follow_counter = 0
+        members = self._members()
+        self._initial_follows = [
+            follow for u in self.user_cluster for _ in range(follows) for follow in self._follow(u, members, start)
+        ]
 
     @classmethod
     def benchmark(cls, seed: int = 0, users: int = 2000, items: int = 3000, **overrides: Any) -> SyntheticWorld:
         """A world with every dynamic on, for evaluation.
 
         20 clusters; about one new item per 100 events, each boosted for 2000 events; sessions
-        of mean length 2; 5% of the users drifting every 5000 events. ``overrides`` change any
-        constructor knob.
+        of mean length 2; 5% of the users drifting every 5000 events; 10 followees per user, 80%
+        of them of the user's own cluster, one change of followee per 500 events. ``overrides``
+        change any constructor knob.
         """
         knobs: dict[str, Any] = {
             "clusters": 20,
@@ -151,6 +177,9 @@ class SyntheticWorld:
             "session_rate": 0.5,
             "drift_every": 5000,
             "drift_fraction": 0.05,
+            "follows": 10,
+            "follow_homophily": 0.8,
+            "follow_churn": 0.002,
         }
         return cls(users=users, items=items, seed=seed, **(knobs | overrides))
 
@@ -173,6 +202,10 @@ class SyntheticWorld:
     def profiles(self) -> list[User]:
         """Every user's profile, drawn from the favourite cluster at the start."""
         return list(self._profiles.values())
+
+    def follows(self) -> list[Follow]:
+        """The social graph at the start, as follow events (empty unless ``follows`` was set)."""
+        return list(self._initial_follows)
 
     # --- drawing events -----------------------------------------------------------------------
 
@@ -213,9 +246,11 @@ class SyntheticWorld:
                 yield event
 
     def stream(self, n: int) -> Iterator[Event]:
-        """The catalogue and the profiles, then ``n`` interactions with new items among them, in time order."""
+        """The catalogue, the profiles and the initial follows, then ``n`` interactions with new items
+        (and changes of followee) among them, in time order."""
         yield from self.catalogue()
         yield from self.profiles()
+        yield from self.follows()
         yield from self._events(n, publish=True)
 
     def publish_item(self, cluster: int | None = None) -> Item:
@@ -232,9 +267,9 @@ class SyntheticWorld:
         return item
 
     def write_jsonl(self, path: Path, n: int) -> Path:
-        """A JSON-lines file for ``recsys produce``: the catalogue, profiles, then ``n`` interactions
-        (with any new items just before their first interaction)."""
-        wrappers = {Item: "item", User: "user"}
+        """A JSON-lines file for ``recsys produce``: the catalogue, profiles, follows, then ``n``
+        interactions (with any new items just before their first interaction)."""
+        wrappers = {Item: "item", User: "user", Follow: "follow"}
         with open(path, "w") as fh:
             for event in self.stream(n):
                 wrapper = wrappers.get(type(event))
@@ -249,6 +284,44 @@ class SyntheticWorld:
             if publish and self.new_item_rate and self.rng.random() < self.new_item_rate:
                 yield self.publish_item()
             yield self.interaction()
+            if self.follow_churn and self._follow_rng.random() < self.follow_churn:
+                yield from self._churn()
+
+    def _members(self) -> dict[int, list[str]]:
+        """The users of each cluster now."""
+        members: dict[int, list[str]] = {c: [] for c in range(self.clusters)}
+        for user, c in self.user_cluster.items():
+            members[c].append(user)
+        return members
+
+    def _follow(self, user: str, members: dict[int, list[str]], at: float) -> list[Follow]:
+        """``user`` follows one more user (of their own cluster with probability ``follow_homophily``)."""
+        rng, taken = self._follow_rng, {user, *self.following[user]}
+        own = [other for other in members[self.user_cluster[user]] if other not in taken]
+        if own and rng.random() < self.follow_homophily:
+            other = rng.choice(own)
+        else:  # anyone (the own cluster may be used up): a few tries, then give up
+            for _ in range(100):
+                other = f"u{rng.randrange(self.n_users)}"
+                if other not in taken:
+                    break
+            else:
+                return []
+        self.following[user].append(other)
+        return [self._follow_event(user, other, "follow", at)]
+
+    def _churn(self) -> list[Follow]:
+        """A random user drops their oldest followee and follows someone of their current cluster."""
+        user = f"u{self._follow_rng.randrange(self.n_users)}"
+        at = round(self.clock, 3)
+        out = []
+        if self.following[user]:
+            out.append(self._follow_event(user, self.following[user].pop(0), "unfollow", at))
+        return out + self._follow(user, self._members(), at)
+
+    def _follow_event(self, user: str, other: str, action: str, at: float) -> Follow:
+        self._follow_counter += 1
+        return Follow(f"follow-{self._follow_counter}", user, other, action, timestamp=at)
 
     def _fresh_items(self, cluster: int) -> list[str]:
         fresh = self._fresh[cluster]

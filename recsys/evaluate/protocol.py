@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 from recsys.engine import Engine
 from recsys.settings import Settings
-from schemas import Interaction, Item, User
+from schemas import Follow, Interaction, Item, User
 
-Event = Interaction | Item | User
+Event = Interaction | Item | User | Follow
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ class Recommender(abc.ABC):
 
     @abc.abstractmethod
     def observe(self, event: Event, positive: bool) -> None:
-        """Learn from one event (catalogue, profile or interaction), after it was tested."""
+        """Learn from one event (catalogue, profile, follow or interaction), after it was tested."""
 
     @abc.abstractmethod
     def recommend(self, user_id: str, k: int, exclude: set[str]) -> list[str]:
@@ -75,6 +75,8 @@ class EngineRecommender(Recommender):
             self.engine.maybe_refresh(now=event.timestamp)
         elif isinstance(event, Item):
             self.engine.apply_item(event)
+        elif isinstance(event, Follow):
+            self.engine.apply_follow(event)
         else:
             self.engine.apply_user(event)
 

@@ -131,8 +131,8 @@ class OnlineBPR(VectorModel):
         i = self._row(item_id)
         strength = min(abs(weight), MAX_STRENGTH)
         lr, lr_u, l2 = self.learning_rate * strength, self.user_learning_rate * strength, self.l2
-        q, b = self._q, self._b
         js = np.array([self._row(j) for j in negatives if j != item_id], dtype=int)
+        q, b = self._q, self._b  # after every _row call: a new row may have grown (replaced) the arrays
         if weight < 0 or len(js) == 0:
             # Pointwise logistic step: up for a lone positive, down for a negative event.
             sign = 1.0 if weight > 0 else -1.0

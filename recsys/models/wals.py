@@ -115,8 +115,15 @@ class WALS:
         self.iterations, self.init_std, self.seed = iterations, init_std, seed
         self.history: list[float] = []  # the objective after each iteration of the last fit
 
-    def fit(self, triples: Iterable[tuple[str, str, float]]) -> WalsFactors:
-        """Factors for ``(user_id, item_id, strength)`` triples; repeated pairs add up their strengths."""
+    def fit(
+        self, triples: Iterable[tuple[str, str, float]], init_items: Mapping[str, np.ndarray] | None = None
+    ) -> WalsFactors:
+        """Factors for ``(user_id, item_id, strength)`` triples; repeated pairs add up their strengths.
+
+        ``init_items`` warm-starts the fit from known item vectors (the first sweep solves the users
+        from them; items not in it start random). A re-fit then stays close to the basis of the
+        vectors it starts from, so items left out of the re-fit keep comparable vectors.
+        """
         users: dict[str, int] = {}
         items: dict[str, int] = {}
         rows, cols, values = [], [], []
@@ -135,7 +142,15 @@ class WALS:
         r.sum_duplicates()  # repeated pairs add up before the confidence is taken
         conf = sp.csr_matrix((1.0 + self.alpha * r.data, r.indices, r.indptr), shape=r.shape)
         conf_t = conf.T.tocsr()
-        x = np.random.default_rng(self.seed).normal(0.0, self.init_std, (len(users), self.factors))
+        rng = np.random.default_rng(self.seed)
+        if init_items is None:
+            x = rng.normal(0.0, self.init_std, (len(users), self.factors))
+        else:
+            y0 = rng.normal(0.0, self.init_std, (len(items), self.factors))
+            for item_id, row in items.items():
+                if item_id in init_items:
+                    y0[row] = init_items[item_id]
+            x = _least_squares(conf, y0, self.l2)
         self.history = []
         for _ in range(self.iterations):
             y = _least_squares(conf_t, x, self.l2)

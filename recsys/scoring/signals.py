@@ -22,6 +22,7 @@ import numpy as np
 from recsys.candidates.base import Request
 from recsys.candidates.content import ContentIndex
 from recsys.candidates.covisitation import CoVisitation, recent_positives
+from recsys.candidates.social import RecentLikes
 from recsys.candidates.trending import Trending
 from recsys.candidates.two_tower import TowerItems
 from recsys.catalog import Catalog
@@ -109,5 +110,17 @@ def two_tower_signal(items: TowerItems) -> Signal:
 
     def signal(request: Request, ids: list[str]) -> np.ndarray:
         return items.scores(items.user_vector(request), ids)
+
+    return signal
+
+
+def social_signal(likes: RecentLikes, clock: Callable[[], float], half_life: float) -> Signal:
+    """The followees' decayed positive weight on each item (NaN where none of them engaged)."""
+
+    def signal(request: Request, ids: list[str]) -> np.ndarray | None:
+        if not request.user.following:
+            return None
+        scores = likes.scores(request.user.following, clock(), half_life)
+        return np.fromiter((scores.get(i, np.nan) for i in ids), dtype=float, count=len(ids))
 
     return signal

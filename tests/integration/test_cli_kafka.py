@@ -36,6 +36,7 @@ pytestmark = pytest.mark.integration
 PARTITIONS = 4
 TOPIC_FIELDS = (
     "topic_interactions", "topic_items", "topic_users", "topic_recommendations", "topic_dead_letters",
+    "topic_follows",
 )  # fmt: skip
 
 

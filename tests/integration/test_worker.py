@@ -83,7 +83,8 @@ def running(kafka: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Wo
         "RECSYS_BROKER_URL": kafka, "RECSYS_APP_ID": f"spine-{tag}",
         "RECSYS_TOPIC_INTERACTIONS": f"interactions-{tag}", "RECSYS_TOPIC_ITEMS": f"items-{tag}",
         "RECSYS_TOPIC_USERS": f"users-{tag}", "RECSYS_TOPIC_RECOMMENDATIONS": f"recommendations-{tag}",
-        "RECSYS_TOPIC_DEAD_LETTERS": f"dead-letters-{tag}", "RECSYS_PARTITIONS": "2",
+        "RECSYS_TOPIC_DEAD_LETTERS": f"dead-letters-{tag}", "RECSYS_TOPIC_FOLLOWS": f"follows-{tag}",
+        "RECSYS_PARTITIONS": "2",
         "RECSYS_DATA_DIR": str(tmp / "data"), "RECSYS_WEB_PORT": str(free_port()),
     })  # fmt: skip
     worker = WorkerProcess(env, tmp / "worker.log")

@@ -10,21 +10,24 @@ from recsys.candidates import CandidateSource, MFRetrieval, MostPopular, Request
 from recsys.candidates.content import ContentSource
 from recsys.candidates.covisitation import CoVisitationSource
 from recsys.candidates.fresh import FreshSource
+from recsys.candidates.social import SocialSource
 from recsys.candidates.trending import TrendingSource
 from recsys.candidates.two_tower import TwoTowerSource
 from recsys.datasets.synthetic import SyntheticWorld
 from recsys.engine import Engine
 from recsys.settings import Settings
-from schemas import Interaction, Item
+from schemas import Follow, Interaction, Item
 
 
 def trained_engine(seed: int = 0) -> Engine:
-    world = SyntheticWorld(users=40, items=120, clusters=3, seed=seed)
+    world = SyntheticWorld(users=40, items=120, clusters=3, seed=seed, follows=5)
     engine = Engine(Settings(seed=seed, generators="mf,covisit,popular,two_tower"))
     for item in world.catalogue():
         engine.apply_item(item)
     for profile in world.profiles():
         engine.apply_user(profile)
+    for follow in world.follows():
+        engine.apply_follow(follow)
     for event in world.interactions(1500):
         engine.apply(event)
     for n in range(0, 120, 10):
@@ -41,6 +44,7 @@ SOURCES: dict[str, Callable[[Engine], CandidateSource]] = {
     "trending": lambda e: TrendingSource(e.trending, e.catalog),
     "fresh": lambda e: FreshSource(e.fresh, e.catalog, lambda: e.clock),
     "two_tower": lambda e: TwoTowerSource(e.tower_items),
+    "social": lambda e: SocialSource(e.recent_likes, e.catalog, lambda: e.clock, e.settings.social_half_life),
 }
 
 
@@ -94,12 +98,13 @@ def own_cluster_share(engine: Engine, world: SyntheticWorld, source: CandidateSo
 
 @pytest.mark.parametrize(
     ("name", "floor"),
-    # trending is half global by design (measured 0.58); the others are personal
-    [("content", 0.6), ("covisit", 0.6), ("mf", 0.6), ("two_tower", 0.6), ("trending", 0.45)],
+    # trending is half global by design (measured 0.58); the others are personal; social (measured
+    # 0.70) inherits its users' follow homophily (80% of followees share the user's taste)
+    [("content", 0.6), ("covisit", 0.6), ("mf", 0.6), ("two_tower", 0.6), ("trending", 0.45), ("social", 0.6)],
 )
 def test_generators_nominate_the_users_own_cluster(name: str, floor: float) -> None:
     engine = trained_engine()
-    world = SyntheticWorld(users=40, items=120, clusters=3, seed=0)
+    world = SyntheticWorld(users=40, items=120, clusters=3, seed=0, follows=5)
     share = own_cluster_share(engine, world, SOURCES[name](engine))
     assert share >= floor, f"{name}: own-cluster share {share:.2f} (chance is 1/3)"
 
@@ -141,3 +146,23 @@ def test_two_tower_serves_an_item_nobody_has_touched_to_users_of_its_taste() -> 
     }
     # measured: every own-taste user reached, a third of the others (a top 20 of ~100 items)
     assert reached[True] >= 0.8 and reached[True] >= 2 * reached[False], reached
+
+
+def test_social_serves_what_two_followees_liked_until_they_are_unfollowed() -> None:
+    engine = trained_engine()
+    engine.apply_item(Item("insider-tip"))
+    later = engine.clock + 1.0
+    for n, friend in enumerate(["friend-a", "friend-b"]):
+        engine.apply_follow(Follow(f"f{n}", "fan", friend, "follow", timestamp=later))
+        engine.apply(Interaction(f"tip{n}", friend, "insider-tip", "like", timestamp=later))
+    source = SOURCES["social"](engine)
+
+    def listed(user: str) -> list[str]:
+        return [c.item_id for c in source.generate(_request(engine, user), 10)]
+
+    assert listed("fan") == ["insider-tip"]  # followed by nobody else: only the fan is shown it
+    assert "insider-tip" not in listed("u1")
+    engine.apply_follow(Follow("f2", "fan", "friend-a", "unfollow", timestamp=later))
+    assert listed("fan") == ["insider-tip"]  # friend-b still likes it
+    engine.apply_follow(Follow("f3", "fan", "friend-b", "unfollow", timestamp=later))
+    assert listed("fan") == []

@@ -12,8 +12,10 @@ from hypothesis import strategies as st
 
 import schemas
 from schemas import (
+    FOLLOW_ACTIONS,
     INTERACTION_TYPES,
     DeadLetter,
+    Follow,
     Interaction,
     Item,
     Recommendation,
@@ -40,6 +42,15 @@ def interactions(draw: Any) -> Interaction:
 
 items = st.builds(Item, ids, st.text(max_size=20), attributes, st.none() | times, st.booleans())
 users = st.builds(User, ids, attributes)
+
+
+@st.composite
+def follows(draw: Any) -> Follow:
+    follower = draw(ids)
+    followee = draw(ids.filter(lambda other: other != follower))
+    return Follow(draw(ids), follower, followee, draw(st.sampled_from(FOLLOW_ACTIONS)), draw(times))
+
+
 recommended = st.builds(RecommendedItem, ids, st.floats(-10, 10), st.lists(ids, max_size=3).map(tuple))
 recommendations = st.builds(Recommendation, ids, ids, times, st.text(max_size=10),
                             st.lists(recommended, max_size=5).map(tuple), st.floats(0, 1e4))  # fmt: skip
@@ -51,6 +62,7 @@ CASES = [
     (Interaction, interactions(), "interaction"),
     (Item, items, "item"),
     (User, users, "user"),
+    (Follow, follows(), "follow"),
     (Recommendation, recommendations, "recommendation"),
     (DeadLetter, dead_letters, "dead_letter"),
 ]
@@ -109,6 +121,30 @@ def test_iso_timestamps_and_integer_ids_are_accepted() -> None:
         {"event_id": 7, "user_id": 42, "item_id": "x", "type": "view", "timestamp": "1970-01-01T00:01:00Z"}
     )
     assert (ev.event_id, ev.user_id, ev.timestamp) == ("7", "42", 60.0)
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        (b'{"event_id": "e", "user_id": "u", "followee_id": "u", "action": "follow", "timestamp": 1}',
+         "cannot follow themselves"),
+        (b'{"event_id": "e", "user_id": "u", "followee_id": "v", "action": "like", "timestamp": 1}',
+         "'action' must be one of follow, unfollow"),
+        (b'{"event_id": "e", "user_id": "u", "followee_id": "v", "timestamp": 1}', "'action' must be one of"),
+        (b'{"event_id": "e", "user_id": "u", "followee_id": "v", "action": "follow"}', "'timestamp' is required"),
+        (b'{"event_id": "e", "user_id": "u", "action": "follow", "timestamp": 1}', "'followee_id' is required"),
+        (b'{"user_id": "u", "followee_id": "v", "action": "follow", "timestamp": 1}', "'event_id' is required"),
+        (b'{"event_id": "e", "user_id": "u", "followee_id": "v", "action": "follow", "timestamp": 1, "x": 2}',
+         "unknown field"),
+    ],
+)  # fmt: skip
+def test_invalid_follows_say_what_is_wrong(payload: bytes, message: str) -> None:
+    with pytest.raises(SchemaError, match=message) as info:
+        decode(Follow, payload)
+    assert str(info.value).startswith("follow: ")
+    if "themselves" not in message:  # JSON Schema cannot say that two fields differ
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(json.loads(payload), SCHEMAS["follow"])
 
 
 def test_item_availability_must_be_boolean() -> None:

@@ -1,0 +1,111 @@
+"""The learned scorer: labelled by what users did with their lists, the blend until then."""
+
+from __future__ import annotations
+
+import pickle
+import random
+from pathlib import Path
+
+import numpy as np
+
+from recsys.candidates.base import Request
+from recsys.datasets.synthetic import SyntheticWorld
+from recsys.engine import Engine
+from recsys.scoring.learned import LearnedScorer
+from recsys.settings import Settings
+from recsys.state import UserState
+
+ITEMS = [f"i{n}" for n in range(40)]
+
+
+def two_signals(seed: int) -> tuple[dict[str, object], dict[str, float]]:
+    """``loud`` ranks by a value unrelated to what users take; ``quiet`` ranks by what they take."""
+    rng = np.random.default_rng(seed)
+    loud = {i: float(v) for i, v in zip(ITEMS, rng.random(len(ITEMS)), strict=True)}
+    quiet = {i: float(v) for i, v in zip(ITEMS, rng.random(len(ITEMS)), strict=True)}
+    signals = {
+        "loud": lambda r, ids: np.array([loud[i] for i in ids]),
+        "quiet": lambda r, ids: np.array([quiet[i] for i in ids]),
+    }
+    return signals, quiet
+
+
+def top(scorer: LearnedScorer, user: str, k: int = 5) -> list[str]:
+    scored = scorer.score(Request(UserState(user), None), {i: {} for i in ITEMS})
+    return [s.item_id for s in sorted(scored, key=lambda s: (-s.score, s.item_id))[:k]]
+
+
+def test_it_ranks_by_the_blend_until_it_learned_then_by_what_users_took() -> None:
+    signals, quiet = two_signals(seed=1)
+    # the blend trusts only the loud signal; users take the quiet signal's favourites
+    scorer = LearnedScorer(signals, {"loud": 1.0}, k=5, keep=40, min_examples=300, negatives=3, seed=1)
+    blend_top = top(scorer, "u0")
+    by_quiet = sorted(ITEMS, key=lambda i: -quiet[i])
+    rng = random.Random(0)
+    for n in range(400):
+        user = f"u{n % 20}"
+        top(scorer, user)  # an impression
+        taken = rng.choice(by_quiet[:5])  # what this user then did
+        scorer.observe(user, taken, positive=True)
+    assert scorer.learned
+    learned_top = top(scorer, "u0")
+    overlap = len(set(learned_top) & set(by_quiet[:5]))
+    assert overlap >= 4, (learned_top, by_quiet[:5])
+    assert len(set(blend_top) & set(by_quiet[:5])) < overlap  # the blend alone was worse
+
+
+def test_before_min_examples_the_order_is_the_blends() -> None:
+    signals, _ = two_signals(seed=2)
+    scorer = LearnedScorer(signals, {"loud": 1.0}, k=5, min_examples=10_000)
+    first = top(scorer, "u", k=len(ITEMS))
+    for n in range(50):
+        top(scorer, "u")
+        scorer.observe("u", first[-1 - n % 5], positive=True)
+    assert not scorer.learned and top(scorer, "u", k=len(ITEMS)) == first
+
+
+def test_each_action_is_paired_with_drawn_candidates_and_unranked_items_teach_nothing() -> None:
+    signals, _ = two_signals(seed=3)
+    scorer = LearnedScorer(signals, {"loud": 1.0}, k=5, keep=10, negatives=4)
+    assert scorer.observe("u", ITEMS[0], positive=True) == 0  # no impression yet
+    shown = top(scorer, "u", k=10)
+    assert scorer.observe("u", "never-ranked", positive=True) == 0  # not among the remembered candidates
+    assert scorer.observe("u", shown[1], positive=True) == 0  # an impression is labelled once
+    top(scorer, "u")
+    assert scorer.observe("u", shown[7], positive=True) == 4  # a take: four pairs
+    top(scorer, "u")
+    assert scorer.observe("u", shown[0], positive=False) == 4  # a skip: four pairs the other way
+    few = LearnedScorer(signals, {"loud": 1.0}, k=5, keep=3, negatives=4)
+    remembered = top(few, "u", k=3)
+    assert few.observe("u", remembered[2], positive=True) == 2  # only two others were remembered
+    assert scorer.examples == 8
+
+
+def test_a_pickled_scorer_keeps_its_weights_and_drops_impressions() -> None:
+    signals, _ = two_signals(seed=4)
+    scorer = LearnedScorer(signals, {"loud": 1.0}, k=5, min_examples=1)
+    top(scorer, "u")
+    scorer.observe("u", ITEMS[3], positive=True)
+    top(scorer, "u")
+    copy = pickle.loads(pickle.dumps(scorer))
+    assert copy.examples == scorer.examples and dict(copy.model.weights) == dict(scorer.model.weights)
+    assert not copy.impressions and not copy.signals
+
+
+def test_the_engine_learns_its_scorer_from_the_stream_and_snapshots_it(tmp_path: Path) -> None:
+    settings = Settings(scorer="learned", learned_min_examples=500, ann_backend="brute", seed=3)
+    world = SyntheticWorld(users=200, items=300, clusters=5, seed=3)
+    engine = Engine(settings)
+    for item in world.catalogue():
+        engine.apply_item(item)
+    for event in world.interactions(1500):
+        engine.process(event)
+    assert engine.learned is not None and engine.learned.learned
+    weights = dict(engine.learned.model.weights)
+    assert any(name.startswith("covisit:") and value != 0 for name, value in weights.items())
+    engine.save(tmp_path)
+    restored = Engine(settings)
+    assert restored.load(tmp_path)
+    assert restored.learned is not None and restored.learned.examples == engine.learned.examples
+    assert restored.scorer is restored.learned and restored.learned.signals  # wired again
+    assert len(restored.recommend("u1")) == settings.k
