@@ -1,10 +1,12 @@
 """In-process engine throughput: events per second with a recommendation per event.
 
     .venv/bin/python benchmarks/engine_inprocess.py [--items 10000,100000] [--users 5000] [--events 20000]
+        [--backends hnsw,brute] [--variant NAME:SETTING=VALUE[;SETTING=VALUE]]...
 
 Prints events/s and per-event latency p50/p99 (apply + index refresh + recommend), for the
 hnsw and brute-force index back-ends in the same run, so their ratio is comparable on a
-noisy machine. Not a test: nothing here asserts a time.
+noisy machine; each ``--variant`` adds a run with those settings changed (on the first
+back-end), e.g. ``--variant learned:scorer=learned``. Not a test: nothing here asserts a time.
 """
 
 from __future__ import annotations
@@ -19,9 +21,9 @@ from recsys.engine import Engine
 from recsys.settings import Settings
 
 
-def run(backend: str, items: int, users: int, events: int, warmup: int) -> dict[str, float]:
+def run(settings: Settings, items: int, users: int, events: int, warmup: int) -> dict[str, float]:
     world = SyntheticWorld(users=users, items=items, clusters=20, seed=1)
-    engine = Engine(Settings(ann_backend=backend))
+    engine = Engine(settings)
     for item in world.catalogue():
         engine.apply_item(item)
     engine.refresh_index()
@@ -50,13 +52,24 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=5_000)
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--warmup", type=int, default=20_000)
+    parser.add_argument("--backends", default="hnsw,brute", help="index back-ends, comma-separated")
+    parser.add_argument("--variant", action="append", default=[], help="NAME:SETTING=VALUE[;SETTING=VALUE]")
     args = parser.parse_args()
     print(f"users={args.users} events={args.events} (after {args.warmup} warm-up)")
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    runs = [(backend, Settings(ann_backend=backend)) for backend in backends]
+    for spec in args.variant:
+        name, _, pairs = spec.partition(":")
+        env = {"RECSYS_ANN_BACKEND": backends[0]}
+        for pair in filter(None, pairs.split(";")):
+            key, _, value = pair.partition("=")
+            env[f"RECSYS_{key.strip().upper()}"] = value.strip()
+        runs.append((name, Settings.from_env(env)))
     for items in (int(n) for n in args.items.split(",")):
-        for backend in ("hnsw", "brute"):
-            r = run(backend, items, args.users, args.events, args.warmup)
+        for label, settings in runs:
+            r = run(settings, items, args.users, args.events, args.warmup)
             print(
-                f"items={items:<7d} {backend:6s} {r['events/s']:8.0f} events/s   "
+                f"items={items:<7d} {label:8s} {r['events/s']:8.0f} events/s   "
                 f"p50 {r['p50 ms']:6.2f} ms   p99 {r['p99 ms']:6.2f} ms",
                 flush=True,
             )

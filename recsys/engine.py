@@ -73,7 +73,7 @@ class Engine:
         s = self.settings
         self.users: MutableMapping[str, Any] = {} if users is None else users
         self.catalog = Catalog()
-        self.covisitation = CoVisitation(window=s.covisit_window)
+        self.covisitation = CoVisitation(window=s.covisit_window, half_life=s.covisit_half_life)
         self.model = make_model(s)
         self.index: VectorIndex = self._new_index(self.model.dim)
         self.content = ContentIndex(self._new_index(s.content_dim), seed=s.seed)
@@ -267,7 +267,7 @@ class Engine:
         if weight > 0:
             disliked = set(state.disliked)
             recent = [i for i in state.history if i not in disliked]
-            self.covisitation.observe(recent, event.item_id)
+            self.covisitation.observe(recent, event.item_id, at=event.timestamp)
             self.recent_likes.add(event.user_id, event.item_id, event.timestamp, weight)
         state.touch(event.item_id, positive=weight >= 0, history_size=s.history_size, max_seen=s.max_seen)
         if weight != 0:

@@ -130,6 +130,7 @@ class Settings:
     tower_history: int = _doc("Recent positives in the user tower's input.", 20)
     tower_reembed_events: int = _doc("Re-embed every item after this many two-tower steps.", 2000)
     covisit_window: int = _doc("Recent positives per user that co-visitation pairs and queries with.", 5)
+    covisit_half_life: float = _doc("Event-time seconds in which a co-visitation count halves (0: never).", 0.0)
     mf_loss: str = _doc(
         "How the MF model learns: bpr (pairwise, numpy; the default) or squared (River's BiasedMF, "
         "pointwise, target 1 for positives and 0 for negatives).",
@@ -267,6 +268,7 @@ class Settings:
         need(self.tower_history >= 0, "tower_history", "must be 0 or more")
         need(self.tower_reembed_events >= 1, "tower_reembed_events", "must be at least 1")
         need(self.covisit_window >= 1, "covisit_window", "must be at least 1")
+        need(self.covisit_half_life >= 0, "covisit_half_life", "must be 0 (no decay) or positive seconds")
         need(self.blend_offset >= 0, "blend_offset", "must be 0 or more")
         need(self.wals_l2 > 0, "wals_l2", "must be positive (it keeps every least-squares solve well posed)")
         need(self.wals_alpha >= 0, "wals_alpha", "must be 0 or more")

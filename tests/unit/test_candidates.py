@@ -166,3 +166,21 @@ def test_social_serves_what_two_followees_liked_until_they_are_unfollowed() -> N
     assert listed("fan") == ["insider-tip"]  # friend-b still likes it
     engine.apply_follow(Follow("f3", "fan", "friend-b", "unfollow", timestamp=later))
     assert listed("fan") == []
+
+
+def test_covisitation_with_a_half_life_prefers_recent_pairs_and_survives_a_rescale() -> None:
+    from recsys.candidates.covisitation import CoVisitation
+
+    day = 86400.0
+    plain, decayed = CoVisitation(window=3), CoVisitation(window=3, half_life=day)
+    for cv in (plain, decayed):
+        for n in range(3):  # three users paired x with old, long ago
+            cv.observe(["x"], "old", at=n)
+        cv.observe(["x"], "new", at=10 * day)  # one pair, today
+    assert plain.scores(["x"]).most_common(1)[0][0] == "old"
+    top = decayed.scores(["x"])
+    assert top.most_common(1)[0][0] == "new"
+    assert top["new"] == pytest.approx(1.0) and top["old"] == pytest.approx(3 * 2.0**-10, rel=1e-3)
+    decayed.observe(["y"], "z", at=200 * day)  # beyond 50 half-lives: every count is rescaled
+    assert decayed.scores(["y"])["z"] == pytest.approx(1.0)
+    assert decayed.scores(["x"])["new"] == pytest.approx(2.0**-190, rel=1e-3)
