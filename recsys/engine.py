@@ -43,7 +43,7 @@ from recsys.candidates.two_tower import TowerItems, TwoTowerSource
 from recsys.catalog import Catalog
 from recsys.models import UserFactors, make_model
 from recsys.models.two_tower import TwoTower
-from recsys.rerank import Exclusions, Reranker
+from recsys.rerank import Exclusions, NewItemSlot, Reranker
 from recsys.scoring import MFScorer, Scored, Scorer, merge, signals
 from recsys.scoring.blend import BlendScorer
 from recsys.scoring.learned import LearnedScorer
@@ -146,6 +146,9 @@ class Engine:
             )
         )
         self.rerankers: list[Reranker] = [Exclusions(self.catalog)]
+        if s.new_item_slot and self.uses_towers:
+            fit = signals.two_tower_signal(self.tower_items)
+            self.rerankers.append(NewItemSlot(self.catalog, lambda: self.clock, fit, s.new_item_max_age))
 
     def genres_of(self, item_id: str) -> tuple[str, ...]:
         """The item's genres from the catalogue (none when unknown)."""
@@ -331,7 +334,7 @@ class Engine:
         return self._recommend(self.user_state(user_id), self.settings.k if k is None else k, exclude or set())
 
     def _recommend(self, state: UserState, k: int, exclude: set[str]) -> list[RecommendedItem]:
-        request = Request(state, self.factors_of(state), state.excluded() | exclude)
+        request = Request(state, self.factors_of(state), state.excluded() | exclude, k=k)
         n = max(self.settings.candidates, k)
         ranked = self._rank(request, merge(src.generate(request, n) for src in self.sources))
         if len(ranked) < k:

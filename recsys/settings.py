@@ -98,7 +98,7 @@ class Settings:
         "How merged candidates are ranked: blend (rank fusion of signals), learned (logistic regression "
         "over the signals, learned online from what users did with their lists; the blend until it has "
         "learned enough) or mf (MF score).",
-        "blend",
+        "learned",
     )
     learned_min_examples: int = _doc("Labelled examples the learned scorer needs before it ranks.", 1000)
     learned_learning_rate: float = _doc("AdaGrad step of the learned scorer.", 0.1)
@@ -119,6 +119,12 @@ class Settings:
             "social": 0.0,
         },
     )
+    new_item_slot: bool = _doc(
+        "Give the last place of a list to a new item (published within new_item_max_age) whose "
+        "two-tower fit is at least that of the item it displaces, when none is in it.",
+        True,
+    )
+    new_item_max_age: float = _doc("Event-time seconds an item counts as new for that slot.", 86400.0)
     blend_offset: float = _doc("Rank-fusion offset: a signal adds weight / (offset + rank).", 60.0)
     trending_half_life: float = _doc("Seconds of event time in which a trending count halves.", 86400.0)
     social_half_life: float = _doc("Seconds of event time in which a followee's like halves (social).", 259200.0)
@@ -270,6 +276,7 @@ class Settings:
         need(self.covisit_window >= 1, "covisit_window", "must be at least 1")
         need(self.covisit_half_life >= 0, "covisit_half_life", "must be 0 (no decay) or positive seconds")
         need(self.blend_offset >= 0, "blend_offset", "must be 0 or more")
+        need(self.new_item_max_age > 0, "new_item_max_age", "must be positive seconds")
         need(self.wals_l2 > 0, "wals_l2", "must be positive (it keeps every least-squares solve well posed)")
         need(self.wals_alpha >= 0, "wals_alpha", "must be 0 or more")
         need(self.wals_iterations >= 1, "wals_iterations", "must be at least 1")
@@ -290,6 +297,11 @@ def _parse(var: str, kind: Any, raw: str, default: Any) -> Any:
             return float(raw)
         if kind == "Path":
             return Path(raw)
+        if kind == "bool":
+            flag = raw.strip().lower()
+            if flag not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+                raise ValueError(raw)
+            return flag in ("1", "true", "yes", "on")
         if kind.startswith("dict"):
             weights = dict(default)
             for pair in filter(None, (p.strip() for p in raw.split(","))):
@@ -297,7 +309,7 @@ def _parse(var: str, kind: Any, raw: str, default: Any) -> Any:
                 weights[key.strip()] = float(value)
             return weights
     except ValueError:
-        expected = {"int": "an integer", "float": "a number", "Path": "a path"}.get(
+        expected = {"int": "an integer", "float": "a number", "Path": "a path", "bool": "true or false"}.get(
             kind, "type=weight pairs such as like=2,skip=-0.5"
         )
         raise ConfigError(f"{var}: expected {expected}, got {raw!r}") from None

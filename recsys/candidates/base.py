@@ -20,11 +20,12 @@ class Candidate:
 
 @dataclass
 class Request:
-    """Who the list is for and what must never be in it."""
+    """Who the list is for, what must never be in it, and how long the list will be."""
 
     user: UserState
     factors: UserFactors | None
     exclude: set[str] = field(default_factory=set)
+    k: int = 10
 
 
 class CandidateSource(abc.ABC):

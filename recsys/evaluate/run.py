@@ -72,12 +72,17 @@ def build_models(settings: Settings, seed: int, only: str = "") -> list[Recommen
         *all_baselines(seed),
     ]
     on_request = {
-        f"only-{name}": EngineRecommender(
-            settings.replace(generators=f"{name},popular", blend_weights={name: 1.0, "popular": 0.001}),
-            f"only-{name}",
-        )
-        for name in SIGNALS
-        if name != "popular"
+        "blend": EngineRecommender(settings.replace(scorer="blend"), "blend"),  # the default's fallback alone
+        **{
+            f"only-{name}": EngineRecommender(
+                settings.replace(
+                    generators=f"{name},popular", scorer="blend", blend_weights={name: 1.0, "popular": 0.001}
+                ),
+                f"only-{name}",
+            )
+            for name in SIGNALS
+            if name != "popular"
+        },
     }
     if only:
         wanted = {name.strip() for name in only.split(",") if name.strip()}

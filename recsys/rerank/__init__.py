@@ -2,5 +2,6 @@
 
 from recsys.rerank.base import Reranker
 from recsys.rerank.exclusions import Exclusions
+from recsys.rerank.new_items import NewItemSlot
 
-__all__ = ["Exclusions", "Reranker"]
+__all__ = ["Exclusions", "NewItemSlot", "Reranker"]
