@@ -22,6 +22,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from recsys.evaluate.beyond import ItemFacts
 from recsys.evaluate.metrics import Scoreboard
 from recsys.evaluate.protocol import Event, Positives, Recommender
 from schemas import Interaction, Item
@@ -46,15 +47,16 @@ def replay(
     seen: dict[str, set[str]] = defaultdict(set)
     counts: dict[str, int] = defaultdict(int)
     published: dict[str, float] = {}
-    catalogue: set[str] = set()
-    boards = {m.name: Scoreboard(k, lambda: len(catalogue), window) for m in models}
+    facts = ItemFacts()  # genres, creators and popularity, shared by every scoreboard
+    catalogue = facts.catalogue
+    boards = {m.name: Scoreboard(k, lambda: len(catalogue), window, facts) for m in models}
     n_events = 0
     for event in events:
         n_events += 1
         if progress is not None:
             progress.update(1)
         if isinstance(event, Item):
-            catalogue.add(event.item_id)
+            facts.item(event)
             if event.published_at is not None:
                 published.setdefault(event.item_id, event.published_at)
         is_positive = False
@@ -75,6 +77,8 @@ def replay(
                 boards[model.name].learned(time.perf_counter() - t0)
         if isinstance(event, Interaction):
             seen[event.user_id].add(event.item_id)
+            if is_positive:
+                facts.positive(event.item_id)  # after the tests: novelty is read before the event is known
             counts[event.user_id] += 1
     return {
         "k": k,

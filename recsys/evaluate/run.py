@@ -1,8 +1,10 @@
 """``recsys evaluate``: replay a dataset through the default engine and every baseline.
 
 Writes ``results.json`` (``{"models": {NAME: {"hr@10", "ndcg@10", "mrr@10", "coverage",
-"events", "seconds", ...}}}`` with ``default`` for the product's default configuration),
-a PNG of HR@10 over the stream beside it, and prints a table. No Kafka involved.
+"ild@10", "novelty@10", "gini@10", "item_gini@10", "events", "seconds", ...}}}`` with
+``default`` for the product's default configuration), a PNG of HR@10 over the stream beside
+it, and prints a table. No Kafka involved. The beyond-accuracy measures are defined in
+``recsys.evaluate.beyond``; an undefined one is ``null``.
 """
 
 from __future__ import annotations
@@ -136,12 +138,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def table(report: dict[str, Any]) -> str:
     k = report["k"]
-    cols = [f"hr@{k}", f"ndcg@{k}", f"mrr@{k}", "coverage", "cold_fallback_share", "ms_per_event"]
+    cols = [f"hr@{k}", f"ndcg@{k}", f"mrr@{k}", "coverage", f"ild@{k}", f"novelty@{k}", f"gini@{k}",
+            f"item_gini@{k}", "cold_fallback_share", "ms_per_event"]  # fmt: skip
     extra = sorted({c for m in report["models"].values() for c in m if c.startswith(f"hr@{k}[")})
     head = f"{'model':18s}" + "".join(f"{c:>22s}" for c in cols + extra)
     lines = [f"{report['events']} events, {report['catalogue']} items, positives: {report['positives']}", head]
     for name, m in report["models"].items():
-        lines.append(f"{name:18s}" + "".join(f"{m.get(c, float('nan')):>22.4f}" for c in cols + extra))
+        cells = [m.get(c) for c in cols + extra]
+        lines.append(f"{name:18s}" + "".join(f"{float('nan') if v is None else v:>22.4f}" for v in cells))
     return "\n".join(lines)
 
 

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
 
 from recsys.datasets.synthetic import SyntheticWorld
 from recsys.evaluate.baselines import CoOccurrence, DecayedPopular, ItemSpace, MostPopular, Random, RiverMF
+from recsys.evaluate.beyond import ItemFacts, gini
 from recsys.evaluate.protocol import EngineRecommender, Event, Positives, Recommender
 from recsys.evaluate.replay import replay
-from recsys.evaluate.run import engine_settings, main
+from recsys.evaluate.run import engine_settings, main, table
 from schemas import Interaction, Item
 
 
@@ -124,9 +126,74 @@ def test_evaluate_command_writes_the_result_contract(tmp_path: Path, capsys: pyt
     } == set(report["models"])
     for summary in report["models"].values():
         assert {"hr@10", "ndcg@10", "mrr@10", "coverage", "events", "seconds"} <= set(summary)
+        assert {"ild@10", "novelty@10", "gini@10", "item_gini@10"} <= set(summary)
         assert 0 <= summary["hr@10"] <= 1 and summary["events"] == 1500
     assert out.with_suffix(".png").stat().st_size > 1000
     assert "default" in capsys.readouterr().out
+
+
+def item(name: str, genres: object = None, creator: str | None = None) -> Item:
+    attributes = {key: value for key, value in [("genres", genres), ("creator", creator)] if value is not None}
+    return Item(name, attributes=attributes)
+
+
+def test_intra_list_diversity_is_one_minus_jaccard_of_genres() -> None:
+    facts = ItemFacts()
+    for event in [item("a", ["drama"]), item("b", ["drama"]), item("c", "crime"), item("d", "drama|crime"),
+                  item("e"), item("f", [])]:  # fmt: skip
+        facts.item(event)
+    assert facts.intra_list_diversity(["a", "b"]) == 0.0  # identical genres
+    assert facts.intra_list_diversity(["a", "c"]) == 1.0  # disjoint genres
+    assert facts.intra_list_diversity(["a", "d"]) == 0.5  # {drama} vs {drama, crime}
+    assert facts.intra_list_diversity(["a", "c", "d"]) == pytest.approx((1 + 0.5 + 0.5) / 3)
+    # items without genres leave the pairs: the list is judged on the items that have them
+    assert facts.intra_list_diversity(["a", "e", "c", "f", "unknown"]) == 1.0
+    assert facts.intra_list_diversity(["a", "e"]) is None and facts.intra_list_diversity([]) is None
+    facts.item(item("c", ["drama"]))  # a later record replaces the genres
+    assert facts.intra_list_diversity(["a", "c"]) == 0.0
+
+
+def test_gini_of_exposure() -> None:
+    assert gini([3, 3, 3, 3], 4) == 0.0  # equal exposure
+    assert gini([7], 4) == pytest.approx(3 / 4)  # everything to one of n: (n - 1) / n
+    assert gini([7, 0, 0], 3) == gini([7], 3)  # unexposed members count whether listed or not
+    assert gini([1, 2, 3], 3) == pytest.approx(2 * (1 * 1 + 2 * 2 + 3 * 3) / (3 * 6) - 4 / 3)
+    assert gini([], 5) is None and gini([5], 1) == 0.0
+
+
+def test_novelty_is_self_information_of_the_popularity_share_so_far() -> None:
+    facts = ItemFacts()
+    for name in "abc":
+        facts.item(item(name))
+    assert facts.self_information("a") == pytest.approx(math.log2(3))  # nothing seen: uniform
+    for _ in range(5):
+        facts.positive("a")
+    assert facts.self_information("a") == pytest.approx(-math.log2(6 / 8))
+    assert facts.self_information("b") == pytest.approx(-math.log2(1 / 8))
+    assert facts.novelty(["a", "b"]) == pytest.approx((-math.log2(6 / 8) - math.log2(1 / 8)) / 2)
+    assert facts.creator("a") == "a"  # no creator: its own
+
+
+def test_replay_reports_beyond_accuracy_measures_on_a_hand_checked_stream() -> None:
+    events: list[Event] = [item("a", ["drama"], "ann"), item("b", ["drama"], "ann"), item("c", ["crime"], "bob"),
+                           ev(0, "u0", "a"), ev(1, "u1", "b")]  # fmt: skip
+    m = replay(events, [MostPopular()], k=2)["models"]["popular"]
+    # both tests list [a, b] (no counts, then a=1; ties by first appearance): one genre, one creator
+    assert m["tests"] == 2 and m["ild@2"] == 0.0
+    # novelty is read before the tested event is learned: first log2(3) each; then a 2/4, b 1/4
+    assert m["novelty@2"] == pytest.approx((math.log2(3) + (1 + 2) / 2) / 2)
+    assert m["item_gini@2"] == pytest.approx(1 / 3)  # a 2, b 2, c 0
+    assert m["gini@2"] == pytest.approx(1 / 2)  # ann 4, bob 0: (n - 1) / n
+    assert m["coverage"] == pytest.approx(2 / 3)
+
+
+def test_table_shows_beyond_accuracy_columns_and_undefined_values() -> None:
+    report = {"k": 10, "events": 1, "catalogue": 1, "positives": "all",
+              "models": {"x": {"hr@10": 0.5, "ild@10": None, "novelty@10": 3.0, "gini@10": 0.25}}}  # fmt: skip
+    head, row = table(report).splitlines()[1:]
+    assert head.split()[1:9] == ["hr@10", "ndcg@10", "mrr@10", "coverage", "ild@10", "novelty@10", "gini@10",
+                                 "item_gini@10"]  # fmt: skip
+    assert row.split()[1:8] == ["0.5000", "nan", "nan", "nan", "nan", "3.0000", "0.2500"]
 
 
 def test_positives_threshold_sets_the_engines_neutral_rating() -> None:
