@@ -71,6 +71,7 @@ class Settings:
     web_host: str = _doc("Interface the HTTP endpoint binds to (0.0.0.0 in a container).", "127.0.0.1")
     snapshot_seconds: float = _doc("Seconds between model snapshots (and one at shutdown).", 30.0)
     log_level: str = _doc("Log level of the worker.", "info")
+    log_format: str = _doc("Worker log format: json (one object per line on stderr) or text (faust's own).", "json")
     fetch_wait_ms: int = _doc(
         "Longest time (ms) the broker holds the worker's fetch when no new data came; low keeps "
         "interactions from waiting behind a fetch of the quiet topics.",
@@ -250,6 +251,7 @@ class Settings:
         need(self.init_std > 0, "init_std", "must be positive")
         need(self.snapshot_seconds > 0, "snapshot_seconds", "must be positive")
         need(self.fetch_wait_ms >= 1, "fetch_wait_ms", "must be at least 1")
+        need(self.log_format in ("json", "text"), "log_format", "must be json or text")
         need(self.index_refresh_seconds >= 0, "index_refresh_seconds", "must be 0 or more")
         need(self.index_tolerance >= 0, "index_tolerance", "must be 0 or more")
         need(self.ann_backend in ("hnsw", "brute"), "ann_backend", "must be hnsw or brute")

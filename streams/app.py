@@ -23,6 +23,8 @@ from recsys.settings import Settings
 from schemas import Follow, Interaction, Item, SchemaError, User, decode, encode
 from streams.dead_letters import dead_letter
 from streams.fetch_wait import App
+from streams.logs import event_fields
+from streams.metrics import CONTENT_TYPE, Metrics
 
 log = logging.getLogger("streams")
 
@@ -35,6 +37,7 @@ class Service:
     engine: Engine
     settings: Settings
     stats: dict[str, int]
+    metrics: Metrics
 
     @property
     def model_dir(self) -> Any:
@@ -75,8 +78,13 @@ def create_app(settings: Settings) -> Service:
         schema=faust.Schema(key_serializer="json", value_serializer="json"),
     )
     engine = Engine(settings, users=users)
+    metrics = Metrics(lambda: len(engine.index), lambda: len(engine.catalog), lag=lambda: _lag(app, engine))
     service = Service(
-        app, engine, settings, {"in": 0, "applied": 0, "duplicates": 0, "dead_letters": 0, "recommendations": 0}
+        app,
+        engine,
+        settings,
+        {"in": 0, "applied": 0, "duplicates": 0, "dead_letters": 0, "recommendations": 0},
+        metrics,
     )
     if engine.load(service.model_dir):
         log.info("restored model snapshot: %d items, version %s", len(engine.catalog), engine.model_version)
@@ -91,7 +99,11 @@ def create_app(settings: Settings) -> Service:
     async def to_dead_letters(event: EventT, error: BaseException) -> None:
         msg = event.message
         service.stats["dead_letters"] += 1
-        log.warning("dead letter from %s[%d]@%d: %s", msg.topic, msg.partition, msg.offset, error)
+        metrics.dead_letter(invalid=isinstance(error, SchemaError))
+        log.warning(
+            "dead letter from %s[%d]@%d: %s", msg.topic, msg.partition, msg.offset, error,
+            extra=event_fields(msg.topic, msg.partition, msg.offset, msg.value),
+        )  # fmt: skip
         await dead_letters.send(
             key=msg.key,
             value=dead_letter(
@@ -102,12 +114,14 @@ def create_app(settings: Settings) -> Service:
     async def guarded(event: EventT, handle: Callable[[EventT], Awaitable[None]]) -> None:
         """Run ``handle``; any failure sends the input to the dead-letter topic, and we go on."""
         service.stats["in"] += 1
+        metrics.event_in(event.message.topic)
         try:
             await handle(event)
         except SchemaError as exc:
             await to_dead_letters(event, exc)
         except Exception as exc:  # noqa: BLE001 - a bad event must never stop the worker
-            log.exception("processing failed")
+            msg = event.message
+            log.exception("processing failed", extra=event_fields(msg.topic, msg.partition, msg.offset, msg.value))
             await to_dead_letters(event, RuntimeError(f"processing failed: {type(exc).__name__}: {exc}"))
         finally:
             msg = event.message
@@ -122,15 +136,22 @@ def create_app(settings: Settings) -> Service:
                 f"interaction: the message key {key!r} must be the user_id {record.user_id!r} "
                 "(interactions are partitioned by user)"
             )
+        started = time.perf_counter()
         outcome = engine.process(record, received_at=received)
+        msg = event.message
+        metrics.interaction_done(time.perf_counter() - started, msg.timestamp)
         if not outcome.applied:
             service.stats["duplicates"] += 1
-            log.info("skipped %s", outcome.reason)
+            metrics.deduplicated.inc()
+            fields = event_fields(msg.topic, msg.partition, msg.offset, record.event_id)
+            log.info("skipped %s", outcome.reason, extra=fields)
             return
         service.stats["applied"] += 1
+        metrics.applied.inc()
         if outcome.recommendation is not None:
             await recommendations.send(key=record.user_id.encode(), value=encode(outcome.recommendation))
             service.stats["recommendations"] += 1
+            metrics.recommendations.inc()
 
     async def handle_item(event: EventT) -> None:
         msg = event.message
@@ -154,7 +175,10 @@ def create_app(settings: Settings) -> Service:
             )
         if not engine.apply_follow(record):
             service.stats["duplicates"] += 1
-            log.info("skipped follow %s: already applied", record.event_id)
+            metrics.deduplicated.inc()
+            msg = event.message
+            log.info("skipped follow %s: already applied", record.event_id,
+                     extra=event_fields(msg.topic, msg.partition, msg.offset, record.event_id))  # fmt: skip
 
     @app.agent(interactions, concurrency=1, name="interactions")
     async def interactions_agent(stream: Any) -> None:
@@ -193,4 +217,20 @@ def create_app(settings: Settings) -> Service:
     async def stats(web: Any, request: Any) -> Any:
         return web.json({**service.stats, **engine.counters, "items": len(engine.catalog), "index": len(engine.index)})
 
+    @app.page("/metrics")
+    async def prometheus(web: Any, request: Any) -> Any:
+        # aiohttp refuses a charset in content_type=, so the full header goes in headers
+        return web.bytes(metrics.render(), headers={"Content-Type": CONTENT_TYPE})
+
     return service
+
+
+def _lag(app: faust.App, engine: Engine) -> dict[tuple[str, int], int]:
+    """Per assigned partition: high watermark minus the next offset to process (read at scrape time)."""
+    lags = {}
+    for tp in app.consumer.assignment():
+        last = engine.offsets.get(f"{tp.topic}:{tp.partition}")
+        high = app.consumer.highwater(tp)
+        if last is not None and high is not None:
+            lags[(tp.topic, tp.partition)] = max(0, high - (last + 1))
+    return lags

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import logging
+import logging.config
 import sys
 
 import faust
@@ -14,20 +15,29 @@ from recsys.settings import Settings
 from streams.app import create_app
 from streams.catalogue import load_catalogue
 from streams.kafka_io import create_topics, wait_for_broker
+from streams.logs import logging_config
 
 log = logging.getLogger("streams")
 
 
 def run_worker(settings: Settings) -> int:
     """Block running one worker; SIGTERM or Ctrl-C stops it cleanly (with a final snapshot)."""
+    config = logging_config(settings.log_format, settings.log_level)
+    if config is not None:
+        logging.config.dictConfig(config)  # so the start-up lines below are JSON too; faust applies it again
+
+    def say(line: str) -> None:
+        print(line, file=sys.stderr) if config is None else log.info(line)
+
     wait_for_broker(settings, timeout=30.0)
     for topic, status in create_topics(settings).items():
-        print(f"topic {topic}: {status}", file=sys.stderr)
+        say(f"topic {topic}: {status}")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     service = create_app(settings)
     read = load_catalogue(settings, service.engine)
-    print(f"catalogue: read {read} records, {len(service.engine.catalog)} items available", file=sys.stderr)
-    worker = faust.Worker(service.app, loglevel=settings.log_level)
+    say(f"catalogue: read {read} records, {len(service.engine.catalog)} items available")
+    config = logging_config(settings.log_format, settings.log_level)  # a fresh dict: dictConfig may consume it
+    worker = faust.Worker(service.app, loglevel=settings.log_level, logging_config=config)
     worker.execute_from_commandline()
     return 0
 
