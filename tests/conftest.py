@@ -100,6 +100,7 @@ def worker_env(kafka: str, tmp_path: Path) -> Callable[..., dict[str, str]]:
             "RECSYS_TOPIC_USERS": f"users-{tag}",
             "RECSYS_TOPIC_RECOMMENDATIONS": f"recommendations-{tag}",
             "RECSYS_TOPIC_DEAD_LETTERS": f"dead-letters-{tag}",
+            "RECSYS_TOPIC_FOLLOWS": f"follows-{tag}",  # else every test worker creates a shared "follows"
             "RECSYS_PARTITIONS": "2",
             "RECSYS_DATA_DIR": str(tmp_path / f"data-{tag}"),
             "RECSYS_WEB_PORT": str(free_port()),

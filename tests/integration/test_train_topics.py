@@ -20,7 +20,8 @@ from streams.kafka_io import BrokerUnavailable, make_admin, wait_for_broker
 
 pytestmark = pytest.mark.integration
 
-TOPICS = ("topic_interactions", "topic_items", "topic_users", "topic_recommendations", "topic_dead_letters")
+TOPICS = ("topic_interactions", "topic_items", "topic_users", "topic_recommendations", "topic_dead_letters",
+          "topic_follows")  # fmt: skip
 
 
 @pytest.fixture
