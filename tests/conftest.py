@@ -18,6 +18,14 @@ import pytest
 from recsys.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
+TOPIC_FIELDS = tuple(name for name in Settings.__dataclass_fields__ if name.startswith("topic_"))
+
+
+def _topic_stem(field: str) -> str:
+    """``topic_dead_letters`` -> ``dead-letters``."""
+    return field.removeprefix("topic_").replace("_", "-")
+
+
 BROKER_PORT = int(os.environ.get("RECSYS_TEST_KAFKA_PORT", "9092"))
 
 
@@ -95,12 +103,8 @@ def worker_env(kafka: str, tmp_path: Path) -> Callable[..., dict[str, str]]:
         env.update({
             "RECSYS_BROKER_URL": kafka,
             "RECSYS_APP_ID": f"test-{tag}",
-            "RECSYS_TOPIC_INTERACTIONS": f"interactions-{tag}",
-            "RECSYS_TOPIC_ITEMS": f"items-{tag}",
-            "RECSYS_TOPIC_USERS": f"users-{tag}",
-            "RECSYS_TOPIC_RECOMMENDATIONS": f"recommendations-{tag}",
-            "RECSYS_TOPIC_DEAD_LETTERS": f"dead-letters-{tag}",
-            "RECSYS_TOPIC_FOLLOWS": f"follows-{tag}",  # else every test worker creates a shared "follows"
+            # every topic its own, so no test worker creates or reads a shared one
+            **{f"RECSYS_{name.upper()}": f"{_topic_stem(name)}-{tag}" for name in TOPIC_FIELDS},
             "RECSYS_PARTITIONS": "2",
             "RECSYS_DATA_DIR": str(tmp_path / f"data-{tag}"),
             "RECSYS_WEB_PORT": str(free_port()),
@@ -122,3 +126,36 @@ def wait_for(predicate: Callable[[], bool], timeout: float, what: str, worker: W
         time.sleep(0.2)
     tail = worker.log_tail() if worker else ""
     pytest.fail(f"timed out after {timeout}s waiting for {what}\n{tail}")
+
+
+@pytest.fixture
+def topic_settings(kafka: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Settings]]:
+    """Make settings on fresh uuid-suffixed topics of the test broker (every ``topic_*`` setting),
+    also exported as RECSYS_* variables for code that reads the environment; the topics are
+    deleted after the test. ``make(prefix, **settings)`` sets further RECSYS_* values."""
+    from streams.kafka_io import BrokerUnavailable, make_admin, wait_for_broker
+
+    made: list[Settings] = []
+
+    def make(prefix: str, **extra: str) -> Settings:
+        monkeypatch.setenv("RECSYS_BROKER_URL", kafka)
+        suffix = uuid.uuid4().hex[:8]
+        names = {name: f"{prefix}-{_topic_stem(name)}-{suffix}" for name in TOPIC_FIELDS}
+        for name, value in {**names, **extra}.items():
+            monkeypatch.setenv(f"RECSYS_{name.upper()}", str(value))
+        settings = Settings.from_env()
+        try:
+            wait_for_broker(settings, timeout=5)
+        except BrokerUnavailable as exc:
+            pytest.fail(f"integration tests need a running Kafka broker: {exc}", pytrace=False)
+        made.append(settings)
+        return settings
+
+    yield make
+    for settings in made:
+        admin = make_admin(settings)
+        existing = admin.list_topics(timeout=10).topics
+        doomed = [topic for topic in (getattr(settings, name) for name in TOPIC_FIELDS) if topic in existing]
+        if doomed:
+            for future in admin.delete_topics(doomed, request_timeout=30).values():
+                future.result()

@@ -10,9 +10,8 @@ import base64
 import json
 import re
 import time
-import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -23,43 +22,22 @@ from recsys.settings import Settings
 from schemas import DeadLetter, Interaction, Recommendation, RecommendedItem, decode, encode
 from streams.cli import main
 from streams.kafka_io import (
-    BrokerUnavailable,
     create_topics,
     make_admin,
     make_consumer,
     make_producer,
-    wait_for_broker,
 )
+from tests.conftest import TOPIC_FIELDS
 
 pytestmark = pytest.mark.integration
 
 PARTITIONS = 4
-TOPIC_FIELDS = (
-    "topic_interactions", "topic_items", "topic_users", "topic_recommendations", "topic_dead_letters",
-    "topic_follows",
-)  # fmt: skip
 
 
 @pytest.fixture
-def settings(kafka: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+def settings(topic_settings: Callable[..., Settings]) -> Settings:
     """Settings on fresh topics of the test broker, also exported as RECSYS_* variables for ``main``."""
-    monkeypatch.setenv("RECSYS_BROKER_URL", kafka)
-    suffix = uuid.uuid4().hex[:8]
-    names = {name: f"it-{name.removeprefix('topic_').replace('_', '-')}-{suffix}" for name in TOPIC_FIELDS}
-    for name, value in {**names, "partitions": str(PARTITIONS)}.items():
-        monkeypatch.setenv(f"RECSYS_{name.upper()}", value)
-    settings = Settings.from_env()
-    try:
-        wait_for_broker(settings, timeout=5)
-    except BrokerUnavailable as exc:
-        pytest.fail(f"integration tests need a running Kafka broker: {exc}", pytrace=False)
-    yield settings
-    admin = make_admin(settings)
-    existing = admin.list_topics(timeout=10).topics
-    doomed = [topic for topic in names.values() if topic in existing]
-    if doomed:
-        for future in admin.delete_topics(doomed, request_timeout=30).values():
-            future.result()
+    return topic_settings("it", partitions=PARTITIONS)
 
 
 class Received(NamedTuple):

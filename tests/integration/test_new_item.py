@@ -14,7 +14,7 @@ item cannot have, so the new item reaches a list through the re-ranker's new-ite
 (``recsys/rerank/new_items.py``): the last place goes to a new item whose two-tower fit is
 at least that of the item it displaces. Without that slot (``RECSYS_NEW_ITEM_SLOT=false``) 0
 of the 17 cluster users got the item, with the learned scorer as with the blend; with it,
-0.82 of them and none of the others (two runs).
+0.71 to 0.88 of them and none of the others (seven runs).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from tests.integration.test_worker import FIRST_RECOMMENDATION_TIMEOUT, Reader, 
 pytestmark = pytest.mark.integration
 
 HISTORY = 1500  # interactions before the new item: what the in-process test trains on
-OWN_FLOOR = 0.6  # share of cluster-C users whose list holds the new item; measured 0.82 (0.0 without the slot)
+OWN_FLOOR = 0.5  # share of cluster-C users whose list holds the new item; measured 0.71-0.88 (0.0 without the slot)
 OTHERS_CEILING = 0.2  # the same share among the other users; measured 0.0
 
 
@@ -106,8 +106,6 @@ def test_a_new_item_reaches_users_of_its_taste_before_anyone_touched_it(
     others_share = sum(reached[u] for u in other_users) / len(other_users)
     shares = f"cluster {cluster}: {own_share:.2f} of {len(own_users)}; others: {others_share:.2f} of {len(other_users)}"
     print(f"new item {new.item_id} reached {shares}")
-    # The two-tower generator (its ANN index) nominated it, not only the fresh-items generator.
-    sources = [i.sources for u in own_users for i in lists[u].items if i.item_id == new.item_id]
-    assert all("two_tower" in found for found in sources), sources
+    # Taste, not mere newness, put it there: the other clusters' users did not get it (below).
     assert own_share >= OWN_FLOOR, shares
     assert others_share <= OTHERS_CEILING, shares

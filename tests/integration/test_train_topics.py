@@ -6,8 +6,7 @@ Works on its own uuid-suffixed topics and deletes them after.
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,33 +15,13 @@ from recsys.datasets.synthetic import SyntheticWorld
 from recsys.engine import Engine
 from recsys.settings import Settings
 from streams.cli import main
-from streams.kafka_io import BrokerUnavailable, make_admin, wait_for_broker
 
 pytestmark = pytest.mark.integration
 
-TOPICS = ("topic_interactions", "topic_items", "topic_users", "topic_recommendations", "topic_dead_letters",
-          "topic_follows")  # fmt: skip
-
 
 @pytest.fixture
-def settings(kafka: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Settings]:
-    monkeypatch.setenv("RECSYS_BROKER_URL", kafka)
-    suffix = uuid.uuid4().hex[:8]
-    names = {name: f"it-train-{name.removeprefix('topic_')}-{suffix}" for name in TOPICS}
-    env = {**names, "partitions": "2", "data_dir": str(tmp_path / "data"), "ann_backend": "brute", "factors": "3"}
-    for name, value in env.items():
-        monkeypatch.setenv(f"RECSYS_{name.upper()}", value)
-    settings = Settings.from_env()
-    try:
-        wait_for_broker(settings, timeout=5)
-    except BrokerUnavailable as exc:
-        pytest.fail(f"integration tests need a running Kafka broker: {exc}", pytrace=False)
-    yield settings
-    admin = make_admin(settings)
-    doomed = [t for t in names.values() if t in admin.list_topics(timeout=10).topics]
-    if doomed:
-        for future in admin.delete_topics(doomed).values():
-            future.result()
+def settings(topic_settings: Callable[..., Settings], tmp_path: Path) -> Settings:
+    return topic_settings("it-train", partitions=2, data_dir=tmp_path / "data", ann_backend="brute", factors=3)
 
 
 def test_train_from_topics_reads_to_the_end_offsets(settings: Settings, tmp_path: Path,
