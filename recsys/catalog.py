@@ -116,6 +116,13 @@ class Catalog:
     def is_available(self, item_id: str) -> bool:
         return item_id in self._live
 
+    def age(self, item_id: str, now: float) -> float | None:
+        """Seconds since the item was published, at ``now``; None when unknown or not yet out."""
+        info = self.items.get(item_id)
+        if info is None or info.published_at is None or info.published_at > now:
+            return None
+        return now - info.published_at
+
     def available_ids(self) -> list[str]:
         return list(self._live)
 

@@ -55,8 +55,8 @@ class NewItemSlot(Reranker):
         self.max_age = max_age
 
     def _is_new(self, item_id: str, now: float) -> bool:
-        info = self.catalog.items.get(item_id)
-        return info is not None and info.published_at is not None and 0 <= now - info.published_at <= self.max_age
+        age = self.catalog.age(item_id, now)
+        return age is not None and age <= self.max_age
 
     def rerank(self, request: Request, ranked: list[Scored]) -> list[Scored]:
         k = request.k

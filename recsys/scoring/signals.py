@@ -94,13 +94,9 @@ def fresh_signal(catalog: Catalog, clock: Callable[[], float]) -> Signal:
     """Newness: minus the item's age at the event clock (NaN when unknown or not yet out)."""
 
     def signal(request: Request, ids: list[str]) -> np.ndarray:
-        now, items = clock(), catalog.items
-        ages = np.full(len(ids), np.nan)
-        for n, item_id in enumerate(ids):
-            info = items.get(item_id)
-            if info is not None and info.published_at is not None and info.published_at <= now:
-                ages[n] = now - info.published_at
-        return -ages
+        now, age = clock(), catalog.age
+        ages = (age(item_id, now) for item_id in ids)
+        return -np.fromiter((np.nan if a is None else a for a in ages), dtype=float, count=len(ids))
 
     return signal
 
