@@ -41,6 +41,7 @@ from recsys.candidates.social import RecentLikes, SocialSource
 from recsys.candidates.trending import Trending, TrendingSource
 from recsys.candidates.two_tower import TowerItems, TwoTowerSource
 from recsys.catalog import Catalog
+from recsys.features import item_genres
 from recsys.models import UserFactors, make_model
 from recsys.models.two_tower import TwoTower
 from recsys.rerank import Exclusions, NewItemSlot, Reranker
@@ -153,10 +154,7 @@ class Engine:
     def genres_of(self, item_id: str) -> tuple[str, ...]:
         """The item's genres from the catalogue (none when unknown)."""
         info = self.catalog.items.get(item_id)
-        genres = info.attributes.get("genres") if info is not None else None
-        if not genres:
-            return ()
-        return (genres,) if isinstance(genres, str) else tuple(str(g) for g in genres)
+        return () if info is None else item_genres(info.attributes)
 
     # ---------------------------------------------------------------- state access
     def user_state(self, user_id: str) -> UserState:

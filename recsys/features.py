@@ -73,6 +73,20 @@ def decade(value: Any) -> int | None:
     return int(number // 10 * 10) if math.isfinite(number) else None
 
 
+def item_genres(attributes: Mapping[str, Any]) -> tuple[str, ...]:
+    """An item's genres: a list, or one string (``|``-separated, as MovieLens writes them).
+
+    >>> item_genres({"genres": ["Drama", " War", ""]}), item_genres({"genres": "Action|Sci-Fi"}), item_genres({})
+    (('Drama', 'War'), ('Action', 'Sci-Fi'), ())
+    """
+    value = attributes.get("genres")
+    if isinstance(value, str):
+        value = value.split("|")
+    if not isinstance(value, list | tuple | set | frozenset):
+        return ()
+    return tuple(text for text in (str(g).strip() for g in value if g is not None) if text)
+
+
 def item_tokens(attributes: Mapping[str, Any]) -> list[str]:
     """Content tokens of an item: genres, tags, creator, and the decade of ``year``."""
     out: list[str] = []

@@ -36,6 +36,7 @@ import math
 from collections.abc import Iterable, Sequence
 from itertools import combinations
 
+from recsys.features import item_genres
 from schemas import Item
 
 
@@ -52,7 +53,7 @@ class ItemFacts:
     def item(self, item: Item) -> None:
         """Learn (or update) an item's genres and creator from its catalogue record."""
         self.catalogue.add(item.item_id)
-        genres = _genres(item.attributes.get("genres"))
+        genres = frozenset(item_genres(item.attributes))
         if genres:
             self.genres[item.item_id] = genres
         else:
@@ -90,15 +91,6 @@ class ItemFacts:
             return None
         total = sum(1.0 - len(a & b) / len(a | b) for a, b in combinations(sets, 2))
         return total / (len(sets) * (len(sets) - 1) / 2)
-
-
-def _genres(value: object) -> frozenset[str]:
-    """A list of genres, or one string (``|``-separated, as MovieLens writes them)."""
-    if isinstance(value, str):
-        return frozenset(g.strip() for g in value.split("|") if g.strip())
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return frozenset(str(g) for g in value if g)
-    return frozenset()
 
 
 def gini(exposed: Iterable[int], population: int) -> float | None:
