@@ -25,18 +25,28 @@ from recsys.scoring.base import Scored, Scorer
 from recsys.scoring.signals import Signal
 
 
+def signal_order(values: np.ndarray) -> np.ndarray:
+    """Positions of the items a signal says something about (not NaN), best first, ties in
+    list order."""
+    present = np.flatnonzero(~np.isnan(values))
+    return present[np.argsort(-values[present], kind="stable")]
+
+
+def fuse_orders(orders: Mapping[str, np.ndarray], weights: Mapping[str, float], offset: float, n: int) -> np.ndarray:
+    """:func:`fuse_arrays` from each signal's :func:`signal_order`."""
+    fused = np.zeros(n)
+    for signal, order in orders.items():
+        weight = weights.get(signal, 0.0)
+        if weight:
+            fused[order] += weight / (offset + np.arange(1, len(order) + 1))
+    return fused
+
+
 def fuse_arrays(signals: Mapping[str, np.ndarray], weights: Mapping[str, float], offset: float, n: int) -> np.ndarray:
     """Rank-fuse signals aligned with one list of ``n`` items (higher is better; NaN: the
     signal says nothing about that item): ``sum(weight / (offset + rank))``, ties in list order."""
-    fused = np.zeros(n)
-    for signal, values in signals.items():
-        weight = weights.get(signal, 0.0)
-        if weight == 0:
-            continue
-        present = np.flatnonzero(~np.isnan(values))
-        order = present[np.argsort(-values[present], kind="stable")]
-        fused[order] += weight / (offset + np.arange(1, len(order) + 1))
-    return fused
+    orders = {name: signal_order(values) for name, values in signals.items() if weights.get(name, 0.0)}
+    return fuse_orders(orders, weights, offset, n)
 
 
 class BlendScorer(Scorer):

@@ -56,7 +56,7 @@ from river import linear_model, optim
 
 from recsys.candidates.base import Request
 from recsys.scoring.base import Scored, Scorer
-from recsys.scoring.blend import fuse_arrays
+from recsys.scoring.blend import fuse_orders, signal_order
 from recsys.scoring.signals import Signal
 
 Genres = Callable[[str], tuple[str, ...]]
@@ -127,7 +127,7 @@ class LearnedScorer(Scorer):
     def features(self, request: Request, ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """The feature matrix (one row per id, columns :attr:`names`) and the blend's scores."""
         n = len(ids)
-        values: dict[str, np.ndarray] = {}
+        orders: dict[str, np.ndarray] = {}
         columns: list[np.ndarray] = []
         ranks = 1.0 / np.log2(2.0 + np.arange(n))
         for name, signal in self.signals.items():
@@ -136,14 +136,12 @@ class LearnedScorer(Scorer):
                 columns += [np.zeros(n), np.zeros(n), np.zeros(n)]
                 continue
             v = np.asarray(raw, dtype=float)
-            values[name] = v
             known = ~np.isnan(v)
-            present = np.flatnonzero(known)
-            order = present[np.argsort(-v[present], kind="stable")]
+            order = orders[name] = signal_order(v)
             rank_col = np.zeros(n)
             rank_col[order] = ranks[: len(order)]
             columns += [np.where(known, np.sign(v) * np.log1p(np.abs(np.nan_to_num(v))), 0.0), rank_col, known * 1.0]
-        fused = fuse_arrays(values, self.blend_weights, self.blend_offset, n)
+        fused = fuse_orders(orders, self.blend_weights, self.blend_offset, n)
         total = sum(w for w in self.blend_weights.values() if w > 0) or 1.0
         columns.append(fused * (self.blend_offset + 1.0) / total)
         columns.append(self._genre_affinity(request, ids))
