@@ -49,6 +49,8 @@ def _env(tag: str, data: Path) -> dict[str, str]:
         "RECSYS_TOPIC_RECOMMENDATIONS": f"bench-recommendations-{tag}",
         "RECSYS_TOPIC_DEAD_LETTERS": f"bench-dead-letters-{tag}",
         "RECSYS_TOPIC_FOLLOWS": f"bench-follows-{tag}",
+        "RECSYS_TOPIC_CONTEXT": f"bench-context-{tag}",
+        "RECSYS_TOPIC_RULES": f"bench-rules-{tag}",
         "RECSYS_DATA_DIR": str(data),
         "RECSYS_WEB_PORT": str(6100 + (hash(tag) % 800)),
         "RECSYS_LOG_LEVEL": "warning",

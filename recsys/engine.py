@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import MutableMapping
+from collections import OrderedDict
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,16 +42,21 @@ from recsys.candidates.social import RecentLikes, SocialSource
 from recsys.candidates.trending import Trending, TrendingSource
 from recsys.candidates.two_tower import TowerItems, TwoTowerSource
 from recsys.catalog import Catalog
+from recsys.explain import Explainer
+from recsys.exposure import CreatorExposure
 from recsys.features import item_genres
+from recsys.feedback import ItemFeedback
 from recsys.models import UserFactors, make_model
 from recsys.models.two_tower import TwoTower
-from recsys.rerank import Exclusions, NewItemSlot, Reranker
+from recsys.rerank import Reranker, pipeline
+from recsys.rerank.base import normalise
+from recsys.rules import RuleBook
 from recsys.scoring import MFScorer, Scored, Scorer, merge, signals
 from recsys.scoring.blend import BlendScorer
 from recsys.scoring.learned import LearnedScorer
 from recsys.settings import Settings
 from recsys.state import UserState
-from schemas import Follow, Interaction, Item, Recommendation, RecommendedItem, User
+from schemas import Context, Follow, Interaction, Item, Recommendation, RecommendedItem, Rule, User
 
 
 @dataclass
@@ -69,9 +75,11 @@ class Engine:
         self,
         settings: Settings | None = None,
         users: MutableMapping[str, Any] | None = None,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings or Settings()
         s = self.settings
+        self.wall_clock = wall_clock  # rules' time windows are wall-clock time
         self.users: MutableMapping[str, Any] = {} if users is None else users
         self.catalog = Catalog()
         self.covisitation = CoVisitation(window=s.covisit_window, half_life=s.covisit_half_life)
@@ -98,7 +106,18 @@ class Engine:
         self.last_refresh = time.monotonic()
         self.offsets: dict[str, int] = {}
         self.wals = WalsLink(s)  # batch fits: factor epoch, fold-in, periodic re-fit, trained users
-        self.counters = {"applied": 0, "duplicates": 0, "items": 0, "users": 0, "follows": 0, "refreshes": 0}
+        self.feedback = ItemFeedback()  # clicks, and skips or dislikes after one, per item (click-bait)
+        self.exposure = CreatorExposure(s.fairness_window)  # creators' share of the lists shown
+        self.rules = RuleBook()  # business rules from the control topic
+        # the last list shown to each active user (bounded): publish only changes, re-rank on
+        # rule and catalogue changes, measure online quality; transient (a restart re-publishes)
+        self.lists: OrderedDict[str, tuple[str, ...]] = OrderedDict()
+        self.affected: set[str] = set()  # users whose list a change may have changed, to re-rank
+        self.exclude_types = frozenset(t.strip() for t in s.exclude_types.split(",") if t.strip())
+        self.counters = {
+            "applied": 0, "duplicates": 0, "items": 0, "users": 0, "follows": 0, "contexts": 0, "rules": 0,
+            "refreshes": 0, "unchanged": 0, "online_positives": 0, "online_hits": 0,
+        }  # fmt: skip
         self._wire()
 
     def _new_index(self, dim: int) -> VectorIndex:
@@ -146,15 +165,38 @@ class Engine:
                 else MFScorer(self.model, self.catalog)
             )
         )
-        self.rerankers: list[Reranker] = [Exclusions(self.catalog)]
-        if s.new_item_slot and self.uses_towers:
-            fit = signals.two_tower_signal(self.tower_items)
-            self.rerankers.append(NewItemSlot(self.catalog, lambda: self.clock, fit, s.new_item_max_age))
+        parts = pipeline.Parts(
+            catalog=self.catalog, feedback=self.feedback, exposure=self.exposure, rules=self.rules,
+            wall_clock=self.wall_clock, event_clock=lambda: self.clock, genres_of=self.genres_of,
+            creator_of=self.creator_of, content_vectors=self._content_vectors, mf_vectors=self._mf_vectors,
+            fit=signals.two_tower_signal(self.tower_items) if self.uses_towers else None,
+        )  # fmt: skip
+        self.filters = pipeline.hard_filters(s, parts)
+        self.rerankers: list[Reranker] = pipeline.build(s, parts, self.filters)
+        self.explainer = Explainer(self.catalog, self.covisitation, self.recent_likes, self.trending)
 
     def genres_of(self, item_id: str) -> tuple[str, ...]:
         """The item's genres from the catalogue (none when unknown)."""
         info = self.catalog.items.get(item_id)
         return () if info is None else item_genres(info.attributes)
+
+    def creator_of(self, item_id: str) -> str | None:
+        """The item's creator (the ``creator_attribute``), or None."""
+        info = self.catalog.items.get(item_id)
+        value = None if info is None else info.attributes.get(self.settings.creator_attribute)
+        return None if value is None else str(value)
+
+    def _content_vectors(self, ids: list[str]) -> np.ndarray | None:
+        """Content vectors of ``ids`` (zero rows for items without attributes), for diversity."""
+        zero = np.zeros(self.content.dim)
+        return np.stack([self.content.vectors.get(i, zero) for i in ids]) if ids else None
+
+    def _mf_vectors(self, ids: list[str]) -> np.ndarray | None:
+        """Indexed MF vectors of ``ids`` (zero rows for items not indexed), for diversity."""
+        if not ids:
+            return None
+        zero = np.zeros(self.index.dim, dtype=np.float32)
+        return np.stack([zero if v is None else v for v in self.index.vectors_of(ids)])
 
     # ---------------------------------------------------------------- state access
     def user_state(self, user_id: str) -> UserState:
@@ -191,7 +233,9 @@ class Engine:
         self.withdraw_item(item_id)
 
     def withdraw_item(self, item_id: str) -> None:
-        """Unavailable items leave the index at once (cheap), not at the next refresh."""
+        """Unavailable items leave the index at once (cheap), not at the next refresh, and the
+        active users whose last list showed one are re-ranked (:attr:`affected`)."""
+        self.affected.update(user for user, listed in self.lists.items() if item_id in listed)
         self.dirty.discard(item_id)
         self.index.remove(item_id)
         self.content.remove(item_id)
@@ -209,7 +253,9 @@ class Engine:
         """A profile record on the users topic."""
         self.counters["users"] += 1
         state = self.user_state(user.user_id)
-        state.attributes = dict(user.attributes)
+        if state.attributes != user.attributes:
+            state.attributes = dict(user.attributes)
+            self.affected.add(user.user_id)
         self._save_user(state)
 
     def apply_follow(self, follow: Follow) -> bool:
@@ -217,8 +263,7 @@ class Engine:
 
         Deduplicated by ``event_id`` in the follower's event window, like interactions (as
         ``follow:<event_id>``, so an interaction's id cannot shadow it); False (and nothing
-        changed) when it was applied before. No list is published: the next interaction of the
-        follower ranks with the new followees.
+        changed) when it was applied before. The follower's list is re-ranked (:attr:`affected`).
         """
         state = self.user_state(follow.user_id)
         if not state.remember_event(f"follow:{follow.event_id}", self.settings.dedupe_window):
@@ -231,7 +276,42 @@ class Engine:
         self.clock = max(self.clock, follow.timestamp)
         self.counters["follows"] += 1
         self._save_user(state)
+        self.affected.add(follow.user_id)
         return True
+
+    def apply_context(self, change: Context) -> bool:
+        """A record on the context topic (session, device, location...); deduplicated like
+        follows (as ``context:<event_id>``). True when it was applied; the user's list is
+        re-ranked (:attr:`affected`) when the context actually changed."""
+        state = self.user_state(change.user_id)
+        if not state.remember_event(f"context:{change.event_id}", self.settings.dedupe_window):
+            self.counters["duplicates"] += 1
+            return False
+        if state.update_context(change.context):
+            self.affected.add(change.user_id)
+        self.clock = max(self.clock, change.timestamp)
+        self.counters["contexts"] += 1
+        self._save_user(state)
+        return True
+
+    def apply_rule(self, rule: Rule) -> None:
+        """A record on the rules topic: in force from the next list; active users are re-ranked."""
+        self.counters["rules"] += 1
+        self.rules.apply(rule)
+        self.affected.update(self.lists)
+
+    def remove_rule(self, rule_id: str) -> None:
+        """A tombstone on the rules topic."""
+        self.counters["rules"] += 1
+        self.rules.remove(rule_id)
+        self.affected.update(self.lists)
+
+    def take_affected(self) -> list[str]:
+        """Users whose list a catalogue, profile, follow, context or rule change may have changed
+        since the last call; the caller re-ranks them (:meth:`refresh_user`)."""
+        users = sorted(self.affected)
+        self.affected.clear()
+        return users
 
     # ---------------------------------------------------------------- interactions
     def weight(self, event: Interaction) -> float:
@@ -260,6 +340,12 @@ class Engine:
             self.wals.fold_in(self, state)
         available = self.catalog.observe(event.item_id)
         weight = self.weight(event)
+        self.feedback.observe(event.item_id, event.type, clicked_before=event.item_id in state.history)
+        if weight > 0:  # online quality: did the user take an item of the list we last showed them?
+            self.counters["online_positives"] += 1
+            self.counters["online_hits"] += event.item_id in self.lists.get(event.user_id, ())
+        if event.context:
+            state.update_context(event.context)
         if self.learned is not None and weight != 0:
             self.learned.observe(event.user_id, event.item_id, positive=weight > 0)  # labels the last list
         state.events += 1
@@ -270,10 +356,12 @@ class Engine:
             recent = [i for i in state.history if i not in disliked]
             self.covisitation.observe(recent, event.item_id, at=event.timestamp)
             self.recent_likes.add(event.user_id, event.item_id, event.timestamp, weight)
-        state.touch(event.item_id, positive=weight >= 0, history_size=s.history_size, max_seen=s.max_seen)
+        state.touch(event.item_id, positive=weight >= 0, history_size=s.history_size, max_seen=s.max_seen,
+                    exclude=event.type in self.exclude_types)  # fmt: skip
         if weight != 0:
             factors = self.factors_of(state) or self.model.new_user(self.rng)
-            negatives = self.catalog.sample(self.rng, s.negatives, state.seen, engaged=True) if weight > 0 else []
+            taken = [*state.seen, *state.history]
+            negatives = self.catalog.sample(self.rng, s.negatives, taken, engaged=True) if weight > 0 else []
             factors = self.model.learn(factors, event.item_id, weight, negatives)
             state.vector = [float(x) for x in factors.vector]
             state.bias = factors.bias
@@ -300,53 +388,132 @@ class Engine:
         if self.towers.updates % self.settings.tower_reembed_events == 0:
             self.tower_items.refresh(everything=True)
 
-    def process(self, event: Interaction, received_at: float | None = None) -> Outcome:
-        """Apply ``event`` and, if it changed the user's context, rank a fresh list."""
+    def process(self, event: Interaction, received_at: float | None = None, rank: bool = True) -> Outcome:
+        """Apply ``event`` and rank the user's list; the outcome carries it when it changed.
+
+        With ``rank=False`` only the state is updated: the caller ranks later
+        (:meth:`refresh_user`), once for a burst of events (see :mod:`recsys.coalesce`).
+        """
         started = time.time() if received_at is None else received_at
         state = self._apply(event)
         if state is None:
             return Outcome(applied=False, reason=f"event {event.event_id} was already applied")
-        self.maybe_refresh()
-        items = self._recommend(state, self.settings.k, set())
-        state.last_recommended = [i.item_id for i in items]
         self._save_user(state)  # one read and one write of the user's state per event
+        self.affected.discard(event.user_id)  # its list is ranked now, or by the caller
+        if not rank:
+            return Outcome(applied=True)
+        self.maybe_refresh()
+        rec = self._ranked_for(state, event.event_id, started)
+        return Outcome(applied=True, recommendation=rec, reason="" if rec else "the list did not change")
+
+    def refresh_user(self, user_id: str, trigger: str, started: float | None = None) -> Recommendation | None:
+        """Rank a known user's list now (after a burst, or a change of rules, catalogue,
+        profile, follows or context); the list when it differs from the one last shown, else
+        None. ``trigger`` names the event that caused it (the list's ``event_id``)."""
+        if user_id not in self.users:
+            return None
+        self.maybe_refresh()
+        return self._ranked_for(self.user_state(user_id), trigger, time.time() if started is None else started)
+
+    def _ranked_for(self, state: UserState, trigger: str, started: float) -> Recommendation | None:
+        items, changed = self._recommend(state, self.settings.k, set(), shown=True)
+        if not changed:
+            self.counters["unchanged"] += 1
+            return None
         now = time.time()
-        rec = Recommendation(
-            user_id=event.user_id,
-            event_id=event.event_id,
+        return Recommendation(
+            user_id=state.user_id,
+            event_id=trigger,
             generated_at=now,
             model_version=self.model_version,
             items=tuple(items),
             latency_ms=round((now - started) * 1000.0, 3),
         )
-        return Outcome(applied=True, recommendation=rec)
 
     @property
     def model_version(self) -> str:
         return f"{self.settings.model_name}-f{self.settings.factors}@{self.model.updates}"
 
-    # ---------------------------------------------------------------- ranking
-    def recommend(self, user_id: str, k: int | None = None, exclude: set[str] | None = None) -> list[RecommendedItem]:
-        """Top ``k`` for a user: candidates, score, re-rank; never fewer than ``k`` when ``k``
-        eligible items exist."""
-        return self._recommend(self.user_state(user_id), self.settings.k if k is None else k, exclude or set())
+    @property
+    def online_quality(self) -> float | None:
+        """The share of positive interactions that took an item of the user's last list."""
+        positives = self.counters["online_positives"]
+        return self.counters["online_hits"] / positives if positives else None
 
-    def _recommend(self, state: UserState, k: int, exclude: set[str]) -> list[RecommendedItem]:
-        request = Request(state, self.factors_of(state), state.excluded() | exclude, k=k)
+    # ---------------------------------------------------------------- ranking
+    def recommend(
+        self,
+        user_id: str,
+        k: int | None = None,
+        exclude: set[str] | None = None,
+        context: dict[str, Any] | None = None,
+        shown: bool = False,
+    ) -> list[RecommendedItem]:
+        """Top ``k`` for a user: candidates, score, filter, re-rank; never fewer than ``k`` when
+        ``k`` eligible items exist. ``context`` (device, location...) overrides the user's own
+        for this request. By default nothing is remembered (the on-demand read); with ``shown``
+        the list counts as shown to the user (creator exposure, the user's last list)."""
+        state = self.user_state(user_id)
+        return self._recommend(state, self.settings.k if k is None else k, exclude or set(), context, shown)[0]
+
+    def similar(self, item_id: str, k: int | None = None) -> list[RecommendedItem]:
+        """Items like ``item_id`` (co-visited with it, near it in MF and content space), best first."""
+        from recsys.similar import similar_items
+
+        return similar_items(self, item_id, self.settings.k if k is None else k)
+
+    def _recommend(
+        self,
+        state: UserState,
+        k: int,
+        exclude: set[str],
+        context: dict[str, Any] | None = None,
+        shown: bool = False,
+    ) -> tuple[list[RecommendedItem], bool]:
+        """The list, and (with ``shown``) whether it differs from the one last shown."""
+        request = Request(
+            state, self.factors_of(state), state.excluded() | exclude, k=k, now=self.clock,
+            context={**state.context, **(context or {})},
+        )  # fmt: skip
         n = max(self.settings.candidates, k)
         ranked = self._rank(request, merge(src.generate(request, n) for src in self.sources))
         if len(ranked) < k:
-            # Too few survived the filters: score every eligible item (exhaustive fallback).
+            # Too few survived the filters: score every eligible item (exhaustive fallback),
+            # after every candidate (relevance 0).
             skip = request.exclude | {s.item_id for s in ranked}
             rest = {i: {"catalog": 0.0} for i in self.catalog.available_ids() if i not in skip}
-            ranked += self._rank(request, rest)
-        return [RecommendedItem(s.item_id, round(s.score, 6), s.sources) for s in ranked[:k]]
-
-    def _rank(self, request: Request, candidates: dict[str, dict[str, float]]) -> list[Scored]:
-        ranked = sorted(self.scorer.score(request, candidates), key=lambda s: (-s.score, s.item_id))
+            ranked += [s.moved(score=0.0) for s in self._rank(request, rest)]
         for step in self.rerankers:
             ranked = step.rerank(request, ranked)
-        return ranked
+        top = ranked[:k]
+        changed = self._show(state.user_id, top, request.now) if shown else True
+        return self._explained(request, top), changed
+
+    def _rank(self, request: Request, candidates: dict[str, dict[str, float]]) -> list[Scored]:
+        """Scored, best first, hard-filtered, relevance scaled to [0, 1]."""
+        ranked = sorted(self.scorer.score(request, candidates), key=lambda s: (-s.score, s.item_id))
+        return normalise(self.filters.rerank(request, ranked))
+
+    def _explained(self, request: Request, top: list[Scored]) -> list[RecommendedItem]:
+        components = self.scorer.components(request, [s.item_id for s in top])
+        return [
+            RecommendedItem(s.item_id, round(s.score, 6), s.sources, self.explainer.reasons(request, s), parts)
+            for s, parts in zip(top, components, strict=True)
+        ]
+
+    def _show(self, user_id: str, top: list[Scored], now: float) -> bool:
+        """The list is shown: remember it as the user's last and count creator exposure; False
+        (and nothing counted) when it is the same list as last time."""
+        ids = tuple(s.item_id for s in top)
+        if self.lists.get(user_id) == ids:
+            self.lists.move_to_end(user_id)
+            return False
+        self.lists[user_id] = ids
+        self.lists.move_to_end(user_id)
+        while len(self.lists) > self.settings.active_users:
+            self.lists.popitem(last=False)
+        self.exposure.record([c for c in map(self.creator_of, ids) if c is not None], now)
+        return True
 
     # ---------------------------------------------------------------- the index
     def maybe_refresh(self, now: float | None = None) -> int:

@@ -41,6 +41,9 @@ DEFAULT_EVENT_WEIGHTS: dict[str, float] = {
 }
 
 
+RERANK_STEPS = ("freshness", "clickbait", "boosts", "diversity", "caps", "fairness", "new_item_slot", "pins")
+"""Names of the re-ranking steps that may follow the hard filters (which always run first)."""
+
 SIGNALS = ("mf", "covisit", "popular", "content", "trending", "fresh", "two_tower", "social")
 """Names of the candidate generators, and of the signals the blend can weigh."""
 
@@ -62,6 +65,10 @@ class Settings:
     topic_items: str = _doc("Input topic of the catalogue, keyed by item_id, compacted.", "items")
     topic_users: str = _doc("Input topic of user profiles, keyed by user_id, compacted.", "users")
     topic_follows: str = _doc("Input topic of follow and unfollow events, keyed by user_id (the follower).", "follows")
+    topic_context: str = _doc(
+        "Input topic of context changes (session, device, location, time of day), keyed by user_id.", "context"
+    )
+    topic_rules: str = _doc("Control topic of business rules (pin, boost), keyed by rule_id, compacted.", "rules")
     topic_recommendations: str = _doc("Output topic of recommendation lists, keyed by user_id.", "recommendations")
     topic_dead_letters: str = _doc("Output topic of events that could not be applied.", "recsys-dead-letters")
     partitions: int = _doc("Partitions of every topic the service creates (inputs and internal).", 4)
@@ -120,6 +127,67 @@ class Settings:
             "social": 0.0,
         },
     )
+    coalesce_ms: float = _doc(
+        "Bursts of one user's events within this many ms give one list, ranked at the end of the window "
+        "with the latest state (bounded: an event waits at most this long); 0 ranks after every event.",
+        0.0,
+    )
+    active_users: int = _doc(
+        "Users whose last list is remembered (least recent dropped): a list is published only when it "
+        "changed, rule and catalogue changes re-rank these users, and online quality is measured on them.",
+        10000,
+    )
+    exclude_types: str = _doc(
+        "Interaction types after which the item is never recommended to that user again, comma-separated "
+        "(a music service may leave out view and like: a song can be played again). Disliked items are "
+        "always excluded.",
+        "view,click,like,dislike,rating,purchase,skip",
+    )
+    creator_attribute: str = _doc("Item attribute naming the item's creator (caps, fairness, blocking).", "creator")
+    blocked_creators_attribute: str = _doc(
+        "User profile attribute listing the creators the user blocked; their items are never recommended.",
+        "blocked_creators",
+    )
+    max_item_age: float = _doc(
+        "Items published longer ago than this (event-time seconds) are never listed; 0: no limit.", 0.0
+    )
+    rerank_steps: str = _doc(
+        "Re-ranking steps after the hard filters, in order, comma-separated: freshness (boost by age), "
+        "clickbait (demote items often skipped after a click, or flagged), boosts (rules' boosts), "
+        "diversity (maximal marginal relevance), caps (items per genre and creator), fairness (creator "
+        "exposure), new_item_slot, pins (rules' pins). A step whose setting turns it off does nothing.",
+        ",".join(RERANK_STEPS),
+    )
+    freshness_weight: float = _doc(
+        "Relevance (scores are scaled to [0, 1] before re-ranking) added to a just-published item, halving "
+        "every freshness_half_life; 0: off.",
+        0.0,
+    )
+    freshness_half_life: float = _doc("Event-time seconds in which the freshness boost halves.", 604800.0)
+    clickbait_weight: float = _doc(
+        "Relevance taken from an item times its rate of skips and dislikes after a click; 0: off.", 0.0
+    )
+    clickbait_min_clicks: int = _doc("Clicks an item needs before its skip rate counts.", 20)
+    clickbait_flag: str = _doc("Item attribute that, when true, marks the item as click-bait.", "clickbait")
+    clickbait_flag_weight: float = _doc("Relevance taken from an item flagged as click-bait; 0: off.", 0.5)
+    mmr_lambda: float = _doc(
+        "Diversity trade-off of maximal marginal relevance: 1 ranks by relevance alone, lower values "
+        "prefer items unlike those already listed.",
+        1.0,
+    )
+    mmr_space: str = _doc("What similarity MMR uses: content (item attributes), mf (MF vectors) or genres.", "content")
+    max_per_genre: int = _doc("Most items sharing a genre in the top k; 0: no cap.", 0)
+    max_per_creator: int = _doc("Most items of one creator in the top k; 0: no cap.", 0)
+    fairness_window: float = _doc("Event-time seconds over which creator exposure is counted.", 86400.0)
+    fairness_max_share: float = _doc(
+        "Largest share of the listed slots one creator may get over the window; items beyond it leave "
+        "the top k; 0: no cap.",
+        0.0,
+    )
+    fairness_reserved_slots: int = _doc(
+        "Slots of the top k kept for items of creators below fairness_min_share of exposure; 0: none.", 0
+    )
+    fairness_min_share: float = _doc("Exposure share under which a creator counts as under-exposed.", 0.01)
     new_item_slot: bool = _doc(
         "Give the last place of a list to a new item (published within new_item_max_age) whose "
         "two-tower fit is at least that of the item it displaces, when none is in it.",
@@ -279,6 +347,29 @@ class Settings:
         need(self.covisit_half_life >= 0, "covisit_half_life", "must be 0 (no decay) or positive seconds")
         need(self.blend_offset >= 0, "blend_offset", "must be 0 or more")
         need(self.new_item_max_age > 0, "new_item_max_age", "must be positive seconds")
+        need(self.coalesce_ms >= 0, "coalesce_ms", "must be 0 (off) or more")
+        need(self.coalesce_ms <= 10000, "coalesce_ms", "must be at most 10000: it bounds every list's delay")
+        need(self.active_users >= 1, "active_users", "must be at least 1")
+        types = [t.strip() for t in self.exclude_types.split(",") if t.strip()]
+        need(set(types) <= set(INTERACTION_TYPES), "exclude_types",
+             f"must be a comma-separated subset of {', '.join(INTERACTION_TYPES)} (may be empty)")  # fmt: skip
+        need(self.max_item_age >= 0, "max_item_age", "must be 0 (no limit) or positive seconds")
+        steps = [t.strip() for t in self.rerank_steps.split(",") if t.strip()]
+        need(set(steps) <= set(RERANK_STEPS) and len(steps) == len(set(steps)), "rerank_steps",
+             f"must name each step once, from {', '.join(RERANK_STEPS)} (hard filters always run first)")  # fmt: skip
+        need(self.freshness_weight >= 0, "freshness_weight", "must be 0 (off) or more")
+        need(self.freshness_half_life > 0, "freshness_half_life", "must be positive seconds")
+        need(self.clickbait_weight >= 0, "clickbait_weight", "must be 0 (off) or more")
+        need(self.clickbait_flag_weight >= 0, "clickbait_flag_weight", "must be 0 (off) or more")
+        need(self.clickbait_min_clicks >= 1, "clickbait_min_clicks", "must be at least 1")
+        need(0 <= self.mmr_lambda <= 1, "mmr_lambda", "must be in [0, 1] (1: no diversification)")
+        need(self.mmr_space in ("content", "mf", "genres"), "mmr_space", "must be content, mf or genres")
+        need(self.max_per_genre >= 0, "max_per_genre", "must be 0 (no cap) or more")
+        need(self.max_per_creator >= 0, "max_per_creator", "must be 0 (no cap) or more")
+        need(self.fairness_window > 0, "fairness_window", "must be positive seconds")
+        need(0 <= self.fairness_max_share <= 1, "fairness_max_share", "must be in [0, 1] (0: no cap)")
+        need(self.fairness_reserved_slots >= 0, "fairness_reserved_slots", "must be 0 (none) or more")
+        need(0 <= self.fairness_min_share <= 1, "fairness_min_share", "must be in [0, 1]")
         need(self.wals_l2 > 0, "wals_l2", "must be positive (it keeps every least-squares solve well posed)")
         need(self.wals_alpha >= 0, "wals_alpha", "must be 0 or more")
         need(self.wals_iterations >= 1, "wals_iterations", "must be at least 1")

@@ -3,9 +3,10 @@
 User state is not here: it lives in the partitioned user table and its changelog (who a
 user follows included; the recent likes their followers see are engine-level and are here). A
 snapshot is written into a fresh folder and swapped in by rename, so a crash mid-write
-leaves the previous snapshot whole. The index is derived state: when its files are
-missing or were written for other settings, it is rebuilt from the item vectors. The content
-and two-tower indexes are rebuilt from the catalogue and the towers on every load.
+leaves the previous snapshot whole. Business rules, creator exposure and click feedback are
+here too. The index is derived state: when its files are missing or were written for other
+settings, it is rebuilt from the item vectors. The content and two-tower indexes are rebuilt
+from the catalogue and the towers on every load.
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ def save_snapshot(engine: Engine, directory: Path) -> Path:
              "trending": engine.trending, "fresh": engine.fresh, "clock": engine.clock, "towers": engine.towers,
              "recent_likes": engine.recent_likes,
              "rng": engine.rng.getstate(), "counters": engine.counters, "learned": engine.learned,
-             "wals": engine.wals},
+             "wals": engine.wals, "feedback": engine.feedback, "exposure": engine.exposure,
+             "rules": engine.rules},
             fh,
             protocol=pickle.HIGHEST_PROTOCOL,
         )  # fmt: skip
@@ -100,6 +102,9 @@ def load_snapshot(engine: Engine, directory: Path) -> bool:
     engine.counters.update(state["counters"])
     if "wals" in state:  # factor epoch, re-fit buffer and trained users (older snapshots: none)
         engine.wals = state["wals"]
+    for part in ("feedback", "exposure", "rules"):  # click-bait counts, creator exposure, rules in force
+        if part in state:
+            setattr(engine, part, state[part])
     engine.offsets = dict(meta.get("offsets", {}))
     if engine.learned is not None and state.get("learned") is not None:
         engine.learned = state["learned"]  # its signals are wired again below

@@ -18,9 +18,10 @@ Examples
 >>> UserState.from_dict(s.to_dict()) == s
 True
 
-A record saved before a field existed still loads, with that field's default:
+A record saved before a field existed still loads, with that field's default, and one
+with a field since dropped loads without it:
 
->>> UserState.from_dict({"user_id": "old"}).following
+>>> UserState.from_dict({"user_id": "old", "last_recommended": ["a"]}).following
 []
 """
 
@@ -43,7 +44,7 @@ class UserState:
     recent_events: list[str] = field(default_factory=list)
     events: int = 0
     attributes: dict[str, Any] = field(default_factory=dict)
-    last_recommended: list[str] = field(default_factory=list)
+    context: dict[str, Any] = field(default_factory=dict)  # session, device, location... (context events)
     following: list[str] = field(default_factory=list)  # followees, oldest first, bounded
     epoch: int = 0  # the item factors' epoch this vector fits; the engine folds the user in when it is stale
 
@@ -70,9 +71,11 @@ class UserState:
         del self.recent_events[:-window]
         return True
 
-    def touch(self, item_id: str, positive: bool, history_size: int, max_seen: int) -> None:
-        """The user interacted with ``item_id``: it is seen, recent, and maybe disliked."""
-        for bounded, limit in ((self.history, history_size), (self.seen, max_seen)):
+    def touch(self, item_id: str, positive: bool, history_size: int, max_seen: int, exclude: bool = True) -> None:
+        """The user interacted with ``item_id``: it is recent, maybe disliked, and (with
+        ``exclude``, as the event's type says) seen: never recommended again."""
+        lists = [(self.history, history_size)] + ([(self.seen, max_seen)] if exclude else [])
+        for bounded, limit in lists:
             if item_id in bounded:
                 bounded.remove(item_id)
             bounded.append(item_id)
@@ -93,7 +96,30 @@ class UserState:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> UserState:
-        return cls(**data)
+        known = _FIELDS
+        return cls(**{k: v for k, v in data.items() if k in known})  # fields since dropped are ignored
+
+    def update_context(self, changes: dict[str, Any]) -> bool:
+        """Merge a context change (None removes a key; a new ``session_id`` starts afresh);
+        True when the context is different afterwards.
+
+        >>> s = UserState("u"); s.update_context({"device": "tv", "session_id": "a"})
+        True
+        >>> s.update_context({"device": "tv"}), s.update_context({"session_id": "b"}), s.context
+        (False, True, {'session_id': 'b'})
+        """
+        before = dict(self.context)
+        if "session_id" in changes and changes["session_id"] != self.context.get("session_id"):
+            self.context = {}
+        for key, value in changes.items():
+            if value is None:
+                self.context.pop(key, None)
+            else:
+                self.context[key] = value
+        return self.context != before
+
+
+_FIELDS = frozenset(f.name for f in fields(UserState))
 
 
 def _copy(value: Any) -> Any:

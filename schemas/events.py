@@ -308,12 +308,165 @@ from 'user_id' (both 'alice')
 
 
 @dataclass(frozen=True, slots=True)
+class Context:
+    """A change of a user's context; topic ``context``, keyed by ``user_id``.
+
+    ``context`` holds what changed: ``session_id``, ``device``, ``location``, ``time_of_day``
+    or any other key the rules match on. Keys merge into the user's current context; a null
+    value removes a key, and a new ``session_id`` starts from an empty context.
+
+    Examples
+    --------
+    >>> Context.from_dict({"event_id": "c1", "user_id": "alice", "timestamp": 5,
+    ...                    "context": {"device": "tv", "session_id": "s9"}}).context["device"]
+    'tv'
+    >>> Context.from_dict({"event_id": "c1", "user_id": "alice", "timestamp": 5, "context": {}})
+    Traceback (most recent call last):
+    ...
+    schemas.errors.SchemaError: context: field 'context' must name at least one key, such as \
+{"device": "tv"} or {"session_id": "s1"}
+    """
+
+    event_id: str
+    user_id: str
+    timestamp: float
+    context: dict[str, Any] = field(default_factory=dict)
+
+    RECORD = "context"
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Context:
+        name = cls.RECORD
+        data = _require_object(name, data)
+        _unknown_fields(name, data, {"event_id", "user_id", "timestamp", "context"})
+        if "timestamp" not in data or data["timestamp"] is None:
+            raise _fail(name, "field 'timestamp' is required (event time, epoch seconds or ISO-8601)")
+        context = _attributes(name, data, "context")
+        if not context:
+            raise _fail(
+                name, 'field \'context\' must name at least one key, such as {"device": "tv"} or {"session_id": "s1"}'
+            )
+        return cls(
+            event_id=_id(name, data, "event_id"),
+            user_id=_id(name, data, "user_id"),
+            timestamp=_timestamp(name, "timestamp", data["timestamp"]),
+            context=context,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"event_id": self.event_id, "user_id": self.user_id, "timestamp": self.timestamp,
+                "context": self.context}  # fmt: skip
+
+
+RULE_ACTIONS: tuple[str, ...] = ("pin", "boost")
+"""Every value the ``action`` field of a business rule may take."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A business rule; topic ``rules`` (the control topic), keyed by ``rule_id``, compacted.
+
+    ``boost`` adds ``weight`` (negative buries) to the relevance, in [0, 1], of every item
+    listed in ``item_ids`` or whose attributes match every key of ``match`` (a value, or one
+    of a list, equals or is among the item's). ``pin`` puts the ``item_ids`` at ``position``
+    (1 = first). A rule applies between ``starts_at`` and ``ends_at`` (wall clock; open when
+    absent) and, with ``context``, only to requests whose context has those values.
+    ``enabled: false`` or a tombstone (null value) deletes it.
+
+    Examples
+    --------
+    >>> Rule.from_dict({"rule_id": "sale", "action": "boost", "match": {"genres": "Comedy"},
+    ...                 "weight": 0.3}).weight
+    0.3
+    >>> Rule.from_dict({"rule_id": "r", "action": "pin", "match": {"genres": "Comedy"}})
+    Traceback (most recent call last):
+    ...
+    schemas.errors.SchemaError: rule: a 'pin' rule needs 'item_ids' (the items to pin, in order)
+    """
+
+    rule_id: str
+    action: str
+    item_ids: tuple[str, ...] = ()
+    match: dict[str, Any] = field(default_factory=dict)
+    weight: float = 0.5
+    position: int = 1
+    starts_at: float | None = None
+    ends_at: float | None = None
+    context: dict[str, Any] = field(default_factory=dict)
+    enabled: bool = True
+
+    RECORD = "rule"
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Rule:
+        name = cls.RECORD
+        data = _require_object(name, data)
+        allowed = {"rule_id", "action", "item_ids", "match", "weight", "position", "starts_at", "ends_at",
+                   "context", "enabled"}  # fmt: skip
+        _unknown_fields(name, data, allowed)
+        action = data.get("action")
+        if action not in RULE_ACTIONS:
+            raise _fail(name, f"field 'action' must be one of {', '.join(RULE_ACTIONS)} (got {action!r})")
+        raw_items = data.get("item_ids") or []
+        if not isinstance(raw_items, list) or not all(isinstance(i, (str, int)) and not isinstance(i, bool)
+                                                      for i in raw_items):  # fmt: skip
+            raise _fail(name, "field 'item_ids' must be a list of item ids")
+        match = _attributes(name, data, "match")
+        if action == "pin" and not raw_items:
+            raise _fail(name, "a 'pin' rule needs 'item_ids' (the items to pin, in order)")
+        if action == "boost" and not raw_items and not match:
+            raise _fail(name, "a 'boost' rule needs 'item_ids' or 'match' (attribute values), or it boosts nothing")
+        weight = _number(name, "weight", data.get("weight", 0.5))
+        position = data.get("position", 1)
+        if isinstance(position, bool) or not isinstance(position, int) or position < 1:
+            raise _fail(name, f"field 'position' must be a whole number from 1 (got {position!r})")
+        enabled = data.get("enabled", True)
+        if not isinstance(enabled, bool):
+            raise _fail(name, f"field 'enabled' must be true or false (got {enabled!r})")
+        starts, ends = _optional_timestamp(name, data, "starts_at"), _optional_timestamp(name, data, "ends_at")
+        if starts is not None and ends is not None and ends <= starts:
+            raise _fail(name, f"'ends_at' ({ends}) must come after 'starts_at' ({starts})")
+        return cls(
+            rule_id=_id(name, data, "rule_id"),
+            action=action,
+            item_ids=tuple(str(i) for i in raw_items),
+            match=match,
+            weight=weight,
+            position=position,
+            starts_at=starts,
+            ends_at=ends,
+            context=_attributes(name, data, "context"),
+            enabled=enabled,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"rule_id": self.rule_id, "action": self.action, "weight": self.weight,
+                               "position": self.position, "enabled": self.enabled}  # fmt: skip
+        if self.item_ids:
+            out["item_ids"] = list(self.item_ids)
+        for key in ("match", "context"):
+            if getattr(self, key):
+                out[key] = getattr(self, key)
+        for key in ("starts_at", "ends_at"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
 class RecommendedItem:
-    """One entry of a recommendation list."""
+    """One entry of a recommendation list, with why it is there.
+
+    ``sources`` are the generators that nominated it, ``components`` what the main signals
+    added to its score, and ``reasons`` human-readable explanations ("because you liked
+    matrix", "trending in Comedy", "new") and the rules that moved it.
+    """
 
     item_id: str
     score: float
     sources: tuple[str, ...] = ()
+    reasons: tuple[str, ...] = ()
+    components: dict[str, float] = field(default_factory=dict)
 
     RECORD = "recommended item"
 
@@ -321,18 +474,30 @@ class RecommendedItem:
     def from_dict(cls, data: Any) -> RecommendedItem:
         name = cls.RECORD
         data = _require_object(name, data)
-        _unknown_fields(name, data, {"item_id", "score", "sources"})
-        sources = data.get("sources") or []
-        if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
-            raise _fail(name, "field 'sources' must be a list of strings")
+        _unknown_fields(name, data, {"item_id", "score", "sources", "reasons", "components"})
+        lists = {}
+        for key in ("sources", "reasons"):
+            value = data.get(key) or []
+            if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
+                raise _fail(name, f"field {key!r} must be a list of strings")
+            lists[key] = tuple(value)
+        components = _attributes(name, data, "components")
         return cls(
             item_id=_id(name, data, "item_id"),
             score=_number(name, "score", data.get("score")),
-            sources=tuple(sources),
+            sources=lists["sources"],
+            reasons=lists["reasons"],
+            components={str(k): _number(name, f"components.{k}", v) for k, v in components.items()},
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"item_id": self.item_id, "score": self.score, "sources": list(self.sources)}
+        return {
+            "item_id": self.item_id,
+            "score": self.score,
+            "sources": list(self.sources),
+            "reasons": list(self.reasons),
+            "components": dict(self.components),
+        }
 
 
 @dataclass(frozen=True, slots=True)

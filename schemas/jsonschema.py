@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from schemas.events import FOLLOW_ACTIONS, INTERACTION_TYPES
+from schemas.events import FOLLOW_ACTIONS, INTERACTION_TYPES, RULE_ACTIONS
 
 _DRAFT = "https://json-schema.org/draft/2020-12/schema"
 _ID = {"type": ["string", "integer"], "minLength": 1, "maxLength": 256}
@@ -40,7 +40,17 @@ _RECOMMENDED_ITEM = {
     "properties": {
         "item_id": {"type": "string"},
         "score": {"type": "number"},
-        "sources": {"type": "array", "items": {"type": "string"}},
+        "sources": {"type": "array", "items": {"type": "string"}, "description": "generators that nominated it"},
+        "reasons": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "why it is there, and the rules that moved it",
+        },
+        "components": {
+            "type": "object",
+            "additionalProperties": {"type": "number"},
+            "description": "what the main signals added to its score",
+        },
     },
     "required": ["item_id", "score"],
     "additionalProperties": False,
@@ -96,6 +106,38 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "timestamp": {**_TIME, "description": "event time: epoch seconds, or an ISO-8601 string with a timezone"},
         },
         ["event_id", "user_id", "followee_id", "action", "timestamp"],
+    ),
+    "context": _record(
+        "Context",
+        "A change of a user's context. Topic `context`, keyed by user_id. Keys merge into the user's "
+        "context; a null value removes one; a new session_id starts from an empty context.",
+        {
+            "event_id": {**_ID, "description": "unique per event; redeliveries are applied once"},
+            "user_id": _ID,
+            "timestamp": {**_TIME, "description": "event time: epoch seconds, or an ISO-8601 string with a timezone"},
+            "context": {**_ATTRIBUTES, "minProperties": 1,
+                        "description": "session_id, device, location, time_of_day ..."},
+        },
+        ["event_id", "user_id", "timestamp", "context"],
+    ),
+    "rule": _record(
+        "Rule",
+        "A business rule. Topic `rules` (control), keyed by rule_id, compacted; enabled=false or a "
+        "tombstone deletes it. boost adds weight to the [0, 1] relevance of matching items; pin puts "
+        "item_ids at position.",
+        {
+            "rule_id": _ID,
+            "action": {"enum": list(RULE_ACTIONS)},
+            "item_ids": {"type": "array", "items": _ID},
+            "match": {**_ATTRIBUTES, "description": "attribute values an item must have (a value or a list)"},
+            "weight": {"type": "number", "default": 0.5, "description": "boost added (negative buries)"},
+            "position": {"type": "integer", "minimum": 1, "default": 1, "description": "pin position, 1 first"},
+            "starts_at": {"oneOf": [*_TIME["oneOf"], {"type": "null"}], "description": "wall clock"},
+            "ends_at": {"oneOf": [*_TIME["oneOf"], {"type": "null"}], "description": "wall clock"},
+            "context": {**_ATTRIBUTES, "description": "request context values the rule is limited to"},
+            "enabled": {"type": "boolean", "default": True},
+        },
+        ["rule_id", "action"],
     ),
     "recommendation": _record(
         "Recommendation",

@@ -9,6 +9,7 @@ event loop's thread (timers run on it too).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -18,13 +19,15 @@ from typing import Any
 import faust
 from faust.types import EventT
 
+from recsys.coalesce import Coalescer
 from recsys.engine import Engine
 from recsys.settings import Settings
-from schemas import Follow, Interaction, Item, SchemaError, User, decode, encode
+from schemas import Context, Follow, Interaction, Item, Recommendation, Rule, SchemaError, User, decode, encode
 from streams.dead_letters import dead_letter
 from streams.fetch_wait import App
 from streams.logs import event_fields
 from streams.metrics import CONTENT_TYPE, Metrics
+from streams.web import register_views
 
 log = logging.getLogger("streams")
 
@@ -78,7 +81,10 @@ def create_app(settings: Settings) -> Service:
         schema=faust.Schema(key_serializer="json", value_serializer="json"),
     )
     engine = Engine(settings, users=users)
-    metrics = Metrics(lambda: len(engine.index), lambda: len(engine.catalog), lag=lambda: _lag(app, engine))
+    metrics = Metrics(
+        lambda: len(engine.index), lambda: len(engine.catalog), lag=lambda: _lag(app, engine),
+        online_quality=lambda: engine.online_quality or 0.0,
+    )  # fmt: skip
     service = Service(
         app,
         engine,
@@ -93,6 +99,8 @@ def create_app(settings: Settings) -> Service:
     items = _raw_topic(app, settings.topic_items, settings)
     profiles = _raw_topic(app, settings.topic_users, settings)
     follows = _raw_topic(app, settings.topic_follows, settings)  # keyed by follower, like the user table
+    contexts = _raw_topic(app, settings.topic_context, settings)  # keyed by user, like the user table
+    rules = _raw_topic(app, settings.topic_rules, settings)
     recommendations = _raw_topic(app, settings.topic_recommendations, settings)
     dead_letters = _raw_topic(app, settings.topic_dead_letters, settings)
 
@@ -127,6 +135,54 @@ def create_app(settings: Settings) -> Service:
             msg = event.message
             engine.note_offset(msg.topic, msg.partition, msg.offset)
 
+    coalescer = Coalescer(settings.coalesce_ms / 1000.0)
+    bursts: dict[str, tuple[str, float]] = {}  # pending user -> (latest trigger, first arrival)
+    wake = asyncio.Event()
+
+    async def publish(rec: Recommendation | None) -> None:
+        if rec is None:
+            metrics.unchanged.inc()
+            return
+        await recommendations.send(key=rec.user_id.encode(), value=encode(rec))
+        service.stats["recommendations"] += 1
+        metrics.recommendations.inc()
+
+    async def rerank(user_id: str, trigger: str, received: float) -> None:
+        """The user's context changed: rank now, or at the end of the user's burst window."""
+        if coalescer.offer(user_id, time.monotonic()):
+            await publish(engine.refresh_user(user_id, trigger, received))
+            return
+        first = bursts.get(user_id, (trigger, received))[1]
+        if user_id in bursts:
+            metrics.coalesced.inc()
+        bursts[user_id] = (trigger, first)
+        wake.set()
+
+    async def rerank_affected(trigger: str) -> None:
+        for user_id in engine.take_affected():
+            await rerank(user_id, trigger, time.time())
+
+    @app.task
+    async def flush_bursts() -> None:
+        """Rank each pending user once their burst window closes (the latest state)."""
+        if coalescer.window <= 0:
+            return
+        while True:
+            deadline = coalescer.next_deadline()
+            if deadline is None:
+                wake.clear()
+                await wake.wait()
+                continue
+            delay = deadline - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            for user_id in coalescer.due(time.monotonic()):
+                trigger, first = bursts.pop(user_id, ("", time.time()))
+                try:
+                    await publish(engine.refresh_user(user_id, trigger, first))
+                except Exception:  # noqa: BLE001 - one user's failure must not stop the others' lists
+                    log.exception("ranking the list of %s failed", user_id)
+
     async def handle_interaction(event: EventT) -> None:
         received = time.time()
         record = decode(Interaction, event.message.value)
@@ -137,7 +193,7 @@ def create_app(settings: Settings) -> Service:
                 "(interactions are partitioned by user)"
             )
         started = time.perf_counter()
-        outcome = engine.process(record, received_at=received)
+        outcome = engine.process(record, received_at=received, rank=coalescer.window <= 0)
         msg = event.message
         metrics.interaction_done(time.perf_counter() - started, msg.timestamp)
         if not outcome.applied:
@@ -148,10 +204,10 @@ def create_app(settings: Settings) -> Service:
             return
         service.stats["applied"] += 1
         metrics.applied.inc()
-        if outcome.recommendation is not None:
-            await recommendations.send(key=record.user_id.encode(), value=encode(outcome.recommendation))
-            service.stats["recommendations"] += 1
-            metrics.recommendations.inc()
+        if coalescer.window <= 0:
+            await publish(outcome.recommendation)
+        else:
+            await rerank(record.user_id, record.event_id, received)
 
     async def handle_item(event: EventT) -> None:
         msg = event.message
@@ -159,11 +215,16 @@ def create_app(settings: Settings) -> Service:
             if msg.key is None:
                 raise SchemaError("item: a tombstone needs the item_id as its key")
             engine.remove_item(msg.key.decode())
+            await rerank_affected(f"item:{msg.key.decode(errors='replace')}")
             return
-        engine.apply_item(decode(Item, msg.value))
+        item = decode(Item, msg.value)
+        engine.apply_item(item)
+        await rerank_affected(f"item:{item.item_id}")
 
     async def handle_user(event: EventT) -> None:
-        engine.apply_user(decode(User, event.message.value))
+        user = decode(User, event.message.value)
+        engine.apply_user(user)
+        await rerank_affected(f"profile:{user.user_id}")
 
     async def handle_follow(event: EventT) -> None:
         record = decode(Follow, event.message.value)
@@ -179,6 +240,40 @@ def create_app(settings: Settings) -> Service:
             msg = event.message
             log.info("skipped follow %s: already applied", record.event_id,
                      extra=event_fields(msg.topic, msg.partition, msg.offset, record.event_id))  # fmt: skip
+            return
+        await rerank_affected(record.event_id)
+
+    async def handle_context(event: EventT) -> None:
+        received = time.time()
+        record = decode(Context, event.message.value)
+        key = event.message.key
+        if key is None or key.decode(errors="replace") != record.user_id:
+            raise SchemaError(
+                f"context: the message key must be the user_id {record.user_id!r} (got {key!r}); produce "
+                "context events keyed by user_id, so they share the partition of the user's interactions"
+            )
+        if not engine.apply_context(record):
+            service.stats["duplicates"] += 1
+            metrics.deduplicated.inc()
+            return
+        for user_id in engine.take_affected():
+            await rerank(user_id, record.event_id, received)
+
+    async def handle_rule(event: EventT) -> None:
+        msg = event.message
+        if msg.value is None:
+            if msg.key is None:
+                raise SchemaError("rule: a tombstone needs the rule_id as its key")
+            engine.remove_rule(msg.key.decode())
+            await rerank_affected(f"rule:{msg.key.decode(errors='replace')}")
+            return
+        rule = decode(Rule, msg.value)
+        if msg.key is not None and msg.key.decode(errors="replace") != rule.rule_id:
+            raise SchemaError(f"rule: the message key {msg.key!r} must be the rule_id {rule.rule_id!r} (the topic "
+                              "is compacted by key, so a rule is replaced or deleted by its id)")  # fmt: skip
+        engine.apply_rule(rule)
+        log.info("rule %s %s", rule.rule_id, "applied" if rule.enabled else "deleted")
+        await rerank_affected(f"rule:{rule.rule_id}")
 
     @app.agent(interactions, concurrency=1, name="interactions")
     async def interactions_agent(stream: Any) -> None:
@@ -199,6 +294,16 @@ def create_app(settings: Settings) -> Service:
     async def follows_agent(stream: Any) -> None:
         async for event in stream.events():
             await guarded(event, handle_follow)
+
+    @app.agent(contexts, concurrency=1, name="context")
+    async def context_agent(stream: Any) -> None:
+        async for event in stream.events():
+            await guarded(event, handle_context)
+
+    @app.agent(rules, concurrency=1, name="rules")
+    async def rules_agent(stream: Any) -> None:
+        async for event in stream.events():
+            await guarded(event, handle_rule)
 
     @app.timer(interval=max(settings.index_refresh_seconds, 0.1))
     async def refresh_index() -> None:
@@ -222,6 +327,7 @@ def create_app(settings: Settings) -> Service:
         # aiohttp refuses a charset in content_type=, so the full header goes in headers
         return web.bytes(metrics.render(), headers={"Content-Type": CONTENT_TYPE})
 
+    register_views(service, users)
     return service
 
 

@@ -99,6 +99,8 @@ def topic_specs(settings: Settings) -> dict[str, dict[str, str]]:
         settings.topic_items: dict(compact),
         settings.topic_users: dict(compact),
         settings.topic_follows: {},  # not compacted: keyed by follower, each key holds many follows
+        settings.topic_context: {},  # not compacted: a user's context changes are events, merged in order
+        settings.topic_rules: dict(compact),  # keyed by rule_id: the latest version of each rule
         settings.topic_recommendations: {},
         settings.topic_dead_letters: {},
     }

@@ -61,7 +61,11 @@ class Metrics:
     """The worker's counters, histograms and gauges, in a registry of their own."""
 
     def __init__(
-        self, index_size: Callable[[], float], catalogue_size: Callable[[], float], lag: Lag | None = None
+        self,
+        index_size: Callable[[], float],
+        catalogue_size: Callable[[], float],
+        lag: Lag | None = None,
+        online_quality: Callable[[], float] | None = None,
     ) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
@@ -76,6 +80,13 @@ class Metrics:
         for reason in DEAD_LETTER_REASONS:
             self.dead_letters.labels(reason)  # exported at 0 from the start, so rate() sees the first one
         self.recommendations = Counter("recsys_recommendations_emitted", "Recommendation lists published.", registry=r)
+        self.unchanged = Counter(
+            "recsys_recommendations_unchanged", "Lists ranked but not published: the same as the last one.", registry=r
+        )
+        self.coalesced = Counter(
+            "recsys_events_coalesced", "Events that joined a pending burst of their user (no list of their own).",
+            registry=r,
+        )  # fmt: skip
         self.processing = Histogram(
             "recsys_processing_seconds", "Engine time per interaction.", buckets=PROCESSING_BUCKETS, registry=r
         )
@@ -89,6 +100,12 @@ class Metrics:
         Gauge("recsys_catalogue_size", "Items in the catalogue.", registry=r).set_function(catalogue_size)
         if lag is not None:
             r.register(_LagCollector(lag))
+        if online_quality is not None:
+            Gauge(
+                "recsys_online_quality",
+                "Share of positive interactions that took an item of the user's last list (since start).",
+                registry=r,
+            ).set_function(online_quality)
 
     def event_in(self, topic: str) -> None:
         self.events_in.labels(topic).inc()

@@ -1,7 +1,7 @@
-"""Re-ranking: business constraints applied to the scored list."""
+"""Re-ranking: the hard filters, then business constraints applied to the scored list."""
 
 from recsys.rerank.base import Reranker
-from recsys.rerank.exclusions import Exclusions
+from recsys.rerank.filters import HardFilters
 from recsys.rerank.new_items import NewItemSlot
 
-__all__ = ["Exclusions", "NewItemSlot", "Reranker"]
+__all__ = ["HardFilters", "NewItemSlot", "Reranker"]

@@ -46,6 +46,8 @@ class NewItemSlot(Reranker):
     """Moves the best-fitting new item into the last of the top ``k`` when it fits at least as
     well as the item it displaces."""
 
+    name = "new_item_slot"
+
     def __init__(self, catalog: Catalog, clock: Callable[[], float], fit: Fit, max_age: float = 86400.0) -> None:
         if max_age <= 0:
             raise ValueError(f"max_age must be positive seconds, got {max_age}")
@@ -80,4 +82,5 @@ class NewItemSlot(Reranker):
         if np.isnan(listed[-1]) or candidates[best] < listed[-1]:
             return ranked
         chosen = new[best]
-        return [*ranked[: k - 1], ranked[chosen], *ranked[k - 1 : chosen], *ranked[chosen + 1 :]]
+        promoted = ranked[chosen].moved(reason="new")
+        return [*ranked[: k - 1], promoted, *ranked[k - 1 : chosen], *ranked[chosen + 1 :]]

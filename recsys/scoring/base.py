@@ -12,18 +12,29 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from recsys.candidates.base import Candidate, Request
 
 
 @dataclass(frozen=True)
 class Scored:
-    """A candidate with its final score and the sources that nominated it."""
+    """A candidate with its score, the sources that nominated it, and the reasons the
+    re-ranking steps that moved it give (``"new"``, ``"pinned by rule spring-sale"``...).
+
+    >>> Scored("a", 0.5, ("mf",)).moved(0.75, "new")
+    Scored(item_id='a', score=0.75, sources=('mf',), reasons=('new',))
+    """
 
     item_id: str
     score: float
     sources: tuple[str, ...]
+    reasons: tuple[str, ...] = ()
+
+    def moved(self, score: float | None = None, reason: str = "") -> Scored:
+        """A copy with a new score (default: the same) and one more reason (if given)."""
+        reasons = (*self.reasons, reason) if reason and reason not in self.reasons else self.reasons
+        return replace(self, score=self.score if score is None else score, reasons=reasons)
 
 
 def merge(lists: Iterable[list[Candidate]]) -> dict[str, dict[str, float]]:
@@ -41,3 +52,8 @@ class Scorer(abc.ABC):
     @abc.abstractmethod
     def score(self, request: Request, candidates: dict[str, dict[str, float]]) -> list[Scored]:
         """One :class:`Scored` per candidate, in any order."""
+
+    def components(self, request: Request, ids: list[str]) -> list[dict[str, float]]:
+        """What each signal added to the score of each of ``ids``, from this scorer's last
+        :meth:`score` call for ``request`` (the explanation of a list); empty when unknown."""
+        return [{} for _ in ids]

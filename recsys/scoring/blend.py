@@ -42,6 +42,28 @@ def fuse_orders(orders: Mapping[str, np.ndarray], weights: Mapping[str, float], 
     return fused
 
 
+def rank_contributions(
+    orders: Mapping[str, np.ndarray], weights: Mapping[str, float], offset: float, n: int, rows: list[int]
+) -> list[dict[str, float]]:
+    """What each weighted signal added (``weight / (offset + rank)``) to the items at ``rows``
+    of a list of ``n`` fused by :func:`fuse_orders`.
+
+    >>> rank_contributions({"mf": np.array([1, 0])}, {"mf": 2.0}, 1.0, 2, [0, 1])
+    [{'mf': 0.667}, {'mf': 1.0}]
+    """
+    out: list[dict[str, float]] = [{} for _ in rows]
+    for signal, order in orders.items():
+        weight = weights.get(signal, 0.0)
+        if not weight:
+            continue
+        rank = np.zeros(n, dtype=int)
+        rank[order] = np.arange(1, len(order) + 1)
+        for parts, row in zip(out, rows, strict=True):
+            if rank[row]:
+                parts[signal] = round(weight / (offset + rank[row]), 6)
+    return out
+
+
 def fuse_arrays(signals: Mapping[str, np.ndarray], weights: Mapping[str, float], offset: float, n: int) -> np.ndarray:
     """Rank-fuse signals aligned with one list of ``n`` items (higher is better; NaN: the
     signal says nothing about that item): ``sum(weight / (offset + rank))``, ties in list order."""
@@ -62,6 +84,16 @@ class BlendScorer(Scorer):
         if not ids:
             return []
         values = {name: signal(request, ids) for name, signal in self.signals.items()}
-        present = {name: v for name, v in values.items() if v is not None}
-        fused = fuse_arrays(present, self.weights, self.offset, len(ids))
+        orders = {name: signal_order(v) for name, v in values.items() if v is not None}
+        fused = fuse_orders(orders, self.weights, self.offset, len(ids))
+        self._last = (request.user.user_id, {i: j for j, i in enumerate(ids)}, orders)
         return [Scored(i, s, tuple(candidates[i])) for i, s in zip(ids, fused.tolist(), strict=True)]
+
+    def components(self, request: Request, ids: list[str]) -> list[dict[str, float]]:
+        last = getattr(self, "_last", None)
+        if last is None or last[0] != request.user.user_id:
+            return super().components(request, ids)
+        _, position, orders = last
+        known = [position.get(i, -1) for i in ids]
+        found = rank_contributions(orders, self.weights, self.offset, len(position), [max(p, 0) for p in known])
+        return [parts if p >= 0 else {} for parts, p in zip(found, known, strict=True)]

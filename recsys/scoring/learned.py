@@ -56,7 +56,7 @@ from river import linear_model, optim
 
 from recsys.candidates.base import Request
 from recsys.scoring.base import Scored, Scorer
-from recsys.scoring.blend import fuse_orders, signal_order
+from recsys.scoring.blend import fuse_orders, rank_contributions, signal_order
 from recsys.scoring.signals import Signal
 
 Genres = Callable[[str], tuple[str, ...]]
@@ -110,6 +110,8 @@ class LearnedScorer(Scorer):
         state["impressions"] = OrderedDict()  # transient: not worth a snapshot
         state["signals"] = {}  # closures over engine parts; the engine wires them again
         state["genres"] = None
+        state.pop("_last", None)  # the last list's features: transient
+        state.pop("_orders", None)
         return state
 
     @property
@@ -142,6 +144,7 @@ class LearnedScorer(Scorer):
             rank_col[order] = ranks[: len(order)]
             columns += [np.where(known, np.sign(v) * np.log1p(np.abs(np.nan_to_num(v))), 0.0), rank_col, known * 1.0]
         fused = fuse_orders(orders, self.blend_weights, self.blend_offset, n)
+        self._orders = orders
         total = sum(w for w in self.blend_weights.values() if w > 0) or 1.0
         columns.append(fused * (self.blend_offset + 1.0) / total)
         columns.append(self._genre_affinity(request, ids))
@@ -172,7 +175,31 @@ class LearnedScorer(Scorer):
         else:
             scores = fused
         self._remember(request.user.user_id, ids, rows, scores)
+        self._last = (request.user.user_id, {i: j for j, i in enumerate(ids)}, rows, self._orders)
         return [Scored(i, float(s), tuple(candidates[i])) for i, s in zip(ids, scores.tolist(), strict=True)]
+
+    def components(self, request: Request, ids: list[str]) -> list[dict[str, float]]:
+        """Per signal, what its value, rank and presence features added (weight times
+        feature) once the model ranks; the blend's rank contributions before."""
+        last = getattr(self, "_last", None)
+        if last is None or last[0] != request.user.user_id:
+            return super().components(request, ids)
+        _, position, rows, orders = last
+        known = [position.get(i, -1) for i in ids]
+        if not self.learned:
+            found = rank_contributions(orders, self.blend_weights, self.blend_offset, len(position),
+                                       [max(p, 0) for p in known])  # fmt: skip
+            return [parts if p >= 0 else {} for parts, p in zip(found, known, strict=True)]
+        weights = self._weights()
+        groups = [name.split(":")[0] for name in self.names]
+        out: list[dict[str, float]] = []
+        for p in known:
+            parts: dict[str, float] = {}
+            if p >= 0:
+                for group, value in zip(groups, rows[p] * weights, strict=True):
+                    parts[group] = parts.get(group, 0.0) + float(value)
+            out.append({g: round(v, 6) for g, v in parts.items() if v})
+        return out
 
     def _remember(self, user_id: str, ids: list[str], rows: np.ndarray, scores: np.ndarray) -> None:
         best = np.lexsort((np.array(ids), -scores))[: self.keep]  # the engine's order: score, then id

@@ -14,12 +14,14 @@ import schemas
 from schemas import (
     FOLLOW_ACTIONS,
     INTERACTION_TYPES,
+    Context,
     DeadLetter,
     Follow,
     Interaction,
     Item,
     Recommendation,
     RecommendedItem,
+    Rule,
     SchemaError,
     User,
     decode,
@@ -51,7 +53,23 @@ def follows(draw: Any) -> Follow:
     return Follow(draw(ids), follower, followee, draw(st.sampled_from(FOLLOW_ACTIONS)), draw(times))
 
 
-recommended = st.builds(RecommendedItem, ids, st.floats(-10, 10), st.lists(ids, max_size=3).map(tuple))
+recommended = st.builds(RecommendedItem, ids, st.floats(-10, 10), st.lists(ids, max_size=3).map(tuple),
+                        st.lists(st.text(max_size=20), max_size=3).map(tuple),
+                        st.dictionaries(st.text(min_size=1, max_size=8), st.floats(-5, 5)))  # fmt: skip
+contexts = st.builds(Context, ids, ids, times, attributes.filter(bool))
+
+
+@st.composite
+def rules(draw: Any) -> Rule:
+    action = draw(st.sampled_from(["pin", "boost"]))
+    item_ids = tuple(draw(st.lists(ids, min_size=1 if action == "pin" else 0, max_size=3)))
+    match = draw(attributes.filter(bool) if not item_ids else attributes)
+    starts = draw(st.none() | times)
+    ends = None if starts is None else draw(st.none() | st.floats(starts + 1, 5e9))
+    return Rule(draw(ids), action, item_ids, match, draw(st.floats(-2, 2)), draw(st.integers(1, 50)), starts, ends,
+                draw(attributes), draw(st.booleans()))  # fmt: skip
+
+
 recommendations = st.builds(Recommendation, ids, ids, times, st.text(max_size=10),
                             st.lists(recommended, max_size=5).map(tuple), st.floats(0, 1e4))  # fmt: skip
 dead_letters = st.builds(DeadLetter, st.text(max_size=30), st.text(max_size=10), ids, st.integers(0, 100),
@@ -63,6 +81,8 @@ CASES = [
     (Item, items, "item"),
     (User, users, "user"),
     (Follow, follows(), "follow"),
+    (Context, contexts, "context"),
+    (Rule, rules(), "rule"),
     (Recommendation, recommendations, "recommendation"),
     (DeadLetter, dead_letters, "dead_letter"),
 ]
