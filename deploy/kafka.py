@@ -241,7 +241,10 @@ def _log_tail(state: Path, n: int = 40) -> str:
 
 
 def _port_free(port: int) -> bool:
+    """Nobody listens on ``port`` (connections of a stopped broker in TIME_WAIT do not count: the
+    broker binds with SO_REUSEADDR too)."""
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
             return True

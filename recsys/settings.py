@@ -76,6 +76,11 @@ class Settings:
     data_dir: Path = _doc("Where the worker keeps its RocksDB tables and model snapshots.", Path(".data"))
     web_port: int = _doc("Port of the worker's HTTP endpoint.", 6066)
     web_host: str = _doc("Interface the HTTP endpoint binds to (0.0.0.0 in a container).", "127.0.0.1")
+    web_url: str = _doc(
+        "URL other workers reach this one's HTTP endpoint at (requests for users another worker owns are "
+        "forwarded there); empty: http://<web_host>:<web_port>. Set it when web_host is 0.0.0.0.",
+        "",
+    )
     snapshot_seconds: float = _doc("Seconds between model snapshots (and one at shutdown).", 30.0)
     log_level: str = _doc("Log level of the worker.", "info")
     log_format: str = _doc("Worker log format: json (one object per line on stderr) or text (faust's own).", "json")
@@ -325,6 +330,8 @@ class Settings:
         need(self.ann_backend in ("hnsw", "brute"), "ann_backend", "must be hnsw or brute")
         need(0 < self.web_port < 65536, "web_port", "must be a TCP port")
         need("://" in self.broker_url, "broker_url", "must look like kafka://127.0.0.1:9092")
+        need(not self.web_url or self.web_url.startswith(("http://", "https://")), "web_url",
+             "must look like http://worker-1:6066 (or be empty)")  # fmt: skip
         from schemas import INTERACTION_TYPES
 
         known_generators = set(SIGNALS)

@@ -69,6 +69,7 @@ def create_app(settings: Settings) -> Service:
         datadir=str(settings.data_dir / "faust"),
         web_port=settings.web_port,
         web_host=settings.web_host,
+        canonical_url=settings.web_url or f"http://{settings.web_host}:{settings.web_port}",
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication_factor,
         consumer_auto_offset_reset="earliest",
@@ -226,35 +227,27 @@ def create_app(settings: Settings) -> Service:
         engine.apply_user(user)
         await rerank_affected(f"profile:{user.user_id}")
 
+    def skip_duplicate(event: EventT, what: str, event_id: str) -> None:
+        service.stats["duplicates"] += 1
+        metrics.deduplicated.inc()
+        msg = event.message
+        log.info("skipped %s %s: already applied", what, event_id,
+                 extra=event_fields(msg.topic, msg.partition, msg.offset, event_id))  # fmt: skip
+
     async def handle_follow(event: EventT) -> None:
         record = decode(Follow, event.message.value)
-        key = event.message.key
-        if key is None or key.decode(errors="replace") != record.user_id:
-            raise SchemaError(
-                f"follow: the message key must be the follower's user_id {record.user_id!r} (got {key!r}); "
-                "produce follows keyed by user_id, so they share the partition of the follower's interactions"
-            )
+        _require_user_key("follow", record.user_id, event.message.key, "the follower's user_id")
         if not engine.apply_follow(record):
-            service.stats["duplicates"] += 1
-            metrics.deduplicated.inc()
-            msg = event.message
-            log.info("skipped follow %s: already applied", record.event_id,
-                     extra=event_fields(msg.topic, msg.partition, msg.offset, record.event_id))  # fmt: skip
+            skip_duplicate(event, "follow", record.event_id)
             return
         await rerank_affected(record.event_id)
 
     async def handle_context(event: EventT) -> None:
         received = time.time()
         record = decode(Context, event.message.value)
-        key = event.message.key
-        if key is None or key.decode(errors="replace") != record.user_id:
-            raise SchemaError(
-                f"context: the message key must be the user_id {record.user_id!r} (got {key!r}); produce "
-                "context events keyed by user_id, so they share the partition of the user's interactions"
-            )
+        _require_user_key("context", record.user_id, event.message.key, "the user_id")
         if not engine.apply_context(record):
-            service.stats["duplicates"] += 1
-            metrics.deduplicated.inc()
+            skip_duplicate(event, "context", record.event_id)
             return
         for user_id in engine.take_affected():
             await rerank(user_id, record.event_id, received)
@@ -329,6 +322,15 @@ def create_app(settings: Settings) -> Service:
 
     register_views(service, users)
     return service
+
+
+def _require_user_key(record: str, user_id: str, key: bytes | None, who: str) -> None:
+    """Events keyed by user share the partition of the user's state; a wrong key is bad input."""
+    if key is None or key.decode(errors="replace") != user_id:
+        raise SchemaError(
+            f"{record}: the message key must be {who} {user_id!r} (got {key!r}); produce {record} events keyed "
+            "by user_id, so they share the partition of the user's interactions and state"
+        )
 
 
 def _lag(app: faust.App, engine: Engine) -> dict[tuple[str, int], int]:

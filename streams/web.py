@@ -211,7 +211,7 @@ class Router:
                 view, 503,
                 f"partition {tp.partition} of user {user_id!r} belongs to another worker that advertises this "
                 f"worker's own URL {owner}: give every worker a web host the others can reach "
-                "(RECSYS_WEB_HOST, not 0.0.0.0)",
+                "(RECSYS_WEB_URL, e.g. http://worker-1:6066, when RECSYS_WEB_HOST is 0.0.0.0)",
             )  # fmt: skip
         target = request.url.with_scheme(URL(owner).scheme or "http").with_host(_ident(owner)[0])
         target = target.with_port(_ident(owner)[1])

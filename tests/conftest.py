@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TOPIC_FIELDS = tuple(name for name in Settings.__dataclass_fields__ if name.startswith("topic_"))
 
 
-def _topic_stem(field: str) -> str:
+def topic_stem(field: str) -> str:
     """``topic_dead_letters`` -> ``dead-letters``."""
     return field.removeprefix("topic_").replace("_", "-")
 
@@ -104,7 +104,7 @@ def worker_env(kafka: str, tmp_path: Path) -> Callable[..., dict[str, str]]:
             "RECSYS_BROKER_URL": kafka,
             "RECSYS_APP_ID": f"test-{tag}",
             # every topic its own, so no test worker creates or reads a shared one
-            **{f"RECSYS_{name.upper()}": f"{_topic_stem(name)}-{tag}" for name in TOPIC_FIELDS},
+            **{f"RECSYS_{name.upper()}": f"{topic_stem(name)}-{tag}" for name in TOPIC_FIELDS},
             "RECSYS_PARTITIONS": "2",
             "RECSYS_DATA_DIR": str(tmp_path / f"data-{tag}"),
             "RECSYS_WEB_PORT": str(free_port()),
@@ -140,7 +140,7 @@ def topic_settings(kafka: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Call
     def make(prefix: str, **extra: str) -> Settings:
         monkeypatch.setenv("RECSYS_BROKER_URL", kafka)
         suffix = uuid.uuid4().hex[:8]
-        names = {name: f"{prefix}-{_topic_stem(name)}-{suffix}" for name in TOPIC_FIELDS}
+        names = {name: f"{prefix}-{topic_stem(name)}-{suffix}" for name in TOPIC_FIELDS}
         for name, value in {**names, **extra}.items():
             monkeypatch.setenv(f"RECSYS_{name.upper()}", str(value))
         settings = Settings.from_env()

@@ -82,4 +82,5 @@ class EngineRecommender(Recommender):
 
     def recommend(self, user_id: str, k: int, exclude: set[str]) -> list[str]:
         self.fallback = self.engine.user_state(user_id).vector is None
-        return [r.item_id for r in self.engine.recommend(user_id, k=k, exclude=exclude)]
+        # shown: the list counts as seen by the user (creator exposure for fairness, the last list)
+        return [r.item_id for r in self.engine.recommend(user_id, k=k, exclude=exclude, shown=True)]

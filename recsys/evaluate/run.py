@@ -39,6 +39,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--set", action="append", default=[], metavar="NAME=VALUE",
         help="override a setting of the default engine, e.g. --set factors=64 (repeatable)",
     )  # fmt: skip
+    parser.add_argument(
+        "--variant", action="append", default=[], metavar="NAME:SETTING=VALUE[;SETTING=VALUE]",
+        help="also run the default engine with these settings changed, named NAME, e.g. "
+        "--variant 'mmr:mmr_lambda=0.7;mmr_space=genres' (repeatable; a policy's cost beside the default)",
+    )  # fmt: skip
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--no-plot", action="store_true")
 
@@ -116,6 +121,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.limit:
         events = islice(events, args.limit)
     models = build_models(settings, args.seed, args.models)
+    for spec in args.variant:
+        name, sep, pairs = spec.partition(":")
+        if not sep or not name.strip():
+            raise SystemExit(f"--variant takes NAME:SETTING=VALUE[;SETTING=VALUE], got {spec!r}")
+        changed = engine_settings([*args.set, *filter(None, (p.strip() for p in pairs.split(";")))], args.seed,
+                                  positives)  # fmt: skip
+        models.append(EngineRecommender(changed, name.strip()))
     progress = None
     if not args.no_progress:
         from tqdm import tqdm

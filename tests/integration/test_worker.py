@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,7 +17,7 @@ from recsys.datasets.synthetic import SyntheticWorld
 from recsys.settings import Settings
 from schemas import DeadLetter, Interaction, Item, Recommendation, decode, encode
 from streams.kafka_io import create_topics, make_consumer, make_producer
-from tests.conftest import WorkerProcess
+from tests.conftest import TOPIC_FIELDS, WorkerProcess, topic_stem
 
 pytestmark = pytest.mark.integration
 
@@ -81,9 +82,8 @@ def running(kafka: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Wo
     env = {k: v for k, v in os.environ.items() if not k.startswith("RECSYS_")}
     env.update({
         "RECSYS_BROKER_URL": kafka, "RECSYS_APP_ID": f"spine-{tag}",
-        "RECSYS_TOPIC_INTERACTIONS": f"interactions-{tag}", "RECSYS_TOPIC_ITEMS": f"items-{tag}",
-        "RECSYS_TOPIC_USERS": f"users-{tag}", "RECSYS_TOPIC_RECOMMENDATIONS": f"recommendations-{tag}",
-        "RECSYS_TOPIC_DEAD_LETTERS": f"dead-letters-{tag}", "RECSYS_TOPIC_FOLLOWS": f"follows-{tag}",
+        # every topic its own, so no test worker creates or reads a shared one
+        **{f"RECSYS_{name.upper()}": f"{topic_stem(name)}-{tag}" for name in TOPIC_FIELDS},
         "RECSYS_PARTITIONS": "2",
         "RECSYS_DATA_DIR": str(tmp / "data"), "RECSYS_WEB_PORT": str(free_port()),
     })  # fmt: skip
@@ -167,9 +167,12 @@ def test_learned_state_survives_a_restart(worker_env: Callable[..., dict[str, st
     reader = Reader(s, s.topic_recommendations)
     worker.start()
     try:
-        trained = lambda r: all(has_rec_for(u, last_event[u])(r) for u in probes)  # noqa: E731
-        reader.poll_until(trained, 300, worker)
-        before = {r.user_id: r for r in reader.recommendations() if r.event_id == last_event[r.user_id]}
+        # a list is published only when it changed, so not every event has one: wait until the
+        # worker applied the whole history, then take each probe's latest list
+        reader.poll_until(lambda r: applied(worker) >= len(history) and listed(r, probes), 300, worker)
+        settled = time.monotonic() + 3
+        reader.poll_until(lambda r: time.monotonic() > settled, 30, worker)  # what the last events published
+        before = {u: reader.recommendations(u)[-1] for u in probes}
     finally:
         assert worker.stop() == 0, worker.log_tail()
     assert _mean_share(world, [before[u] for u in probes]) >= 0.6
@@ -177,7 +180,8 @@ def test_learned_state_survives_a_restart(worker_env: Callable[..., dict[str, st
     worker.start()
     try:
         old = history[0]
-        fresh = [like(f"after-{u}", u, world.pick_item(u), ts=2e9) for u in probes]
+        # each probe takes the first item of its list: it is excluded now, so the list changes
+        fresh = [like(f"after-{u}", u, before[u].items[0].item_id, ts=2e9) for u in probes]
         send(s, s.topic_interactions, [like(old.event_id, old.user_id, old.item_id, kind=old.type), *fresh])
         done = lambda r: all(has_rec_for(u, f"after-{u}")(r) for u in probes)  # noqa: E731
         reader.poll_until(done, FIRST_RECOMMENDATION_TIMEOUT, worker)
@@ -193,6 +197,19 @@ def test_learned_state_survives_a_restart(worker_env: Callable[..., dict[str, st
     assert _mean_share(world, list(after.values())) >= 0.6
     # ... and the dedupe window came back too: an old event id sent again was not applied.
     assert len(replayed) == 1
+
+
+def applied(worker: WorkerProcess) -> int:
+    """Interactions the worker applied since it started (its /stats page; -1 while it has none)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{worker.settings.web_port}/stats", timeout=2) as reply:
+            return int(json.loads(reply.read())["applied"])
+    except (OSError, ValueError, KeyError):
+        return -1
+
+
+def listed(reader: Reader, users: list[str]) -> bool:
+    return all(reader.recommendations(u) for u in users)
 
 
 def _mean_share(world: SyntheticWorld, recs: list[Recommendation]) -> float:
