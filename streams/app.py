@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -136,8 +137,12 @@ def create_app(settings: Settings) -> Service:
             msg = event.message
             engine.note_offset(msg.topic, msg.partition, msg.offset)
 
+    # Lists ranked for a change other than the user's own interaction are ranked by the task
+    # below, outside any event: faust's RocksDB table reads only the current event's partition,
+    # so a rule or item message would not find users stored in other partitions.
     coalescer = Coalescer(settings.coalesce_ms / 1000.0)
-    bursts: dict[str, tuple[str, float]] = {}  # pending user -> (latest trigger, first arrival)
+    bursts: dict[str, tuple[str, float]] = {}  # user in a burst window -> (latest trigger, first arrival)
+    due: OrderedDict[str, tuple[str, float]] = OrderedDict()  # users to rank now, the same
     wake = asyncio.Event()
 
     async def publish(rec: Recommendation | None) -> None:
@@ -148,41 +153,42 @@ def create_app(settings: Settings) -> Service:
         service.stats["recommendations"] += 1
         metrics.recommendations.inc()
 
-    async def rerank(user_id: str, trigger: str, received: float) -> None:
-        """The user's context changed: rank now, or at the end of the user's burst window."""
+    def rerank(user_id: str, trigger: str, received: float) -> None:
+        """The user's context changed: rank soon, or when the user's burst window closes."""
+        waiting = user_id in bursts or user_id in due
         if coalescer.offer(user_id, time.monotonic()):
-            await publish(engine.refresh_user(user_id, trigger, received))
-            return
-        first = bursts.get(user_id, (trigger, received))[1]
-        if user_id in bursts:
+            due[user_id] = (trigger, due.get(user_id, (trigger, received))[1])
+        else:
+            bursts[user_id] = (trigger, bursts.get(user_id, (trigger, received))[1])
+        if waiting:
             metrics.coalesced.inc()
-        bursts[user_id] = (trigger, first)
         wake.set()
 
-    async def rerank_affected(trigger: str) -> None:
+    def rerank_affected(trigger: str, received: float | None = None) -> None:
         for user_id in engine.take_affected():
-            await rerank(user_id, trigger, time.time())
+            rerank(user_id, trigger, time.time() if received is None else received)
 
     @app.task
-    async def flush_bursts() -> None:
-        """Rank each pending user once their burst window closes (the latest state)."""
-        if coalescer.window <= 0:
-            return
+    async def rank_pending() -> None:
+        """Rank each user whose list is due (once per burst window, with the latest state)."""
         while True:
-            deadline = coalescer.next_deadline()
-            if deadline is None:
-                wake.clear()
-                await wake.wait()
-                continue
-            delay = deadline - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
+            wake.clear()
             for user_id in coalescer.due(time.monotonic()):
-                trigger, first = bursts.pop(user_id, ("", time.time()))
+                due[user_id] = bursts.pop(user_id, ("", time.time()))
+            while due:
+                user_id, (trigger, first) = due.popitem(last=False)
                 try:
                     await publish(engine.refresh_user(user_id, trigger, first))
                 except Exception:  # noqa: BLE001 - one user's failure must not stop the others' lists
                     log.exception("ranking the list of %s failed", user_id)
+            if wake.is_set():  # more arrived while publishing
+                continue
+            deadline = coalescer.next_deadline()
+            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                await asyncio.wait_for(wake.wait(), timeout)
+            except TimeoutError:
+                pass
 
     async def handle_interaction(event: EventT) -> None:
         received = time.time()
@@ -208,7 +214,7 @@ def create_app(settings: Settings) -> Service:
         if coalescer.window <= 0:
             await publish(outcome.recommendation)
         else:
-            await rerank(record.user_id, record.event_id, received)
+            rerank(record.user_id, record.event_id, received)
 
     async def handle_item(event: EventT) -> None:
         msg = event.message
@@ -216,16 +222,16 @@ def create_app(settings: Settings) -> Service:
             if msg.key is None:
                 raise SchemaError("item: a tombstone needs the item_id as its key")
             engine.remove_item(msg.key.decode())
-            await rerank_affected(f"item:{msg.key.decode(errors='replace')}")
+            rerank_affected(f"item:{msg.key.decode(errors='replace')}")
             return
         item = decode(Item, msg.value)
         engine.apply_item(item)
-        await rerank_affected(f"item:{item.item_id}")
+        rerank_affected(f"item:{item.item_id}")
 
     async def handle_user(event: EventT) -> None:
         user = decode(User, event.message.value)
         engine.apply_user(user)
-        await rerank_affected(f"profile:{user.user_id}")
+        rerank_affected(f"profile:{user.user_id}")
 
     def skip_duplicate(event: EventT, what: str, event_id: str) -> None:
         service.stats["duplicates"] += 1
@@ -240,7 +246,7 @@ def create_app(settings: Settings) -> Service:
         if not engine.apply_follow(record):
             skip_duplicate(event, "follow", record.event_id)
             return
-        await rerank_affected(record.event_id)
+        rerank_affected(record.event_id)
 
     async def handle_context(event: EventT) -> None:
         received = time.time()
@@ -249,8 +255,7 @@ def create_app(settings: Settings) -> Service:
         if not engine.apply_context(record):
             skip_duplicate(event, "context", record.event_id)
             return
-        for user_id in engine.take_affected():
-            await rerank(user_id, record.event_id, received)
+        rerank_affected(record.event_id, received)
 
     async def handle_rule(event: EventT) -> None:
         msg = event.message
@@ -258,7 +263,7 @@ def create_app(settings: Settings) -> Service:
             if msg.key is None:
                 raise SchemaError("rule: a tombstone needs the rule_id as its key")
             engine.remove_rule(msg.key.decode())
-            await rerank_affected(f"rule:{msg.key.decode(errors='replace')}")
+            rerank_affected(f"rule:{msg.key.decode(errors='replace')}")
             return
         rule = decode(Rule, msg.value)
         if msg.key is not None and msg.key.decode(errors="replace") != rule.rule_id:
@@ -266,7 +271,7 @@ def create_app(settings: Settings) -> Service:
                               "is compacted by key, so a rule is replaced or deleted by its id)")  # fmt: skip
         engine.apply_rule(rule)
         log.info("rule %s %s", rule.rule_id, "applied" if rule.enabled else "deleted")
-        await rerank_affected(f"rule:{rule.rule_id}")
+        rerank_affected(f"rule:{rule.rule_id}")
 
     @app.agent(interactions, concurrency=1, name="interactions")
     async def interactions_agent(stream: Any) -> None:
