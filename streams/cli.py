@@ -434,8 +434,9 @@ def format_recommendation(rec: Recommendation) -> str:
     rank_width = len(str(len(rec.items)))
     id_width = max((len(item.item_id) for item in rec.items), default=0)
     for rank, item in enumerate(rec.items, start=1):
+        why = f"  {'; '.join(item.reasons)}" if item.reasons else ""
         lines.append(f"  {rank:>{rank_width}}. {item.item_id:<{id_width}}  {item.score:.3f}  "
-                     f"[{', '.join(item.sources)}]")  # fmt: skip
+                     f"[{', '.join(item.sources)}]{why}")  # fmt: skip
     if not rec.items:
         lines.append("  (no items)")
     return "\n".join(lines)

@@ -179,7 +179,8 @@ def test_tail_prints_recommendations_and_dead_letters(settings: Settings, capsys
     now = time.time()
     rec = Recommendation(
         user_id="alice", event_id="e7", generated_at=now, model_version="online-mf@3",
-        items=(RecommendedItem("i1", 0.9, ("mf", "covisitation")), RecommendedItem("i22", 0.25)),
+        items=(RecommendedItem("i1", 0.9, ("mf", "covisit"), ("matches your taste", "because you liked i0")),
+               RecommendedItem("i22", 0.25)),
         latency_ms=4.31,
     )  # fmt: skip
     other = Recommendation("bob", "e8", now, "online-mf@3", (RecommendedItem("i3", 0.5),), 1.0)
@@ -193,14 +194,14 @@ def test_tail_prints_recommendations_and_dead_letters(settings: Settings, capsys
     producer.produce(settings.topic_recommendations, encode(other), key="bob")
     producer.produce(settings.topic_recommendations, encode(rec), key="alice")
     producer.produce(settings.topic_dead_letters, encode(letter), key="alice")
-    assert producer.flush(10) == 0
+    assert producer.flush(60) == 0  # a fresh broker may still be loading its coordinators
     clock = time.strftime("%H:%M:%S", time.localtime(now))
 
     status = main(["tail", "--from-beginning", "--user", "alice", "--max-messages", "1", "--timeout", "10"])
     assert status == 0
     assert capsys.readouterr().out.splitlines() == [
         f"{clock}  user alice  after e7  4.3 ms  online-mf@3",
-        "  1. i1   0.900  [mf, covisitation]",
+        "  1. i1   0.900  [mf, covisit]  matches your taste; because you liked i0",
         "  2. i22  0.250  []",
     ]
 
