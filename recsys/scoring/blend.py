@@ -49,7 +49,7 @@ def rank_contributions(
     of a list of ``n`` fused by :func:`fuse_orders`.
 
     >>> rank_contributions({"mf": np.array([1, 0])}, {"mf": 2.0}, 1.0, 2, [0, 1])
-    [{'mf': 0.667}, {'mf': 1.0}]
+    [{'mf': 0.666667}, {'mf': 1.0}]
     """
     out: list[dict[str, float]] = [{} for _ in rows]
     for signal, order in orders.items():
@@ -60,7 +60,7 @@ def rank_contributions(
         rank[order] = np.arange(1, len(order) + 1)
         for parts, row in zip(out, rows, strict=True):
             if rank[row]:
-                parts[signal] = round(weight / (offset + rank[row]), 6)
+                parts[signal] = round(float(weight / (offset + rank[row])), 6)
     return out
 
 
