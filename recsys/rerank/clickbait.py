@@ -93,11 +93,20 @@ class ClickBait(Reranker):
         self.min_clicks = min_clicks
         self.flag_attribute = flag_attribute
         self.flag_weight = flag_weight
+        self._flags: dict[str, tuple[object, bool]] = {}
 
     def flagged(self, item_id: str) -> bool:
-        """Whether the catalogue marks ``item_id`` as click-bait."""
+        """Whether the catalogue marks ``item_id`` as click-bait (read once per catalogue record:
+        every list asks this of its hundreds of candidates)."""
         info = self.catalog.items.get(item_id)
-        return info is not None and is_flagged(info.attributes.get(self.flag_attribute))
+        if info is None:
+            return False
+        cached = self._flags.get(item_id)
+        if cached is not None and cached[0] is info:  # the catalogue replaces the record on a change
+            return cached[1]
+        flag = is_flagged(info.attributes.get(self.flag_attribute))
+        self._flags[item_id] = (info, flag)
+        return flag
 
     def rerank(self, request: Request, ranked: list[Scored]) -> list[Scored]:
         if (self.weight == 0 and self.flag_weight == 0) or not ranked:
