@@ -136,6 +136,10 @@ def create_app(settings: Settings) -> Service:
         finally:
             msg = event.message
             engine.note_offset(msg.topic, msg.partition, msg.offset)
+        # A stream hands over buffered messages without yielding to the event loop: let the
+        # task that ranks pending lists run between events, or it waits for the buffer to empty.
+        if due or bursts:
+            await asyncio.sleep(0)
 
     # Lists ranked for a change other than the user's own interaction are ranked by the task
     # below, outside any event: faust's RocksDB table reads only the current event's partition,
