@@ -33,7 +33,7 @@ from recsys.settings import Settings
 from schemas import Interaction, Recommendation, encode
 from streams.kafka_io import create_topics
 from tests.conftest import WorkerProcess, wait_for
-from tests.integration.test_worker import FIRST_RECOMMENDATION_TIMEOUT, Reader, has_rec_for, like, send
+from tests.integration.test_worker import Reader, like, send, settle
 
 pytestmark = pytest.mark.integration
 
@@ -65,12 +65,10 @@ def test_a_new_item_reaches_users_of_its_taste_before_anyone_touched_it(
     send(s, s.topic_items, [(i.item_id, encode(i)) for i in catalogue])
     history = list(world.interactions(HISTORY))
     send(s, s.topic_interactions, [(e.user_id, encode(e)) for e in history])
-    last_event = {e.user_id: e.event_id for e in history}
     reader = Reader(s, s.topic_recommendations)
     worker.start()
     try:
-        learned = lambda r: all(has_rec_for(u, e)(r) for u, e in last_event.items())  # noqa: E731
-        reader.poll_until(learned, FIRST_RECOMMENDATION_TIMEOUT, worker)
+        settle(reader, worker, HISTORY)  # a list is published only when it changed
 
         # One brand-new item of the cluster, drawn as the world draws its items (genre, tags, creator, year).
         new = world.publish_item(cluster)
@@ -89,10 +87,9 @@ def test_a_new_item_reaches_users_of_its_taste_before_anyone_touched_it(
             item = next(i for i in world.by_cluster[own] if i not in seen.get(user, set()) and i != new.item_id)
             probes.append(Interaction(f"probe-{user}", user, item, "like", timestamp=world.clock + 1.0))
         send(s, s.topic_interactions, [like(p.event_id, p.user_id, p.item_id, ts=p.timestamp) for p in probes])
-        answered = lambda r: all(has_rec_for(p.user_id, p.event_id)(r) for p in probes)  # noqa: E731
-        reader.poll_until(answered, 60, worker)
-        probe_ids = {p.event_id for p in probes}
-        lists: dict[str, Recommendation] = {r.user_id: r for r in reader.recommendations() if r.event_id in probe_ids}
+        settle(reader, worker, HISTORY + len(probes), timeout=60)
+        # each user's current list: the one their probe published, or (unchanged) the one before
+        lists: dict[str, Recommendation] = {r.user_id: r for r in reader.recommendations()}
     finally:
         reader.close()
         worker.stop()

@@ -38,7 +38,8 @@ def test_metrics_and_logs_show_processed_events_and_dead_letters(
     worker = WorkerProcess(worker_env(), tmp_path / "worker.log")
     s = worker.settings
     create_topics(s)
-    send(s, s.topic_items, [(f"item-{n}", encode(Item(f"item-{n}", title=f"Item {n}"))) for n in range(12)])
+    # 11 items: after d-1 the list holds all 10 others, so d-2 (item-2) changes it (an unchanged list is not published)
+    send(s, s.topic_items, [(f"item-{n}", encode(Item(f"item-{n}", title=f"Item {n}"))) for n in range(11)])
     bad = b'{"event_id": "d-0", "user_id": "dana", "item_id": '
     invalid = json.dumps({"event_id": "d-bad", "user_id": "dana", "item_id": "item-1", "type": "love",
                           "timestamp": 1}).encode()  # fmt: skip
@@ -56,7 +57,7 @@ def test_metrics_and_logs_show_processed_events_and_dead_letters(
         assert worker.stop() == 0, worker.log_tail()
 
     assert content_type.startswith("text/plain; version=0.0.4")
-    assert got[("recsys_events_in_total", (("topic", s.topic_items),))] == 12
+    assert got[("recsys_events_in_total", (("topic", s.topic_items),))] == 11
     assert got[("recsys_dead_letters_total", (("reason", "invalid"),))] == 2
     assert got[("recsys_dead_letters_total", (("reason", "processing"),))] == 0
     assert got[("recsys_events_applied_total", ())] == 2
@@ -64,12 +65,12 @@ def test_metrics_and_logs_show_processed_events_and_dead_letters(
     assert got[("recsys_recommendations_emitted_total", ())] == 2
     assert got[("recsys_processing_seconds_count", ())] == 3  # the duplicate went through the engine too
     assert got[("recsys_end_to_end_seconds_count", ())] == 3
-    assert got[("recsys_catalogue_size", ())] == 12
+    assert got[("recsys_catalogue_size", ())] == 11
     assert ("recsys_index_size", ()) in got
 
     lines = _json_lines(worker)
     assert lines and all({"time", "level", "logger", "message"} <= set(line) for line in lines)
-    assert any(line["message"].startswith("catalogue: read 12 records") for line in lines)
+    assert any(line["message"].startswith("catalogue: read 11 records") for line in lines)
     dead = [line for line in lines if line["message"].startswith("dead letter")]
     assert sorted(str(line["event_id"]) for line in dead) == ["None", "d-bad"]  # the cut-off JSON has no id
     assert all(line["topic"] == s.topic_interactions and line["offset"] >= 0 for line in dead)

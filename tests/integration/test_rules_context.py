@@ -26,7 +26,15 @@ import pytest
 from schemas import DeadLetter, Item, Recommendation, decode, encode
 from streams.kafka_io import create_topics
 from tests.conftest import TOPIC_FIELDS, WorkerProcess, free_port, wait_for
-from tests.integration.test_worker import FIRST_RECOMMENDATION_TIMEOUT, Reader, has_rec_for, like, send
+from tests.integration.test_worker import (
+    FIRST_RECOMMENDATION_TIMEOUT,
+    Reader,
+    applied,
+    has_rec_for,
+    like,
+    send,
+    settle,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -103,6 +111,10 @@ def _poll(reader: Reader, predicate: Callable[[Reader], bool], worker: WorkerPro
                 f"{seen}\n{worker.log_tail(30)}")  # fmt: skip
 
 
+def _applied(worker: WorkerProcess) -> int:
+    return max(applied(worker), 0)
+
+
 def _drop_rule(worker: WorkerProcess, rule_id: str) -> None:
     """Best effort: a tombstone for ``rule_id``, and a short wait until the worker took it."""
     if not worker.alive():
@@ -144,13 +156,13 @@ def test_a_rule_is_applied_without_a_restart_and_its_tombstone_removes_it(worker
     # so the rule (key "promo": partition 0) must reach users of the other partition too.
     seen = {"alice": ["item-1", "item-2", "item-3"], "bob": ["item-4", "item-5"]}
     users = sorted(seen)
-    last_event = {u: f"{u}-{len(items) - 1}" for u, items in seen.items()}
     try:
+        start = _applied(worker)
         send(s, s.topic_interactions, [
             like(f"{u}-{n}", u, item, ts=float(n)) for u, items in seen.items() for n, item in enumerate(items)
         ])  # fmt: skip
-        _poll(reader, lambda r: all(has_rec_for(u, last_event[u])(r) for u in users), worker, "the first lists")
-        shown = {x for u in users for x in [*seen[u], *_ids(_last(reader, u, last_event[u]))]}
+        settle(reader, worker, start + 5, LIST_TIMEOUT)
+        shown = {x for u in users for x in [*seen[u], *_ids(reader.recommendations(u)[-1])]}
         # an item neither user was shown nor took: pinning it must change both lists
         pinned = next(f"item-{n}" for n in range(CATALOGUE) if f"item-{n}" not in shown)
 
@@ -183,10 +195,11 @@ def test_a_rule_is_applied_without_a_restart_and_its_tombstone_removes_it(worker
 
         # ... and it stays gone: the list after a further interaction is not pinned either.
         taken = {u: _ids(reader.recommendations(u)[at[u]])[1] for u in users}
+        start = _applied(worker)
         send(s, s.topic_interactions, [like(f"{u}-next", u, taken[u], ts=5.0) for u in users])
-        _poll(reader, lambda r: all(has_rec_for(u, f"{u}-next")(r) for u in users), worker, "the lists after that")
+        settle(reader, worker, start + len(users), LIST_TIMEOUT)
         for user in users:
-            after = _last(reader, user, f"{user}-next")
+            after = reader.recommendations(user)[-1]  # after {user}-next, or unchanged by it
             assert _ids(after)[:1] != [pinned] and not _pinned_by(after, "promo"), (user, after)
             assert taken[user] not in _ids(after)
     finally:
@@ -199,12 +212,12 @@ def test_a_context_event_brings_a_context_rule_into_force_for_that_user(worker: 
     reader = Reader(s, s.topic_recommendations)
     try:
         seen = {"carol": ["item-4", "item-5"], "dan": ["item-6"]}
+        start = _applied(worker)
         send(s, s.topic_interactions, [
             like(f"{u[0]}-{n}", u, item, ts=float(n)) for u, items in seen.items() for n, item in enumerate(items)
         ])  # fmt: skip
-        _poll(reader, lambda r: has_rec_for("carol", "c-1")(r) and has_rec_for("dan", "d-0")(r), worker,
-              "the first lists")  # fmt: skip
-        before = _last(reader, "carol", "c-1")
+        settle(reader, worker, start + 3, LIST_TIMEOUT)
+        before = reader.recommendations("carol")[-1]
         tv_item = next(f"item-{n}" for n in range(CATALOGUE)
                        if f"item-{n}" not in {*seen["carol"], *_ids(before)})  # fmt: skip
 

@@ -17,7 +17,7 @@ from recsys.datasets.synthetic import SyntheticWorld
 from recsys.settings import Settings
 from schemas import DeadLetter, Interaction, Item, Recommendation, decode, encode
 from streams.kafka_io import create_topics, make_consumer, make_producer
-from tests.conftest import TOPIC_FIELDS, WorkerProcess, topic_stem
+from tests.conftest import TOPIC_FIELDS, WorkerProcess, topic_stem, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -67,6 +67,23 @@ def has_rec_for(user_id: str, event_id: str) -> Callable[[Reader], bool]:
     return lambda reader: (user_id, event_id) in reader.pairs
 
 
+def applied(worker: WorkerProcess) -> int:
+    """Interactions the worker applied since it started (its /stats page; -1 while it has none)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{worker.settings.web_port}/stats", timeout=2) as reply:
+            return int(json.loads(reply.read())["applied"])
+    except (OSError, ValueError, KeyError):
+        return -1
+
+
+def settle(reader: Reader, worker: WorkerProcess, target: int, timeout: float = FIRST_RECOMMENDATION_TIMEOUT) -> None:
+    """Until the worker applied ``target`` interactions and the lists they published were read:
+    a list is published only when it changed, so not every event has one to wait for."""
+    wait_for(lambda: applied(worker) >= target, timeout, f"{target} interactions applied", worker)
+    quiet = time.monotonic() + 2
+    reader.poll_until(lambda r: time.monotonic() > quiet, 30, worker)
+
+
 def like(event_id: str, user_id: str, item_id: str, ts: float = 1.0, kind: str = "like") -> tuple[str, bytes]:
     return user_id, encode(Interaction(event_id, user_id, item_id, kind, timestamp=ts))
 
@@ -101,9 +118,10 @@ def test_interactions_produce_a_recommendation_that_excludes_what_was_seen(runni
     s = running.settings
     reader = Reader(s, s.topic_recommendations)
     seen = ["item-1", "item-2", "item-3"]
+    before = max(applied(running), 0)
     send(s, s.topic_interactions, [like(f"a-{n}", "alice", item) for n, item in enumerate(seen)])
-    reader.poll_until(has_rec_for("alice", "a-2"), FIRST_RECOMMENDATION_TIMEOUT, running)
-    last = [r for r in reader.recommendations("alice") if r.event_id == "a-2"][0]
+    settle(reader, running, before + len(seen))
+    last = reader.recommendations("alice")[-1]  # after a-2, or unchanged by it
     reader.close()
     listed = [i.item_id for i in last.items]
     assert len(listed) == s.k
@@ -136,8 +154,9 @@ def test_an_event_sent_twice_is_applied_once(running: WorkerProcess) -> None:
     s = running.settings
     reader = Reader(s, s.topic_recommendations)
     dup = like("c-1", "carol", "item-7")
+    before = max(applied(running), 0)
     send(s, s.topic_interactions, [dup, dup, like("c-2", "carol", "item-8")])
-    reader.poll_until(has_rec_for("carol", "c-2"), FIRST_RECOMMENDATION_TIMEOUT, running)
+    settle(reader, running, before + 2)
     carol = reader.recommendations("carol")
     reader.close()
     assert [r.event_id for r in carol].count("c-1") == 1
@@ -167,11 +186,7 @@ def test_learned_state_survives_a_restart(worker_env: Callable[..., dict[str, st
     reader = Reader(s, s.topic_recommendations)
     worker.start()
     try:
-        # a list is published only when it changed, so not every event has one: wait until the
-        # worker applied the whole history, then take each probe's latest list
-        reader.poll_until(lambda r: applied(worker) >= len(history) and listed(r, probes), 300, worker)
-        settled = time.monotonic() + 3
-        reader.poll_until(lambda r: time.monotonic() > settled, 30, worker)  # what the last events published
+        settle(reader, worker, len(history), timeout=280)  # then each probe's latest list
         before = {u: reader.recommendations(u)[-1] for u in probes}
     finally:
         assert worker.stop() == 0, worker.log_tail()
@@ -197,19 +212,6 @@ def test_learned_state_survives_a_restart(worker_env: Callable[..., dict[str, st
     assert _mean_share(world, list(after.values())) >= 0.6
     # ... and the dedupe window came back too: an old event id sent again was not applied.
     assert len(replayed) == 1
-
-
-def applied(worker: WorkerProcess) -> int:
-    """Interactions the worker applied since it started (its /stats page; -1 while it has none)."""
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{worker.settings.web_port}/stats", timeout=2) as reply:
-            return int(json.loads(reply.read())["applied"])
-    except (OSError, ValueError, KeyError):
-        return -1
-
-
-def listed(reader: Reader, users: list[str]) -> bool:
-    return all(reader.recommendations(u) for u in users)
 
 
 def _mean_share(world: SyntheticWorld, recs: list[Recommendation]) -> float:
