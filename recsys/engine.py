@@ -173,7 +173,8 @@ class Engine:
         )  # fmt: skip
         self.filters = pipeline.hard_filters(s, parts)
         self.rerankers: list[Reranker] = pipeline.build(s, parts, self.filters)
-        self.explainer = Explainer(self.catalog, self.covisitation, self.recent_likes, self.trending)
+        self.explainer = Explainer(self.catalog, self.covisitation, self.recent_likes, self.trending,
+                                   s.new_item_max_age)  # fmt: skip
 
     def genres_of(self, item_id: str) -> tuple[str, ...]:
         """The item's genres from the catalogue (none when unknown)."""

@@ -22,6 +22,11 @@ Examples
 >>> user = UserState("u", history=["matrix", "up"])
 >>> explain.reasons(Request(user, None), Scored("heat", 1.0, ("covisit", "trending"), ("new",)))
 ('because you liked matrix', 'trending in Crime', 'new')
+
+The most telling source first, and "new" from the fresh generator only for an item that is:
+
+>>> explain.reasons(Request(user, None), Scored("heat", 1.0, ("popular", "fresh", "mf")))
+('matches your taste', 'popular')
 """
 
 from __future__ import annotations
@@ -41,25 +46,40 @@ SOURCE_REASONS = {
     "two_tower": "fits your profile",
     "content": "like items you liked",
     "popular": "popular",
-    "fresh": "new",
 }
 """The reason of a generator that needs no lookup."""
+
+PRIORITY = ("covisit", "social", "trending", "content", "fresh", "mf", "two_tower", "popular")
+"""The most telling sources first: what the user did, then who they follow, then the crowd."""
+
+MOST = 3
+"""Reasons from the sources at most (the steps' reasons all follow)."""
 
 
 class Explainer:
     """Reasons for a listed item, from its sources and the steps that moved it."""
 
-    def __init__(self, catalog: Catalog, covisitation: CoVisitation, likes: RecentLikes, trending: Trending) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        covisitation: CoVisitation,
+        likes: RecentLikes,
+        trending: Trending,
+        new_age: float = 86400.0,
+    ) -> None:
         self.catalog = catalog
         self.covisitation = covisitation
         self.likes = likes
         self.trending = trending
+        self.new_age = new_age  # "new": published at most this long ago (event time)
 
     def reasons(self, request: Request, item: Scored) -> tuple[str, ...]:
+        """Up to :data:`MOST` reasons from the sources, most telling first, then every step's."""
         out: list[str] = []
-        for source in item.sources:
+        ranked = sorted(item.sources, key=lambda s: PRIORITY.index(s) if s in PRIORITY else len(PRIORITY))
+        for source in ranked:
             reason = self._source_reason(request, item.item_id, source)
-            if reason and reason not in out:
+            if reason and reason not in out and len(out) < MOST:
                 out.append(reason)
         out += [r for r in item.reasons if r not in out]
         return tuple(out)
@@ -74,6 +94,9 @@ class Explainer:
         if source == "social":
             friend = self._liked_by(request.user.following, item_id)
             return f"liked by {friend}" if friend else "liked by people you follow"
+        if source == "fresh":  # the newest items: "new" only when it is
+            age = self.catalog.age(item_id, request.now)
+            return "new" if age is not None and age <= self.new_age else None
         return SOURCE_REASONS.get(source)
 
     def _covisited_with(self, recent: list[str], item_id: str) -> str | None:
