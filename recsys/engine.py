@@ -106,7 +106,7 @@ class Engine:
         self.last_refresh = time.monotonic()
         self.offsets: dict[str, int] = {}
         self.wals = WalsLink(s)  # batch fits: factor epoch, fold-in, periodic re-fit, trained users
-        self.feedback = ItemFeedback()  # clicks, and skips or dislikes after one, per item (click-bait)
+        self.feedback = ItemFeedback(s.clickbait_half_life)  # recent clicks, and skips after one (click-bait)
         self.exposure = CreatorExposure(s.fairness_window)  # creators' share of the lists shown
         self.rules = RuleBook()  # business rules from the control topic
         # the last list shown to each active user (bounded): publish only changes, re-rank on
@@ -341,7 +341,7 @@ class Engine:
             self.wals.fold_in(self, state)
         available = self.catalog.observe(event.item_id)
         weight = self.weight(event)
-        self.feedback.observe(event.item_id, event.type, clicked_before=event.item_id in state.history)
+        self.feedback.observe(event.item_id, event.type, event.item_id in state.history, event.timestamp)
         if weight > 0:  # online quality: did the user take an item of the list we last showed them?
             self.counters["online_positives"] += 1
             self.counters["online_hits"] += event.item_id in self.lists.get(event.user_id, ())

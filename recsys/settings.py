@@ -173,6 +173,11 @@ class Settings:
         "Relevance taken from an item times its rate of skips and dislikes after a click; 0: off.", 0.0
     )
     clickbait_min_clicks: int = _doc("Clicks an item needs before its skip rate counts.", 20)
+    clickbait_half_life: float = _doc(
+        "Event-time seconds in which an item's click and skip-after-click counts halve (recent behaviour "
+        "counts; 0: never).",
+        604800.0,
+    )
     clickbait_flag: str = _doc("Item attribute that, when true, marks the item as click-bait.", "clickbait")
     clickbait_flag_weight: float = _doc("Relevance taken from an item flagged as click-bait; 0: off.", 0.5)
     mmr_lambda: float = _doc(
@@ -369,6 +374,7 @@ class Settings:
         need(self.clickbait_weight >= 0, "clickbait_weight", "must be 0 (off) or more")
         need(self.clickbait_flag_weight >= 0, "clickbait_flag_weight", "must be 0 (off) or more")
         need(self.clickbait_min_clicks >= 1, "clickbait_min_clicks", "must be at least 1")
+        need(self.clickbait_half_life >= 0, "clickbait_half_life", "must be 0 (no decay) or positive seconds")
         need(0 <= self.mmr_lambda <= 1, "mmr_lambda", "must be in [0, 1] (1: no diversification)")
         need(self.mmr_space in ("content", "mf", "genres"), "mmr_space", "must be content, mf or genres")
         need(self.max_per_genre >= 0, "max_per_genre", "must be 0 (no cap) or more")
