@@ -81,7 +81,7 @@ from recsys.models.bpr import OnlineBPR
 from recsys.models.wals import WALS, WalsFactors
 from recsys.settings import Settings
 from recsys.state import UserState
-from schemas import Follow, Item, User
+from schemas import Context, Follow, Item, Rule, User
 
 if TYPE_CHECKING:
     from recsys.engine import Engine
@@ -211,6 +211,10 @@ def bootstrap(engine: Engine, events: Iterable[Event], replay: bool = True) -> T
             engine.apply_user(event)
         elif isinstance(event, Follow):
             engine.apply_follow(event)
+        elif isinstance(event, Context):
+            engine.apply_context(event)
+        elif isinstance(event, Rule):
+            engine.apply_rule(event)
         elif not replay or engine.apply(event):  # a duplicate event_id counts once
             weight = engine.weight(event)
             if weight > 0:

@@ -288,6 +288,8 @@ def cmd_produce(args: argparse.Namespace, settings: Settings) -> int:
         "items": settings.topic_items,
         "users": settings.topic_users,
         "follows": settings.topic_follows,
+        "context": settings.topic_context,
+        "rules": settings.topic_rules,
     }
     producer = make_producer(settings)
     deliveries = _Deliveries()
@@ -333,7 +335,7 @@ def cmd_produce(args: argparse.Namespace, settings: Settings) -> int:
         unflushed = producer.flush(FLUSH_TIMEOUT_S)
     elapsed = time.monotonic() - started
     total = sum(sent.values())
-    follows = f", {sent['follows']} follows" if sent["follows"] else ""
+    follows = "".join(f", {sent[kind]} {kind}" for kind in ("follows", "context", "rules") if sent[kind])
     summary = (f"sent {sent['interactions']} interactions, {sent['items']} items, {sent['users']} users{follows} "
                f"in {elapsed:.1f} s ({total / max(elapsed, 1e-9):.0f}/s)")  # fmt: skip
     if sent["invalid"]:

@@ -3,15 +3,16 @@
 Two formats:
 
 * **JSON lines**: one event per line, either a plain interaction object or a wrapper
-  ``{"item": {...}}``, ``{"user": {...}}``, ``{"follow": {...}}``, ``{"interaction": {...}}``. Blank lines and lines
-  starting with ``#`` are skipped.
+  ``{"item": {...}}``, ``{"user": {...}}``, ``{"follow": {...}}``, ``{"context": {...}}``, ``{"rule": {...}}``,
+  ``{"interaction": {...}}``. Blank lines and lines starting with ``#`` are skipped.
 * **MovieLens "latest"** (``ratings.csv`` with ``userId,movieId,rating,timestamp``): first the
   movies of ``movies.csv`` next to it as items (with their ``tags.csv`` tags, if present), then
   the ratings in timestamp order.
 
 Each reader yields ``(topic_kind, key, record)`` with ``topic_kind`` one of ``"interactions"``,
-``"items"``, ``"users"``, ``"follows"``. A bad line raises :class:`EventFileError` naming the file and the
-line, or, when an ``on_error`` callback is given, is handed to it and reading goes on.
+``"items"``, ``"users"``, ``"follows"``, ``"context"``, ``"rules"``. A bad line raises
+:class:`EventFileError` naming the file and the line, or, when an ``on_error`` callback is given,
+is handed to it and reading goes on.
 
 The parsing lives in :mod:`recsys.datasets` (shared with ``recsys evaluate``); this module only
 adds the topic and key of each record and this command's error type.
@@ -38,7 +39,7 @@ from typing import Literal
 from recsys.datasets import load_jsonl, load_movielens_latest
 from recsys.datasets.base import Event as Record
 from recsys.errors import DatasetError
-from schemas import Follow, Interaction, Item
+from schemas import Context, Follow, Interaction, Item, Rule
 
 __all__ = [
     "Event",
@@ -52,7 +53,7 @@ __all__ = [
     "read_movielens",
 ]
 
-TopicKind = Literal["interactions", "items", "users", "follows"]
+TopicKind = Literal["interactions", "items", "users", "follows", "context", "rules"]
 Format = Literal["jsonl", "movielens"]
 Event = tuple[TopicKind, str, Record]
 
@@ -119,4 +120,8 @@ def _event(record: Record) -> Event:
         return "items", record.item_id, record
     if isinstance(record, Follow):
         return "follows", record.user_id, record  # keyed by the follower, like interactions
+    if isinstance(record, Context):
+        return "context", record.user_id, record
+    if isinstance(record, Rule):
+        return "rules", record.rule_id, record
     return "users", record.user_id, record

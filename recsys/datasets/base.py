@@ -27,12 +27,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from recsys.errors import DatasetError
-from schemas import Follow, Interaction, Item, User
+from schemas import Context, Follow, Interaction, Item, Rule, User
 
 __all__ = ["ErrorHandler", "Event"]
 
-Event = Interaction | Item | User | Follow
-"""One record of a dataset stream: an interaction, a catalogue entry, a user profile or a follow."""
+Event = Interaction | Item | User | Follow | Context | Rule
+"""One record of a dataset stream: an interaction, a catalogue entry, a user profile, a follow, a
+context change or a business rule."""
 
 ErrorHandler = Callable[[DatasetError], None]
 """Receives each bad row instead of raising; reading goes on after it returns."""

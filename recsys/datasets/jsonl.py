@@ -29,15 +29,17 @@ from pathlib import Path
 
 from recsys.datasets.base import ErrorHandler, Event
 from recsys.errors import DatasetError
-from schemas import Follow, Interaction, Item, SchemaError, User
+from schemas import Context, Follow, Interaction, Item, Rule, SchemaError, User
 
 __all__ = ["load_jsonl"]
 
-_WRAPPERS: dict[str, type[Interaction] | type[Item] | type[User] | type[Follow]] = {
+_WRAPPERS: dict[str, type[Interaction] | type[Item] | type[User] | type[Follow] | type[Context] | type[Rule]] = {
     "interaction": Interaction,
     "item": Item,
     "user": User,
     "follow": Follow,
+    "context": Context,  # a wrapper only as a line's sole key: an interaction has a "context" field too
+    "rule": Rule,
 }
 
 
@@ -74,7 +76,10 @@ def parse_line(line: bytes) -> Event:
         raise ValueError(f"not valid JSON ({exc})") from None
     if not isinstance(data, dict):
         raise ValueError(f"expected a JSON object, got {type(data).__name__}")
-    wrappers = sorted(set(data) & set(_WRAPPERS))
+    if len(data) == 1 and next(iter(data)) in _WRAPPERS:
+        name = next(iter(data))
+        return _WRAPPERS[name].from_dict(data[name])
+    wrappers = sorted(set(data) & set(_WRAPPERS) - {"context"})
     if not wrappers:
         return Interaction.from_dict(data)
     if len(data) != 1:

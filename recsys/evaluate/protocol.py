@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 from recsys.engine import Engine
 from recsys.settings import Settings
-from schemas import Follow, Interaction, Item, User
+from schemas import Context, Follow, Interaction, Item, Rule, User
 
-Event = Interaction | Item | User | Follow
+Event = Interaction | Item | User | Follow | Context | Rule
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,10 @@ class EngineRecommender(Recommender):
             self.engine.apply_item(event)
         elif isinstance(event, Follow):
             self.engine.apply_follow(event)
+        elif isinstance(event, Context):
+            self.engine.apply_context(event)
+        elif isinstance(event, Rule):
+            self.engine.apply_rule(event)
         else:
             self.engine.apply_user(event)
 

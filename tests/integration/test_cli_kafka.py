@@ -108,9 +108,11 @@ def _events_file(tmp_path: Path) -> tuple[Path, list[Interaction]]:
         json.dumps({"item": {"item_id": "i0", "title": "Zero"}}),
         json.dumps({"item": {"item_id": "i1", "title": "One"}}),
         json.dumps({"user": {"user_id": "alice", "attributes": {"country": "NL"}}}),
-        *(json.dumps(i.to_dict()) for i in interactions[:9]),
+        json.dumps({"rule": {"rule_id": "sale", "action": "boost", "item_ids": ["i1"], "weight": 0.2}}),
+        *(json.dumps(i.to_dict()) for i in interactions[:8]),
         json.dumps({"event_id": "bad", "user_id": "carol", "item_id": "i1", "type": "love", "timestamp": 1}),
-        *(json.dumps({"interaction": i.to_dict()}) for i in interactions[9:]),
+        json.dumps({"context": {"event_id": "c1", "user_id": "dave", "timestamp": 8, "context": {"device": "tv"}}}),
+        *(json.dumps({"interaction": i.to_dict()}) for i in interactions[8:]),
     ]
     path = tmp_path / "events.jsonl"
     path.write_text("\n".join(lines) + "\n")
@@ -127,16 +129,19 @@ def test_produce_puts_each_key_on_the_partition_faust_expects(
 
     captured = capsys.readouterr()
     assert status == 0, captured.err
-    assert "sent 18 interactions, 2 items, 1 users in " in captured.out
+    assert "sent 18 interactions, 2 items, 1 users, 1 context, 1 rules in " in captured.out
     assert "1 invalid lines sent raw" in captured.out
     assert f"{path}:14:" in captured.err
 
-    topics = [settings.topic_interactions, settings.topic_items, settings.topic_users]
-    messages = _consume(settings, topics, expected=18 + 1 + 2 + 1)
+    topics = [settings.topic_interactions, settings.topic_items, settings.topic_users, settings.topic_context,
+              settings.topic_rules]  # fmt: skip
+    messages = _consume(settings, topics, expected=18 + 1 + 2 + 1 + 1 + 1)
     by_topic: dict[str, list[Received]] = defaultdict(list)
     for msg in messages:
         by_topic[msg.topic].append(msg)
-    assert {t: len(m) for t, m in by_topic.items()} == {topics[0]: 19, topics[1]: 2, topics[2]: 1}
+    assert {t: len(m) for t, m in by_topic.items()} == {topics[0]: 19, topics[1]: 2, topics[2]: 1, topics[3]: 1,
+                                                        topics[4]: 1}  # fmt: skip
+    assert [m.key for m in by_topic[topics[3]] + by_topic[topics[4]]] == [b"dave", b"sale"]
 
     partitions_of_key: dict[bytes, set[int]] = defaultdict(set)
     for msg in messages:
@@ -171,7 +176,7 @@ def test_produce_stops_at_the_first_bad_line_by_default(
 
     captured = capsys.readouterr()
     assert f"error: {path}:14: interaction: field 'type' must be one of" in captured.err
-    assert "sent 9 interactions, 2 items, 1 users" in captured.out
+    assert "sent 8 interactions, 2 items, 1 users, 1 rules" in captured.out
 
 
 def test_tail_prints_recommendations_and_dead_letters(settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:

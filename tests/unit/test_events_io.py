@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from schemas import Interaction, Item, User
+from schemas import Context, Interaction, Item, Rule, User
 from streams.events_io import EventFileError, detect_format, read_events, read_jsonl, read_movielens
 
 
@@ -188,3 +188,19 @@ def _empty_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "empty"
     folder.mkdir()
     return folder
+
+
+def test_jsonl_reads_context_changes_and_rules_and_tells_them_from_an_interactions_context(tmp_path: Path) -> None:
+    with_context = {**VIEW, "context": {"device": "tv"}}
+    path = _write(
+        tmp_path / "events.jsonl",
+        json.dumps({"context": {"event_id": "c1", "user_id": "alice", "timestamp": 11, "context": {"device": "tv"}}}),
+        json.dumps({"rule": {"rule_id": "sale", "action": "boost", "match": {"genres": "Comedy"}, "weight": 0.3}}),
+        json.dumps(with_context),
+    )
+    events = list(read_jsonl(path))
+    assert events == [
+        ("context", "alice", Context("c1", "alice", 11.0, {"device": "tv"})),
+        ("rules", "sale", Rule("sale", "boost", match={"genres": "Comedy"}, weight=0.3)),
+        ("interactions", "alice", Interaction.from_dict(with_context)),
+    ]
