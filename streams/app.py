@@ -185,6 +185,7 @@ def create_app(settings: Settings) -> Service:
                     await publish(engine.refresh_user(user_id, trigger, first))
                 except Exception:  # noqa: BLE001 - one user's failure must not stop the others' lists
                     log.exception("ranking the list of %s failed", user_id)
+                await asyncio.sleep(0)  # a rule change re-ranks every active user: let events through meanwhile
             if wake.is_set():  # more arrived while publishing
                 continue
             deadline = coalescer.next_deadline()
