@@ -6,19 +6,33 @@
 every active user re-ranked, as the worker's task does. Prints the time; asserts nothing.
 """
 
+from __future__ import annotations
+
 import time
+
 from recsys.datasets.synthetic import SyntheticWorld
 from recsys.engine import Engine
 from recsys.settings import Settings
 from schemas import Rule
-world = SyntheticWorld(users=5000, items=10000, clusters=20, seed=5)
-e = Engine(Settings())
-for it in world.catalogue(): e.apply_item(it)
-for ev in world.interactions(20000): e.process(ev)
-e.take_affected()
-print("active users", len(e.lists))
-e.apply_rule(Rule("promo", "pin", item_ids=("i42",), position=1))
-users = e.take_affected()
-t = time.perf_counter(); changed = sum(e.refresh_user(u, "rule:promo") is not None for u in users)
-dt = time.perf_counter() - t
-print(f"re-ranked {len(users)} users in {dt:.1f} s ({dt / len(users) * 1000:.2f} ms each); {changed} lists changed")
+
+
+def main() -> None:
+    world = SyntheticWorld(users=5000, items=10000, clusters=20, seed=5)
+    engine = Engine(Settings())
+    for item in world.catalogue():
+        engine.apply_item(item)
+    for event in world.interactions(20000):
+        engine.process(event)
+    engine.take_affected()
+    print("active users", len(engine.lists))
+    engine.apply_rule(Rule("promo", "pin", item_ids=("i42",), position=1))
+    users = engine.take_affected()
+    started = time.perf_counter()
+    changed = sum(engine.refresh_user(u, "rule:promo") is not None for u in users)
+    took = time.perf_counter() - started
+    print(f"re-ranked {len(users)} users in {took:.1f} s ({took / len(users) * 1000:.2f} ms each); "
+          f"{changed} lists changed")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
