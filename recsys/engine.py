@@ -112,6 +112,7 @@ class Engine:
         # the last list shown to each active user (bounded): publish only changes, re-rank on
         # rule and catalogue changes, measure online quality; transient (a restart re-publishes)
         self.lists: OrderedDict[str, tuple[str, ...]] = OrderedDict()
+        self.shown_at: dict[str, float] = {}  # event time each of them was last shown a list
         self.affected: set[str] = set()  # users whose list a change may have changed, to re-rank
         self.exclude_types = frozenset(t.strip() for t in s.exclude_types.split(",") if t.strip())
         self.counters = {
@@ -299,13 +300,24 @@ class Engine:
         """A record on the rules topic: in force from the next list; active users are re-ranked."""
         self.counters["rules"] += 1
         self.rules.apply(rule)
-        self.affected.update(self.lists)
+        self.affected.update(self.active_users())
 
     def remove_rule(self, rule_id: str) -> None:
         """A tombstone on the rules topic."""
         self.counters["rules"] += 1
         self.rules.remove(rule_id)
-        self.affected.update(self.lists)
+        self.affected.update(self.active_users())
+
+    def active_users(self) -> list[str]:
+        """Users shown a list within ``active_seconds`` of event time (all remembered when 0),
+        the most recent first: whom a rule change re-ranks."""
+        window = self.settings.active_seconds
+        out: list[str] = []
+        for user_id in reversed(self.lists):  # least recently shown last
+            if window and self.shown_at.get(user_id, self.clock) < self.clock - window:
+                break
+            out.append(user_id)
+        return out
 
     def take_affected(self) -> list[str]:
         """Users whose list a catalogue, profile, follow, context or rule change may have changed
@@ -506,13 +518,15 @@ class Engine:
         """The list is shown: remember it as the user's last and count creator exposure; False
         (and nothing counted) when it is the same list as last time."""
         ids = tuple(s.item_id for s in top)
+        self.shown_at[user_id] = now
         if self.lists.get(user_id) == ids:
             self.lists.move_to_end(user_id)
             return False
         self.lists[user_id] = ids
         self.lists.move_to_end(user_id)
         while len(self.lists) > self.settings.active_users:
-            self.lists.popitem(last=False)
+            dropped, _ = self.lists.popitem(last=False)
+            self.shown_at.pop(dropped, None)
         self.exposure.record([c for c in map(self.creator_of, ids) if c is not None], now)
         return True
 

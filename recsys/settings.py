@@ -142,6 +142,11 @@ class Settings:
         "changed, rule and catalogue changes re-rank these users, and online quality is measured on them.",
         10000,
     )
+    active_seconds: float = _doc(
+        "A rule change re-ranks the users shown a list within this many event-time seconds (those on "
+        "line); 0: every remembered user (active_users).",
+        3600.0,
+    )
     exclude_types: str = _doc(
         "Interaction types after which the item is never recommended to that user again, comma-separated "
         "(a music service may leave out view and like: a song can be played again). Disliked items are "
@@ -362,6 +367,7 @@ class Settings:
         need(self.coalesce_ms >= 0, "coalesce_ms", "must be 0 (off) or more")
         need(self.coalesce_ms <= 10000, "coalesce_ms", "must be at most 10000: it bounds every list's delay")
         need(self.active_users >= 1, "active_users", "must be at least 1")
+        need(self.active_seconds >= 0, "active_seconds", "must be 0 (every remembered user) or positive seconds")
         types = [t.strip() for t in self.exclude_types.split(",") if t.strip()]
         need(set(types) <= set(INTERACTION_TYPES), "exclude_types",
              f"must be a comma-separated subset of {', '.join(INTERACTION_TYPES)} (may be empty)")  # fmt: skip

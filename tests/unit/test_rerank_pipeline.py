@@ -219,3 +219,18 @@ def test_rules_exposure_and_feedback_survive_a_snapshot(tmp_path: Path) -> None:
     assert "promo" in restored.rules and restored.feedback.clicks("i5") == 1
     assert restored.exposure.total(1000.0) == engine.exposure.total(1000.0) > 0
     assert listed(restored, "u")[0] == "i42"
+
+
+def test_a_rule_change_re_ranks_only_the_users_shown_a_list_lately() -> None:
+    engine = world(active_seconds=600.0)
+    like(engine, "early", "i5", at=1000.0)
+    like(engine, "late", "i6", at=1500.0)
+    like(engine, "now", "i7", at=2000.0)
+    engine.take_affected()
+    engine.apply_rule(Rule("promo", "pin", item_ids=("i42",)))
+    assert engine.take_affected() == ["late", "now"]  # "early" was last shown a list 1000 s ago
+    everyone = world(active_seconds=0.0)
+    for user, at in [("early", 1000.0), ("now", 2000.0)]:
+        like(everyone, user, "i5", at=at)
+    everyone.apply_rule(Rule("promo", "pin", item_ids=("i42",)))
+    assert everyone.take_affected() == ["early", "now"]
