@@ -278,35 +278,22 @@ def create_app(settings: Settings) -> Service:
         log.info("rule %s %s", rule.rule_id, "applied" if rule.enabled else "deleted")
         rerank_affected(f"rule:{rule.rule_id}")
 
-    @app.agent(interactions, concurrency=1, name="interactions")
-    async def interactions_agent(stream: Any) -> None:
-        async for event in stream.events():
-            await guarded(event, handle_interaction)
+    def agent(handle: Callable[[EventT], Awaitable[None]]) -> Callable[[Any], Awaitable[None]]:
+        async def consume(stream: Any) -> None:
+            async for event in stream.events():
+                await guarded(event, handle)
 
-    @app.agent(items, concurrency=1, name="items")
-    async def items_agent(stream: Any) -> None:
-        async for event in stream.events():
-            await guarded(event, handle_item)
+        return consume
 
-    @app.agent(profiles, concurrency=1, name="users")
-    async def users_agent(stream: Any) -> None:
-        async for event in stream.events():
-            await guarded(event, handle_user)
-
-    @app.agent(follows, concurrency=1, name="follows")
-    async def follows_agent(stream: Any) -> None:
-        async for event in stream.events():
-            await guarded(event, handle_follow)
-
-    @app.agent(contexts, concurrency=1, name="context")
-    async def context_agent(stream: Any) -> None:
-        async for event in stream.events():
-            await guarded(event, handle_context)
-
-    @app.agent(rules, concurrency=1, name="rules")
-    async def rules_agent(stream: Any) -> None:
-        async for event in stream.events():
-            await guarded(event, handle_rule)
+    for name, topic, handle in [
+        ("interactions", interactions, handle_interaction),
+        ("items", items, handle_item),
+        ("users", profiles, handle_user),
+        ("follows", follows, handle_follow),
+        ("context", contexts, handle_context),
+        ("rules", rules, handle_rule),
+    ]:
+        app.agent(topic, concurrency=1, name=name)(agent(handle))
 
     @app.timer(interval=max(settings.index_refresh_seconds, 0.1))
     async def refresh_index() -> None:
