@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import socket
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -93,27 +95,37 @@ class WorkerProcess:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
 
+def worker_environment(kafka: str, folder: Path, prefix: str = "test", **extra: str) -> dict[str, str]:
+    """Environment for a worker with its own app id, topics, data dir (under ``folder``) and web port."""
+    tag = uuid.uuid4().hex[:8]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RECSYS_")}
+    env.update({
+        "RECSYS_BROKER_URL": kafka,
+        "RECSYS_APP_ID": f"{prefix}-{tag}",
+        # every topic its own, so no test worker creates or reads a shared one
+        **{f"RECSYS_{name.upper()}": f"{topic_stem(name)}-{tag}" for name in TOPIC_FIELDS},
+        "RECSYS_PARTITIONS": "2",
+        "RECSYS_DATA_DIR": str(folder / f"data-{tag}"),
+        "RECSYS_WEB_PORT": str(free_port()),
+        "RECSYS_LOG_LEVEL": "info",
+    })  # fmt: skip
+    env.update(extra)
+    return env
+
+
 @pytest.fixture
 def worker_env(kafka: str, tmp_path: Path) -> Callable[..., dict[str, str]]:
-    """Environment for a worker with its own app id, topics, data dir and web port."""
+    """:func:`worker_environment` for this test, with settings changed by keyword."""
+    return lambda **extra: worker_environment(kafka, tmp_path, **extra)
 
-    def make(**extra: str) -> dict[str, str]:
-        tag = uuid.uuid4().hex[:8]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("RECSYS_")}
-        env.update({
-            "RECSYS_BROKER_URL": kafka,
-            "RECSYS_APP_ID": f"test-{tag}",
-            # every topic its own, so no test worker creates or reads a shared one
-            **{f"RECSYS_{name.upper()}": f"{topic_stem(name)}-{tag}" for name in TOPIC_FIELDS},
-            "RECSYS_PARTITIONS": "2",
-            "RECSYS_DATA_DIR": str(tmp_path / f"data-{tag}"),
-            "RECSYS_WEB_PORT": str(free_port()),
-            "RECSYS_LOG_LEVEL": "info",
-        })  # fmt: skip
-        env.update(extra)
-        return env
 
-    return make
+def stats(worker: WorkerProcess) -> dict[str, Any]:
+    """The worker's ``/stats`` page (counters); {} while it does not answer."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{worker.settings.web_port}/stats", timeout=2) as reply:
+            return dict(json.loads(reply.read()))
+    except (OSError, ValueError):
+        return {}
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float, what: str, worker: WorkerProcess | None = None) -> None:

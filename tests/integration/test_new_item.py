@@ -19,9 +19,7 @@ of the 17 cluster users got the item, with the learned scorer as with the blend;
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.request
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -32,7 +30,7 @@ from recsys.datasets.synthetic import SyntheticWorld
 from recsys.settings import Settings
 from schemas import Interaction, Recommendation, encode
 from streams.kafka_io import create_topics
-from tests.conftest import WorkerProcess, wait_for
+from tests.conftest import WorkerProcess, stats, wait_for
 from tests.integration.test_worker import Reader, like, send, settle
 
 pytestmark = pytest.mark.integration
@@ -40,16 +38,6 @@ pytestmark = pytest.mark.integration
 HISTORY = 1500  # interactions before the new item: what the in-process test trains on
 OWN_FLOOR = 0.5  # share of cluster-C users whose list holds the new item; measured 0.71-0.88 (0.0 without the slot)
 OTHERS_CEILING = 0.2  # the same share among the other users; measured 0.0
-
-
-def _stat(worker: WorkerProcess, name: str) -> int | None:
-    """A counter of the worker's ``/stats`` page, or None while it does not answer."""
-    url = f"http://127.0.0.1:{worker.settings.web_port}/stats"
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return int(json.loads(response.read())[name])
-    except (OSError, ValueError, KeyError):
-        return None
 
 
 def test_a_new_item_reaches_users_of_its_taste_before_anyone_touched_it(
@@ -74,7 +62,7 @@ def test_a_new_item_reaches_users_of_its_taste_before_anyone_touched_it(
         new = world.publish_item(cluster)
         assert new.item_id not in {i.item_id for i in catalogue}
         send(s, s.topic_items, [(new.item_id, encode(new))])
-        wait_for(lambda: _stat(worker, "items") == len(catalogue) + 1, 30, "the new item in the catalogue", worker)
+        wait_for(lambda: stats(worker).get("items") == len(catalogue) + 1, 30, "the new item in the catalogue", worker)
         time.sleep(2 * s.index_refresh_seconds + 1)  # the timer's index refresh embeds it in the two-tower index
 
         # One more interaction per user, on an unseen item of the user's own cluster (never the new one).

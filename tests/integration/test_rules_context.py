@@ -13,10 +13,8 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 import urllib.request
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +23,7 @@ import pytest
 
 from schemas import DeadLetter, Item, Recommendation, decode, encode
 from streams.kafka_io import create_topics
-from tests.conftest import TOPIC_FIELDS, WorkerProcess, free_port, wait_for
+from tests.conftest import WorkerProcess, stats, wait_for, worker_environment
 from tests.integration.test_worker import (
     FIRST_RECOMMENDATION_TIMEOUT,
     Reader,
@@ -48,16 +46,6 @@ def _catalogue() -> list[tuple[str | None, bytes | None]]:
     return [(i.item_id, encode(i)) for i in items]
 
 
-def _stats(worker: WorkerProcess) -> dict[str, Any]:
-    """The worker's ``/stats`` page; {} while it does not answer."""
-    url = f"http://127.0.0.1:{worker.settings.web_port}/stats"
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return dict(json.loads(response.read()))
-    except (OSError, ValueError):
-        return {}
-
-
 def _ready(worker: WorkerProcess) -> bool:
     url = f"http://127.0.0.1:{worker.settings.web_port}/ready/"
     try:
@@ -74,7 +62,7 @@ def _start(worker: WorkerProcess) -> WorkerProcess:
     send(s, s.topic_items, _catalogue())
     worker.start()
     wait_for(lambda: _ready(worker), FIRST_RECOMMENDATION_TIMEOUT, "the worker to be ready", worker)
-    wait_for(lambda: _stats(worker).get("items") == CATALOGUE, 60, "the catalogue to be loaded", worker)
+    wait_for(lambda: stats(worker).get("items") == CATALOGUE, 60, "the catalogue to be loaded", worker)
     return worker
 
 
@@ -120,10 +108,10 @@ def _drop_rule(worker: WorkerProcess, rule_id: str) -> None:
     if not worker.alive():
         return
     s = worker.settings
-    before = int(_stats(worker).get("rules", 0))
+    before = int(stats(worker).get("rules", 0))
     send(s, s.topic_rules, [(rule_id, None)])
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and int(_stats(worker).get("rules", 0)) <= before:
+    while time.monotonic() < deadline and int(stats(worker).get("rules", 0)) <= before:
         time.sleep(0.2)
 
 
@@ -131,17 +119,7 @@ def _drop_rule(worker: WorkerProcess, rule_id: str) -> None:
 def worker(kafka: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorkerProcess]:
     """One worker (coalescing off) for the tests of rules, context and dead letters."""
     tmp = tmp_path_factory.mktemp("rules-worker")
-    tag = uuid.uuid4().hex[:8]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RECSYS_")}
-    env.update({
-        "RECSYS_BROKER_URL": kafka,
-        "RECSYS_APP_ID": f"rules-{tag}",
-        **{f"RECSYS_{name.upper()}": f"{name.removeprefix('topic_').replace('_', '-')}-{tag}" for name in TOPIC_FIELDS},
-        "RECSYS_PARTITIONS": "2",
-        "RECSYS_DATA_DIR": str(tmp / "data"),
-        "RECSYS_WEB_PORT": str(free_port()),
-        "RECSYS_LOG_LEVEL": "info",
-    })  # fmt: skip
+    env = worker_environment(kafka, tmp, "rules")
     process = WorkerProcess(env, tmp / "worker.log")
     try:
         yield _start(process)
@@ -221,10 +199,10 @@ def test_a_context_event_brings_a_context_rule_into_force_for_that_user(worker: 
         tv_item = next(f"item-{n}" for n in range(CATALOGUE)
                        if f"item-{n}" not in {*seen["carol"], *_ids(before)})  # fmt: skip
 
-        rules_before = int(_stats(worker).get("rules", 0))
+        rules_before = int(stats(worker).get("rules", 0))
         send(s, s.topic_rules, [_rule("tv", action="pin", item_ids=[tv_item], context={"device": "tv"})])
         # the rule is in force before the context event arrives (they travel on different topics)
-        wait_for(lambda: int(_stats(worker).get("rules", 0)) > rules_before, 30, "the tv rule to be applied", worker)
+        wait_for(lambda: int(stats(worker).get("rules", 0)) > rules_before, 30, "the tv rule to be applied", worker)
 
         send(s, s.topic_context, [_context("ctx-1", "carol", {"device": "tv"})])
         _poll(reader, has_rec_for("carol", "ctx-1"), worker, "carol's list after the context event ctx-1")
@@ -286,18 +264,18 @@ def test_a_burst_of_one_users_events_gives_few_lists_with_the_latest_state(
     try:
         _start(coalescing)
         send(s, s.topic_interactions, burst)  # one flush: the worker sees them within the window
-        wait_for(lambda: _stats(coalescing).get("applied") == len(burst), LIST_TIMEOUT, "the burst applied",
+        wait_for(lambda: stats(coalescing).get("applied") == len(burst), LIST_TIMEOUT, "the burst applied",
                  coalescing)  # fmt: skip
         # every window has closed 0.5 s after the last event: the lists published by then are all there are
         settled = time.monotonic() + 3.0
 
         def all_lists(r: Reader) -> bool:
-            published = _stats(coalescing).get("recommendations")
+            published = stats(coalescing).get("recommendations")
             return time.monotonic() > settled and published is not None and len(r.recommendations("erin")) >= published
 
         reader.poll_until(all_lists, LIST_TIMEOUT, coalescing)
         lists = reader.recommendations("erin")
-        assert _stats(coalescing)["recommendations"] == len(lists)
+        assert stats(coalescing)["recommendations"] == len(lists)
     finally:
         reader.close()
         assert coalescing.stop() == 0, coalescing.log_tail()

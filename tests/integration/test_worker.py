@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import time
-import urllib.request
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +14,7 @@ from recsys.datasets.synthetic import SyntheticWorld
 from recsys.settings import Settings
 from schemas import DeadLetter, Interaction, Item, Recommendation, decode, encode
 from streams.kafka_io import create_topics, make_consumer, make_producer
-from tests.conftest import TOPIC_FIELDS, WorkerProcess, topic_stem, wait_for
+from tests.conftest import WorkerProcess, stats, wait_for, worker_environment
 
 pytestmark = pytest.mark.integration
 
@@ -69,11 +66,7 @@ def has_rec_for(user_id: str, event_id: str) -> Callable[[Reader], bool]:
 
 def applied(worker: WorkerProcess) -> int:
     """Interactions the worker applied since it started (its /stats page; -1 while it has none)."""
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{worker.settings.web_port}/stats", timeout=2) as reply:
-            return int(json.loads(reply.read())["applied"])
-    except (OSError, ValueError, KeyError):
-        return -1
+    return int(stats(worker).get("applied", -1))
 
 
 def settle(reader: Reader, worker: WorkerProcess, target: int, timeout: float = FIRST_RECOMMENDATION_TIMEOUT) -> None:
@@ -91,20 +84,8 @@ def like(event_id: str, user_id: str, item_id: str, ts: float = 1.0, kind: str =
 @pytest.fixture(scope="module")
 def running(kafka: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorkerProcess]:
     """One worker shared by the tests that do not restart it."""
-    from tests.conftest import free_port
-
     tmp = tmp_path_factory.mktemp("worker")
-    tag = uuid.uuid4().hex[:8]
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RECSYS_")}
-    env.update({
-        "RECSYS_BROKER_URL": kafka, "RECSYS_APP_ID": f"spine-{tag}",
-        # every topic its own, so no test worker creates or reads a shared one
-        **{f"RECSYS_{name.upper()}": f"{topic_stem(name)}-{tag}" for name in TOPIC_FIELDS},
-        "RECSYS_PARTITIONS": "2",
-        "RECSYS_DATA_DIR": str(tmp / "data"), "RECSYS_WEB_PORT": str(free_port()),
-    })  # fmt: skip
-    worker = WorkerProcess(env, tmp / "worker.log")
+    worker = WorkerProcess(worker_environment(kafka, tmp, "spine"), tmp / "worker.log")
     settings = worker.settings
     create_topics(settings)
     catalogue = [Item(f"item-{n}", title=f"Item {n}") for n in range(30)]
