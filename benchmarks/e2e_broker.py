@@ -50,14 +50,9 @@ def _env(tag: str, data: Path) -> dict[str, str]:
     env.update({
         "RECSYS_BROKER_URL": os.environ.get("RECSYS_BROKER_URL", "kafka://127.0.0.1:9092"),
         "RECSYS_APP_ID": f"bench-{tag}",
-        "RECSYS_TOPIC_INTERACTIONS": f"bench-interactions-{tag}",
-        "RECSYS_TOPIC_ITEMS": f"bench-items-{tag}",
-        "RECSYS_TOPIC_USERS": f"bench-users-{tag}",
-        "RECSYS_TOPIC_RECOMMENDATIONS": f"bench-recommendations-{tag}",
-        "RECSYS_TOPIC_DEAD_LETTERS": f"bench-dead-letters-{tag}",
-        "RECSYS_TOPIC_FOLLOWS": f"bench-follows-{tag}",
-        "RECSYS_TOPIC_CONTEXT": f"bench-context-{tag}",
-        "RECSYS_TOPIC_RULES": f"bench-rules-{tag}",
+        # every topic its own (each topic_* setting), so runs never share one
+        **{f"RECSYS_{name.upper()}": f"bench-{name.removeprefix('topic_').replace('_', '-')}-{tag}"
+           for name in Settings.__dataclass_fields__ if name.startswith("topic_")},  # fmt: skip
         "RECSYS_DATA_DIR": str(data),
         "RECSYS_WEB_PORT": str(6100 + (hash(tag) % 800)),
         "RECSYS_LOG_LEVEL": "warning",
