@@ -43,23 +43,25 @@ def fuse_orders(orders: Mapping[str, np.ndarray], weights: Mapping[str, float], 
 
 
 def rank_contributions(
-    orders: Mapping[str, np.ndarray], weights: Mapping[str, float], offset: float, n: int, rows: list[int]
+    orders: Mapping[str, np.ndarray], weights: Mapping[str, float], offset: float, listed: list[str], ids: list[str]
 ) -> list[dict[str, float]]:
-    """What each weighted signal added (``weight / (offset + rank)``) to the items at ``rows``
-    of a list of ``n`` fused by :func:`fuse_orders`.
+    """What each weighted signal added (``weight / (offset + rank)``) to each of ``ids`` in the
+    list ``listed`` fused by :func:`fuse_orders` (nothing for an id not in it).
 
-    >>> rank_contributions({"mf": np.array([1, 0])}, {"mf": 2.0}, 1.0, 2, [0, 1])
-    [{'mf': 0.666667}, {'mf': 1.0}]
+    >>> rank_contributions({"mf": np.array([1, 0])}, {"mf": 2.0}, 1.0, ["a", "b"], ["a", "b", "c"])
+    [{'mf': 0.666667}, {'mf': 1.0}, {}]
     """
-    out: list[dict[str, float]] = [{} for _ in rows]
+    position = {item_id: row for row, item_id in enumerate(listed)}
+    rows = [position.get(i) for i in ids]
+    out: list[dict[str, float]] = [{} for _ in ids]
     for signal, order in orders.items():
         weight = weights.get(signal, 0.0)
         if not weight:
             continue
-        rank = np.zeros(n, dtype=int)
+        rank = np.zeros(len(listed), dtype=int)
         rank[order] = np.arange(1, len(order) + 1)
         for parts, row in zip(out, rows, strict=True):
-            if rank[row]:
+            if row is not None and rank[row]:
                 parts[signal] = round(float(weight / (offset + rank[row])), 6)
     return out
 
@@ -86,14 +88,11 @@ class BlendScorer(Scorer):
         values = {name: signal(request, ids) for name, signal in self.signals.items()}
         orders = {name: signal_order(v) for name, v in values.items() if v is not None}
         fused = fuse_orders(orders, self.weights, self.offset, len(ids))
-        self._last = (request.user.user_id, {i: j for j, i in enumerate(ids)}, orders)
+        self._last = (request.user.user_id, ids, orders)
         return [Scored(i, s, tuple(candidates[i])) for i, s in zip(ids, fused.tolist(), strict=True)]
 
     def components(self, request: Request, ids: list[str]) -> list[dict[str, float]]:
         last = getattr(self, "_last", None)
         if last is None or last[0] != request.user.user_id:
             return super().components(request, ids)
-        _, position, orders = last
-        known = [position.get(i, -1) for i in ids]
-        found = rank_contributions(orders, self.weights, self.offset, len(position), [max(p, 0) for p in known])
-        return [parts if p >= 0 else {} for parts, p in zip(found, known, strict=True)]
+        return rank_contributions(last[2], self.weights, self.offset, last[1], ids)

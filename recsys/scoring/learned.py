@@ -111,7 +111,6 @@ class LearnedScorer(Scorer):
         state["signals"] = {}  # closures over engine parts; the engine wires them again
         state["genres"] = None
         state.pop("_last", None)  # the last list's features: transient
-        state.pop("_orders", None)
         return state
 
     @property
@@ -126,8 +125,9 @@ class LearnedScorer(Scorer):
         return self.examples >= self.min_examples
 
     # ------------------------------------------------------------------ features
-    def features(self, request: Request, ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """The feature matrix (one row per id, columns :attr:`names`) and the blend's scores."""
+    def features(self, request: Request, ids: list[str]) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        """The feature matrix (one row per id, columns :attr:`names`), the blend's scores, and
+        each signal's order (for :meth:`components`)."""
         n = len(ids)
         orders: dict[str, np.ndarray] = {}
         columns: list[np.ndarray] = []
@@ -144,11 +144,10 @@ class LearnedScorer(Scorer):
             rank_col[order] = ranks[: len(order)]
             columns += [np.where(known, np.sign(v) * np.log1p(np.abs(np.nan_to_num(v))), 0.0), rank_col, known * 1.0]
         fused = fuse_orders(orders, self.blend_weights, self.blend_offset, n)
-        self._orders = orders
         total = sum(w for w in self.blend_weights.values() if w > 0) or 1.0
         columns.append(fused * (self.blend_offset + 1.0) / total)
         columns.append(self._genre_affinity(request, ids))
-        return np.column_stack(columns), fused
+        return np.column_stack(columns), fused, orders
 
     def _genre_affinity(self, request: Request, ids: list[str]) -> np.ndarray:
         history = request.user.history
@@ -169,13 +168,13 @@ class LearnedScorer(Scorer):
         ids = list(candidates)
         if not ids:
             return []
-        rows, fused = self.features(request, ids)
+        rows, fused, orders = self.features(request, ids)
         if self.learned:
             scores = rows @ self._weights()
         else:
             scores = fused
         self._remember(request.user.user_id, ids, rows, scores)
-        self._last = (request.user.user_id, {i: j for j, i in enumerate(ids)}, rows, self._orders)
+        self._last = (request.user.user_id, ids, rows, orders)
         return [Scored(i, float(s), tuple(candidates[i])) for i, s in zip(ids, scores.tolist(), strict=True)]
 
     def components(self, request: Request, ids: list[str]) -> list[dict[str, float]]:
@@ -184,12 +183,11 @@ class LearnedScorer(Scorer):
         last = getattr(self, "_last", None)
         if last is None or last[0] != request.user.user_id:
             return super().components(request, ids)
-        _, position, rows, orders = last
-        known = [position.get(i, -1) for i in ids]
+        _, listed, rows, orders = last
         if not self.learned:
-            found = rank_contributions(orders, self.blend_weights, self.blend_offset, len(position),
-                                       [max(p, 0) for p in known])  # fmt: skip
-            return [parts if p >= 0 else {} for parts, p in zip(found, known, strict=True)]
+            return rank_contributions(orders, self.blend_weights, self.blend_offset, listed, ids)
+        position = {item_id: row for row, item_id in enumerate(listed)}
+        known = [position.get(i, -1) for i in ids]
         weights = self._weights()
         groups = [name.split(":")[0] for name in self.names]
         out: list[dict[str, float]] = []
