@@ -429,10 +429,11 @@ class Engine:
         return self._ranked_for(self.user_state(user_id), trigger, time.time() if started is None else started)
 
     def _ranked_for(self, state: UserState, trigger: str, started: float) -> Recommendation | None:
-        items, changed = self._recommend(state, self.settings.k, set(), shown=True)
-        if not changed:
+        request, top = self._recommend(state, self.settings.k, set())
+        if not self._show(state.user_id, top, request.now):
             self.counters["unchanged"] += 1
-            return None
+            return None  # nothing to publish: not worth explaining
+        items = self._explained(request, top)
         now = time.time()
         return Recommendation(
             user_id=state.user_id,
@@ -467,7 +468,10 @@ class Engine:
         for this request. By default nothing is remembered (the on-demand read); with ``shown``
         the list counts as shown to the user (creator exposure, the user's last list)."""
         state = self.user_state(user_id)
-        return self._recommend(state, self.settings.k if k is None else k, exclude or set(), context, shown)[0]
+        request, top = self._recommend(state, self.settings.k if k is None else k, exclude or set(), context)
+        if shown:
+            self._show(user_id, top, request.now)
+        return self._explained(request, top)
 
     def similar(self, item_id: str, k: int | None = None) -> list[RecommendedItem]:
         """Items like ``item_id`` (co-visited with it, near it in MF and content space), best first."""
@@ -481,9 +485,8 @@ class Engine:
         k: int,
         exclude: set[str],
         context: dict[str, Any] | None = None,
-        shown: bool = False,
-    ) -> tuple[list[RecommendedItem], bool]:
-        """The list, and (with ``shown``) whether it differs from the one last shown."""
+    ) -> tuple[Request, list[Scored]]:
+        """The request and its top ``k``: candidates, scored, filtered, re-ranked."""
         request = Request(
             state, self.factors_of(state), state.excluded() | exclude, k=k, now=self.clock,
             context={**state.context, **(context or {})},
@@ -498,9 +501,7 @@ class Engine:
             ranked += [s.moved(score=0.0) for s in self._rank(request, rest)]
         for step in self.rerankers:
             ranked = step.rerank(request, ranked)
-        top = ranked[:k]
-        changed = self._show(state.user_id, top, request.now) if shown else True
-        return self._explained(request, top), changed
+        return request, ranked[:k]
 
     def _rank(self, request: Request, candidates: dict[str, dict[str, float]]) -> list[Scored]:
         """Scored, best first, hard-filtered, relevance scaled to [0, 1]."""
