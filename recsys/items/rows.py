@@ -1,0 +1,152 @@
+"""One dense row space for every item-side array: an id -> row map and the columns that grow with it.
+
+Every part of the item side (catalogue, MF vectors, two-tower embeddings, counts, indexes)
+stores its per-item values in a :class:`Column` of the one :class:`RowSpace`, at the item's
+row. Rows are handed out in first-seen order and never reused: an item that is withdrawn keeps
+its row (its availability says it is gone), so a row means the same item for the life of the
+state, in every column and as the label in every index.
+
+Columns are allocated with headroom and grow together by doubling when a new row does not fit,
+so a part reads ``column.data[rows]`` without checking sizes. A part must read ``column.data``
+afresh after any call that may add a row (the array is replaced when it grows).
+
+Examples
+--------
+>>> space = RowSpace(capacity=2)
+>>> popularity = space.column(np.float64)
+>>> vectors = space.column(np.float32, width=3)
+>>> space.row("matrix"), space.row("alien"), space.row("matrix")
+(0, 1, 0)
+>>> space.row("heat"), space.capacity, vectors.data.shape
+(2, 4, (4, 3))
+>>> popularity.data[space.rows(["alien", "heat"])] += 1.0
+>>> popularity.data[:3].tolist()
+[0.0, 1.0, 1.0]
+>>> space.find("nope"), space.lookup(["heat", "nope"]).tolist(), space.ids_of(np.array([2, 0]))
+(-1, [2, -1], ['heat', 'matrix'])
+
+A pickled space keeps its rows and its columns' values (only the rows in use are written):
+
+>>> import pickle
+>>> copy = pickle.loads(pickle.dumps(space))
+>>> copy.find("heat"), len(copy), copy.capacity
+(2, 3, 4)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["Column", "RowSpace"]
+
+Rows = npt.NDArray[np.int64]
+
+
+class Column:
+    """One per-item array of a :class:`RowSpace`: ``data[row]`` (a row of ``width`` values when given)."""
+
+    def __init__(self, space: RowSpace, dtype: npt.DTypeLike, width: int | None = None, fill: Any = 0) -> None:
+        self._space = space
+        self.dtype = np.dtype(dtype)
+        self.width = width
+        self.fill = fill
+        self.data: np.ndarray = self._empty(space.capacity)
+
+    def _empty(self, capacity: int) -> np.ndarray:
+        shape = (capacity,) if self.width is None else (capacity, self.width)
+        return np.full(shape, self.fill, dtype=self.dtype)
+
+    def grow(self, capacity: int) -> None:
+        """Reallocate to ``capacity`` rows, keeping the values of the rows in use."""
+        if capacity <= len(self.data):
+            return
+        data = self._empty(capacity)
+        used = len(self._space)
+        data[:used] = self.data[:used]
+        self.data = data
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["capacity"] = len(self.data)
+        state["data"] = self.data[: len(self._space)].copy()  # the headroom is not worth writing
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        capacity = state.pop("capacity")
+        used = state.pop("data")
+        self.__dict__.update(state)
+        self.data = self._empty(capacity)
+        self.data[: len(used)] = used
+
+
+class RowSpace:
+    """Item ids to dense rows (first seen, first served), and the columns indexed by them."""
+
+    def __init__(self, capacity: int = 1024) -> None:
+        if capacity < 1:
+            raise ValueError(f"RowSpace: capacity must be at least 1, got {capacity}")
+        self.ids: list[str] = []
+        self._rows: dict[str, int] = {}
+        self._capacity = capacity
+        self._columns: list[Column] = []
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __contains__(self, item_id: object) -> bool:
+        return item_id in self._rows
+
+    @property
+    def capacity(self) -> int:
+        """Rows every column has room for (grows by doubling)."""
+        return self._capacity
+
+    def column(self, dtype: npt.DTypeLike, width: int | None = None, fill: Any = 0) -> Column:
+        """A new column of this space: one value (or ``width`` values) per row, ``fill`` where unset."""
+        column = Column(self, dtype, width, fill)
+        self._columns.append(column)
+        return column
+
+    def find(self, item_id: str) -> int:
+        """The row of ``item_id``, or -1 when the space has never seen it."""
+        return self._rows.get(item_id, -1)
+
+    def row(self, item_id: str) -> int:
+        """The row of ``item_id``, handing out the next one (and growing every column) if unseen."""
+        row = self._rows.get(item_id)
+        if row is None:
+            row = len(self.ids)
+            if row >= self._capacity:
+                self._grow(row + 1)
+            self._rows[item_id] = row
+            self.ids.append(item_id)
+        return row
+
+    def rows(self, ids: Iterable[str]) -> Rows:
+        """:meth:`row` of each id (unseen ids get rows), as an int64 array."""
+        row = self.row
+        return np.fromiter((row(i) for i in ids), dtype=np.int64)
+
+    def lookup(self, ids: Sequence[str]) -> Rows:
+        """:meth:`find` of each id (-1 for ids never seen), as an int64 array; adds nothing."""
+        get = self._rows.get
+        return np.fromiter((get(i, -1) for i in ids), dtype=np.int64, count=len(ids))
+
+    def id_of(self, row: int) -> str:
+        return self.ids[row]
+
+    def ids_of(self, rows: Iterable[int]) -> list[str]:
+        ids = self.ids
+        return [ids[r] for r in rows]
+
+    def _grow(self, needed: int) -> None:
+        capacity = self._capacity
+        while capacity < needed:
+            capacity *= 2
+        self._capacity = capacity
+        for column in self._columns:
+            column.grow(capacity)
