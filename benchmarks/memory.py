@@ -114,7 +114,7 @@ def child_items(args: argparse.Namespace) -> dict[str, Any]:
     out["refresh_index s"] = time.perf_counter() - t0
     out["after index MiB"] = rss_mib()
     out["indexed"] = written
-    out["index capacity"] = engine.index.capacity
+    out["index capacity"] = engine.indexes.mf.capacity
     return out
 
 

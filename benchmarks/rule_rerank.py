@@ -24,7 +24,7 @@ def main() -> None:
     for event in world.interactions(20000):
         engine.process(event)
     engine.take_affected()
-    print("active users", len(engine.lists))
+    print("active users", len(engine.shown.lists))
     engine.apply_rule(Rule("promo", "pin", item_ids=("i42",), position=1))
     users = engine.take_affected()
     started = time.perf_counter()

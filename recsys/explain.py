@@ -1,56 +1,40 @@
 """Why an item is in a list: human-readable reasons from the generators that nominated it,
 followed by the reasons of the re-ranking steps that moved it.
 
-Only the final top ``k`` is explained, so the lookups here (which recent item it was
-co-visited with, which followee liked it, in which genre it trends) cost little.
+Each generator explains its own nominations (:meth:`recsys.candidates.Generator.reason`:
+"because you liked matrix", "trending in Comedy", "liked by bob", "new"...); the most telling
+sources come first (each generator's ``priority``: what the user did, then whom they follow,
+then the crowd). Only the final top ``k`` is explained, so the lookups cost little.
 
 Examples
 --------
->>> from recsys.catalog import Catalog
->>> from recsys.candidates import Request
->>> from recsys.candidates.covisitation import CoVisitation
->>> from recsys.candidates.social import RecentLikes
->>> from recsys.candidates.trending import Trending
+>>> from recsys.engine import Engine
+>>> from recsys.settings import Settings
 >>> from recsys.scoring import Scored
->>> from recsys.state import UserState
->>> from schemas import Item
->>> catalog = Catalog(); _ = catalog.upsert(Item("heat", attributes={"genres": ["Crime"]}))
->>> covisits = CoVisitation(); covisits.observe(["matrix"], "heat"); covisits.observe(["up"], "heat")
->>> covisits.observe(["matrix"], "heat")
->>> trending = Trending(3600.0); trending.observe("heat", 1.0, 0.0, {"genres": ["Crime"]}, {})
->>> explain = Explainer(catalog, covisits, RecentLikes(), trending)
->>> user = UserState("u", history=["matrix", "up"])
->>> explain.reasons(Request(user, None), Scored("heat", 1.0, ("covisit", "trending"), ("new",)))
+>>> from schemas import Interaction, Item
+>>> engine = Engine(Settings(ann_backend="brute"))
+>>> for item in ["matrix", "up", "heat"]:
+...     engine.apply_item(Item(item, attributes={"genres": ["Crime"]}))
+>>> for n, (user, item) in enumerate([("a", "matrix"), ("a", "heat"), ("b", "up"), ("b", "heat"), ("u", "matrix")]):
+...     _ = engine.process(Interaction(f"e{n}", user, item, "like", timestamp=float(n)))
+>>> explain = engine.ranker.explainer
+>>> request = engine.ranker.request(engine.user_state("u"), k=10)
+>>> explain.reasons(request, Scored("heat", 1.0, ("covisit", "trending"), ("new",)))
 ('because you liked matrix', 'trending in Crime', 'new')
 
 The most telling source first, and "new" from the fresh generator only for an item that is:
 
->>> explain.reasons(Request(user, None), Scored("heat", 1.0, ("popular", "fresh", "mf")))
+>>> explain.reasons(request, Scored("heat", 1.0, ("popular", "fresh", "mf")))
 ('matches your taste', 'popular')
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Mapping
 
-from recsys.candidates.base import Request
-from recsys.candidates.covisitation import CoVisitation, recent_positives
-from recsys.candidates.social import RecentLikes
-from recsys.candidates.trending import Trending
-from recsys.catalog import Catalog
-from recsys.features import item_genres
+from recsys.candidates import Generator
+from recsys.request import Request
 from recsys.scoring.base import Scored
-
-SOURCE_REASONS = {
-    "mf": "matches your taste",
-    "two_tower": "fits your profile",
-    "content": "like items you liked",
-    "popular": "popular",
-}
-"""The reason of a generator that needs no lookup."""
-
-PRIORITY = ("covisit", "social", "trending", "content", "fresh", "mf", "two_tower", "popular")
-"""The most telling sources first: what the user did, then who they follow, then the crowd."""
 
 MOST = 3
 """Reasons from the sources at most (the steps' reasons all follow)."""
@@ -59,68 +43,20 @@ MOST = 3
 class Explainer:
     """Reasons for a listed item, from its sources and the steps that moved it."""
 
-    def __init__(
-        self,
-        catalog: Catalog,
-        covisitation: CoVisitation,
-        likes: RecentLikes,
-        trending: Trending,
-        new_age: float = 86400.0,
-    ) -> None:
-        self.catalog = catalog
-        self.covisitation = covisitation
-        self.likes = likes
-        self.trending = trending
-        self.new_age = new_age  # "new": published at most this long ago (event time)
+    def __init__(self, generators: Mapping[str, Generator]) -> None:
+        self.generators = generators
+
+    def _priority(self, source: str) -> int:
+        generator = self.generators.get(source)
+        return Generator.priority if generator is None else generator.priority
 
     def reasons(self, request: Request, item: Scored) -> tuple[str, ...]:
         """Up to :data:`MOST` reasons from the sources, most telling first, then every step's."""
         out: list[str] = []
-        ranked = sorted(item.sources, key=lambda s: PRIORITY.index(s) if s in PRIORITY else len(PRIORITY))
-        for source in ranked:
-            reason = self._source_reason(request, item.item_id, source)
+        for source in sorted(item.sources, key=self._priority):
+            generator = self.generators.get(source)
+            reason = None if generator is None else generator.reason(request, item.item_id)
             if reason and reason not in out and len(out) < MOST:
                 out.append(reason)
         out += [r for r in item.reasons if r not in out]
         return tuple(out)
-
-    def _source_reason(self, request: Request, item_id: str, source: str) -> str | None:
-        if source == "covisit":
-            liked = self._covisited_with(recent_positives(request), item_id)
-            return f"because you liked {liked}" if liked else "often taken with what you liked"
-        if source == "trending":
-            genre = self._trending_genre(item_id)
-            return f"trending in {genre}" if genre else "trending"
-        if source == "social":
-            friend = self._liked_by(request.user.following, item_id)
-            return f"liked by {friend}" if friend else "liked by people you follow"
-        if source == "fresh":  # the newest items: "new" only when it is
-            age = self.catalog.age(item_id, request.now)
-            return "new" if age is not None and age <= self.new_age else None
-        return SOURCE_REASONS.get(source)
-
-    def _covisited_with(self, recent: list[str], item_id: str) -> str | None:
-        best, best_count = None, 0.0
-        for other in recent[-self.covisitation.window :]:
-            count = self.covisitation.rows.get(other, {}).get(item_id, 0.0)
-            if count > best_count:
-                best, best_count = other, count
-        return best
-
-    def _trending_genre(self, item_id: str) -> str | None:
-        info = self.catalog.items.get(item_id)
-        if info is None:
-            return None
-        best, best_value = None, 0.0
-        for genre in item_genres(info.attributes):
-            counts = self.trending.segments.get(f"genre={genre}")
-            value = counts.value(item_id) if counts is not None else 0.0
-            if value > best_value:
-                best, best_value = genre, value
-        return best
-
-    def _liked_by(self, followees: Iterable[str], item_id: str) -> str | None:
-        for followee in reversed(list(followees)):  # the most recent follow first
-            if any(like[0] == item_id for like in self.likes.by_user.get(followee, ())):
-                return followee
-        return None

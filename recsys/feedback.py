@@ -38,8 +38,7 @@ Decayed: a week later (one half-life), new clicks without skips outweigh the old
 
 from __future__ import annotations
 
-#: The interaction kinds that, after a click on the same item, count against it.
-BAD_AFTER_CLICK = frozenset({"skip", "dislike"})
+from recsys.event_types import CLICK, REGRETS
 
 
 class ItemFeedback:
@@ -56,8 +55,8 @@ class ItemFeedback:
     def observe(self, item_id: str, kind: str, clicked_before: bool, at: float = 0.0) -> None:
         """Count one interaction of type ``kind`` with ``item_id`` at event time ``at``;
         ``clicked_before`` says whether that user had clicked the item before this event."""
-        bad = kind in BAD_AFTER_CLICK and clicked_before
-        if kind != "click" and not bad:
+        bad = kind in REGRETS and clicked_before
+        if kind != CLICK and not bad:
             return
         if self.half_life and item_id in self._at and at > self._at[item_id]:
             shrink = 0.5 ** ((at - self._at[item_id]) / self.half_life)

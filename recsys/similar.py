@@ -24,16 +24,17 @@ Examples
 ...     engine.apply_item(Item(name, attributes={"genres": genres}))
 >>> for n, (user, item) in enumerate([("ann", "alien"), ("ann", "heat"), ("bob", "alien"), ("bob", "heat")]):
 ...     _ = engine.process(Interaction(f"e{n}", user, item, "like", timestamp=float(n)))
->>> [(item.item_id, item.sources) for item in similar_items(engine, "alien", k=2)]
+>>> similar = lambda item, k: similar_items(engine.items, engine.indexes, item, k)
+>>> [(item.item_id, item.sources) for item in similar("alien", 2)]
 [('heat', ('covisit', 'content')), ('blade-runner', ('content',))]
 >>> engine.refresh_index()  # MF vectors reach the item index in batches
 4
->>> best = similar_items(engine, "alien", k=3)
+>>> best = similar("alien", 3)
 >>> best[0].item_id, best[0].sources, "alien" in [item.item_id for item in best]
 ('heat', ('covisit', 'mf', 'content'), False)
 >>> best[0].reasons
 ('often taken together with alien', 'similar taste profile', 'similar attributes')
->>> similar_items(engine, "nope", k=2)
+>>> similar("nope", 2)
 Traceback (most recent call last):
 ...
 LookupError: unknown item 'nope': publish it on the items topic first
@@ -42,13 +43,11 @@ LookupError: unknown item 'nope': publish it on the items topic first
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 from recsys.ann.base import query_excluding
+from recsys.indexing import Indexes
+from recsys.items.state import ItemState
 from schemas import RecommendedItem
-
-if TYPE_CHECKING:  # the engine imports this module lazily (Engine.similar)
-    from recsys.engine import Engine
 
 RRF_K = 60
 """The rank offset of reciprocal-rank fusion: an item at rank r adds ``weight / (RRF_K + r)``."""
@@ -64,7 +63,13 @@ REASONS = {
 
 
 def similar_items(
-    engine: Engine, item_id: str, k: int, *, weights: Mapping[str, float] | None = None
+    items: ItemState,
+    indexes: Indexes,
+    item_id: str,
+    k: int,
+    *,
+    depth: int = 100,
+    weights: Mapping[str, float] | None = None,
 ) -> list[RecommendedItem]:
     """Up to ``k`` available items like ``item_id``, best first, never ``item_id`` itself.
 
@@ -72,16 +77,16 @@ def similar_items(
     to its fused score, ``reasons`` says why in words. Raises :class:`LookupError` when the
     catalogue has never heard of ``item_id``.
     """
-    if item_id not in engine.catalog.items:
+    if item_id not in items.catalog.items:
         raise LookupError(f"unknown item {item_id!r}: publish it on the items topic first")
     if k <= 0:
         return []
     weights = SOURCE_WEIGHTS if weights is None else weights
-    depth = max(k, engine.settings.candidates)
+    depth = max(k, depth)
     ranked = {
-        "covisit": _covisited(engine, item_id, depth),
-        "mf": _mf_neighbours(engine, item_id, depth),
-        "content": _content_neighbours(engine, item_id, depth),
+        "covisit": _covisited(items, item_id, depth),
+        "mf": _mf_neighbours(items, indexes, item_id, depth),
+        "content": _content_neighbours(items, indexes, item_id, depth),
     }
     fused: dict[str, dict[str, float]] = {}
     for source, ids in ranked.items():
@@ -106,24 +111,25 @@ def similar_items(
     return out
 
 
-def _covisited(engine: Engine, item_id: str, n: int) -> list[str]:
+def _covisited(items: ItemState, item_id: str, n: int) -> list[str]:
     """The items most co-visited with ``item_id``, best first (ties by id)."""
-    available = engine.catalog.is_available
-    scores = engine.covisitation.scores([item_id])
+    available = items.catalog.is_available
+    scores = items.covisitation.scores([item_id])
     pool = [(score, other) for other, score in scores.items() if other != item_id and available(other) and score > 0]
     return [other for _, other in sorted(pool, key=lambda p: (-p[0], p[1]))[:n]]
 
 
-def _mf_neighbours(engine: Engine, item_id: str, n: int) -> list[str]:
+def _mf_neighbours(items: ItemState, indexes: Indexes, item_id: str, n: int) -> list[str]:
     """The nearest items to ``item_id``'s MF vector in the item index (none without a vector)."""
-    if not engine.model.has_item(item_id) or len(engine.index) == 0:
+    if not items.model.has_item(item_id) or len(indexes.mf) == 0:
         return []
-    vector = engine.model.item_vectors([item_id])[0]
-    return [i for i, _ in query_excluding(engine.index, vector, n, {item_id}, engine.catalog.is_available)]
+    vector = items.model.item_vectors([item_id])[0]
+    return [i for i, _ in query_excluding(indexes.mf, vector, n, {item_id}, items.catalog.is_available)]
 
 
-def _content_neighbours(engine: Engine, item_id: str, n: int) -> list[str]:
+def _content_neighbours(items: ItemState, indexes: Indexes, item_id: str, n: int) -> list[str]:
     """The nearest items in content space (none when ``item_id`` has no usable attributes)."""
-    if item_id not in engine.content.vectors:
+    query = items.content.query_vector([item_id])
+    if query is None or n <= 0:
         return []
-    return [i for i, _ in engine.content.similar([item_id], n, {item_id}, engine.catalog.is_available)]
+    return [i for i, _ in query_excluding(indexes.content, query, n, {item_id}, items.catalog.is_available)]

@@ -86,6 +86,11 @@ class UserState:
         elif positive and item_id in self.disliked:
             self.disliked.remove(item_id)
 
+    def recent_positives(self) -> list[str]:
+        """The recent items that were not disliked, oldest first (what the user liked lately)."""
+        disliked = set(self.disliked)
+        return [i for i in self.history if i not in disliked]
+
     def excluded(self) -> set[str]:
         """Items never to recommend to this user again."""
         return set(self.seen) | set(self.disliked)

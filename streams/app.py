@@ -14,7 +14,6 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import faust
@@ -28,24 +27,10 @@ from streams.dead_letters import dead_letter
 from streams.fetch_wait import App
 from streams.logs import event_fields
 from streams.metrics import CONTENT_TYPE, Metrics
+from streams.service import Service
 from streams.web import register_views
 
 log = logging.getLogger("streams")
-
-
-@dataclass
-class Service:
-    """The app and what its agents share; built by :func:`create_app`."""
-
-    app: faust.App
-    engine: Engine
-    settings: Settings
-    stats: dict[str, int]
-    metrics: Metrics
-
-    @property
-    def model_dir(self) -> Any:
-        return self.settings.data_dir / "model"
 
 
 def _raw_topic(app: faust.App, name: str, settings: Settings) -> faust.TopicT:
@@ -84,7 +69,7 @@ def create_app(settings: Settings) -> Service:
     )
     engine = Engine(settings, users=users)
     metrics = Metrics(
-        lambda: len(engine.index), lambda: len(engine.catalog), lag=lambda: _lag(app, engine),
+        lambda: len(engine.indexes.mf), lambda: len(engine.catalog), lag=lambda: _lag(app, engine),
         online_quality=lambda: engine.online_quality or 0.0,
     )  # fmt: skip
     service = Service(
@@ -310,7 +295,8 @@ def create_app(settings: Settings) -> Service:
 
     @app.page("/stats")
     async def stats(web: Any, request: Any) -> Any:
-        return web.json({**service.stats, **engine.counters, "items": len(engine.catalog), "index": len(engine.index)})
+        sizes = {"items": len(engine.catalog), "index": len(engine.indexes.mf)}
+        return web.json({**service.stats, **engine.counters, **sizes})
 
     @app.page("/metrics")
     async def prometheus(web: Any, request: Any) -> Any:

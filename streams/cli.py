@@ -191,7 +191,7 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
     except (DatasetError, ValueError, OSError, TimeoutError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    engine.wals.seed_users = seed_users(engine.users)
+    engine.items.wals.seed_users = seed_users(engine.users)
     path = engine.save(args.out or settings.data_dir / "model")
     print(f"trained on {summary.events} events: {summary.users} users, {summary.items} items, "
           f"{summary.triples} user-item pairs; WALS {summary.fit_seconds:.1f} s (objective "

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 import aiohttp
 import faust
@@ -40,9 +40,7 @@ from yarl import URL
 
 from schemas import Recommendation
 from schemas.events import MAX_ID_LENGTH
-
-if TYPE_CHECKING:  # streams.app imports this module
-    from streams.app import Service
+from streams.service import Service
 
 MAX_K = 1000
 ON_DEMAND = "on-demand"

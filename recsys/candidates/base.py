@@ -1,13 +1,30 @@
-"""The interface every candidate generator implements, and what it is asked with."""
+"""The interface every candidate generator implements, and what it nominates.
+
+A generator is three things about one kind of evidence: it **nominates** items for a request
+(:meth:`Generator.generate`), it **scores** any candidate with its own evidence, whoever
+nominated it (:meth:`Generator.signal`, what the blend and the learned scorer combine), and it
+**explains** an item it nominated (:meth:`Generator.reason`). Generators are views over the
+item-side state (:class:`~recsys.items.state.ItemState`) and the indexes derived from it
+(:class:`~recsys.indexing.Indexes`); they hold no state of their own, so building them again
+after a snapshot load or an index rebuild is free and leaves nothing pointing at old objects.
+
+Every generator is registered by name in :data:`recsys.candidates.GENERATORS`; the settings
+(``RECSYS_GENERATORS``, ``RECSYS_BLEND_WEIGHTS``), the learned scorer's features, the
+explanations and the contract tests all come from that registry.
+"""
 
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import ClassVar
 
-from recsys.models.base import UserFactors
-from recsys.state import UserState
+import numpy as np
+
+from recsys.indexing import Indexes
+from recsys.items.state import ItemState
+from recsys.request import Request
+from recsys.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -17,20 +34,6 @@ class Candidate:
     item_id: str
     score: float
     source: str
-
-
-@dataclass
-class Request:
-    """Who the list is for, what must never be in it, how long the list will be, when
-    (``now``: event-time seconds, the engine's clock) and in what context (session, device,
-    location... merged from the user's context events and the request)."""
-
-    user: UserState
-    factors: UserFactors | None
-    exclude: set[str] = field(default_factory=set)
-    k: int = 10
-    now: float = 0.0
-    context: dict[str, Any] = field(default_factory=dict)
 
 
 class CandidateSource(abc.ABC):
@@ -45,3 +48,25 @@ class CandidateSource(abc.ABC):
     @abc.abstractmethod
     def generate(self, request: Request, n: int) -> list[Candidate]:
         """Up to ``n`` candidates, best first."""
+
+
+class Generator(CandidateSource):
+    """A registered candidate generator: nominates, scores any candidate, explains its own."""
+
+    priority: ClassVar[int] = 100
+    """Where its reason goes among an item's reasons: lower is more telling (what the user did,
+    then whom they follow, then the crowd)."""
+
+    def __init__(self, items: ItemState, indexes: Indexes, settings: Settings) -> None:
+        self.items = items
+        self.indexes = indexes
+        self.settings = settings
+
+    @abc.abstractmethod
+    def signal(self, request: Request, ids: list[str]) -> np.ndarray | None:
+        """This generator's evidence for each of ``ids`` (higher is better; NaN where it says
+        nothing about an item), or None when it says nothing for this user at all."""
+
+    def reason(self, request: Request, item_id: str) -> str | None:
+        """Why it nominated ``item_id``, in words ("because you liked matrix"); None: no reason."""
+        return None

@@ -1,125 +1,51 @@
-"""Item-to-item co-visitation: items that appeared near each other in users' recent histories.
+"""Co-visitation candidates: items most often taken next to the user's recent positives.
 
-What the user did just now is the strongest single signal measured on MovieLens (see the
-architecture guide). Every positive event pairs its item with the user's previous
-``window`` positives (weighted by how close they were), both directions; a user's
-candidates are the items most co-visited with the user's own recent positives, the most
-recent counting most. Rows are pruned to their strongest ``row_limit`` entries so memory
-stays bounded by the number of items. With a ``half_life`` (event-time seconds) a pair's
-count halves every half-life: a pair seen today outweighs one seen a year ago. Counts are
-kept in the units of a reference time (a pair adds ``weight * 2**((at - reference) /
-half_life)``) and read back at the latest event time, so nothing is rewritten per event.
-
-Examples
---------
->>> cv = CoVisitation(window=3)
->>> for user, items in {"a": ["x", "y", "z"], "b": ["x", "y"], "c": ["x", "w"]}.items():
-...     for n, item in enumerate(items):
-...         cv.observe(items[:n], item)
->>> cv.scores(["x"]).most_common(2)
-[('y', 2.0), ('w', 1.0)]
+The counts are :class:`recsys.items.covisitation.CoVisitation`; what the user did just now is
+the strongest single signal measured on MovieLens (see the architecture guide).
 """
 
 from __future__ import annotations
 
 import heapq
-import math
-from collections import Counter
-from collections.abc import Sequence
 
-from recsys.candidates.base import Candidate, CandidateSource, Request
-from recsys.catalog import Catalog
+import numpy as np
 
-_RESCALE_AFTER = 50.0  # half-lives between rescales of every count; 2**50 is far from overflow
+from recsys.candidates.base import Candidate, Generator
+from recsys.request import Request
 
 
-class CoVisitation:
-    """Symmetric co-visitation counts between items, with bounded rows."""
-
-    def __init__(self, window: int = 20, row_limit: int = 500, half_life: float = 0.0) -> None:
-        if half_life < 0:
-            raise ValueError(f"half_life must be 0 (no decay) or positive seconds, got {half_life}")
-        self.window = window
-        self.row_limit = row_limit
-        self.half_life = half_life
-        self.reference: float | None = None  # the event time whose units the counts are in
-        self.now = -math.inf
-        self.rows: dict[str, dict[str, float]] = {}
-
-    def __setstate__(self, state: dict[str, object]) -> None:  # snapshots from before decay
-        self.__dict__.update({"half_life": 0.0, "reference": None, "now": -math.inf, **state})
-
-    def _scale_at(self, at: float) -> float:
-        """The factor one pair seen at ``at`` adds (1 without decay)."""
-        if not self.half_life:
-            return 1.0
-        if self.reference is None:
-            self.reference = at
-        self.now = max(self.now, at)
-        if (self.now - self.reference) / self.half_life > _RESCALE_AFTER:
-            shrink = 2.0 ** ((self.reference - self.now) / self.half_life)
-            for row in self.rows.values():
-                for key in row:
-                    row[key] *= shrink
-            self.reference = self.now
-        return float(2.0 ** ((at - self.reference) / self.half_life))
-
-    def observe(self, recent: Sequence[str], item_id: str, at: float = 0.0) -> None:
-        """``item_id`` was a positive at event time ``at`` right after ``recent`` (oldest
-        first) for one user."""
-        scale = self._scale_at(at)
-        for distance, other in enumerate(reversed(recent[-self.window :]), start=1):
-            if other == item_id:
-                continue
-            weight = scale / distance**0.5
-            self._add(other, item_id, weight)
-            self._add(item_id, other, weight)
-
-    def _add(self, a: str, b: str, weight: float) -> None:
-        row = self.rows.setdefault(a, {})
-        row[b] = row.get(b, 0.0) + weight
-        if len(row) > 2 * self.row_limit:
-            keep = sorted(row.items(), key=lambda kv: kv[1], reverse=True)[: self.row_limit]
-            self.rows[a] = dict(keep)
-
-    def scores(self, recent: Sequence[str]) -> Counter[str]:
-        """Summed (decayed) co-visitation with ``recent`` (oldest first); the most recent weigh most."""
-        total: Counter[str] = Counter()
-        now = 1.0
-        if self.half_life and self.reference is not None:
-            now = 2.0 ** ((self.reference - self.now) / self.half_life)
-        for distance, item in enumerate(reversed(recent[-self.window :]), start=1):
-            row = self.rows.get(item)
-            if not row:
-                continue
-            weight = now / distance**0.5
-            if weight == 1.0:
-                total.update(row)
-            else:
-                total.update({k: v * weight for k, v in row.items()})
-        return total
-
-
-class CoVisitationSource(CandidateSource):
-    """Items most co-visited with the user's recent positive items."""
+class CoVisitationSource(Generator):
+    """Items most co-visited with the user's recent positive items; its signal is that co-visitation."""
 
     name = "covisit"
-
-    def __init__(self, covisitation: CoVisitation, catalog: Catalog) -> None:
-        self.covisitation = covisitation
-        self.catalog = catalog
+    priority = 0
 
     def generate(self, request: Request, n: int) -> list[Candidate]:
-        recent = recent_positives(request)
+        recent = request.user.recent_positives()
         if not recent:
             return []
-        scored = self.covisitation.scores(recent)
-        exclude, available = request.exclude, self.catalog.is_available
+        scored = self.items.covisitation.scores(recent)
+        exclude, available = request.exclude, self.items.catalog.is_available
         pool = ((score, item_id) for item_id, score in scored.items() if item_id not in exclude and available(item_id))
         return [Candidate(item_id, score, self.name) for score, item_id in heapq.nlargest(n, pool)]
 
+    def signal(self, request: Request, ids: list[str]) -> np.ndarray | None:
+        recent = request.user.recent_positives()
+        if not recent:
+            return None
+        scores = self.items.covisitation.scores(recent)
+        return np.fromiter((scores.get(i, np.nan) for i in ids), dtype=float, count=len(ids))
 
-def recent_positives(request: Request) -> list[str]:
-    """The user's recent items that were not disliked, oldest first."""
-    disliked = set(request.user.disliked)
-    return [i for i in request.user.history if i not in disliked]
+    def reason(self, request: Request, item_id: str) -> str | None:
+        liked = self.liked_with(request.user.recent_positives(), item_id)
+        return f"because you liked {liked}" if liked else "often taken with what you liked"
+
+    def liked_with(self, recent: list[str], item_id: str) -> str | None:
+        """The item of ``recent`` most co-visited with ``item_id`` (None if none is)."""
+        covisitation = self.items.covisitation
+        best, best_count = None, 0.0
+        for other in recent[-covisitation.window :]:
+            count = covisitation.rows.get(other, {}).get(item_id, 0.0)
+            if count > best_count:
+                best, best_count = other, count
+        return best

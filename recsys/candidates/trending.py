@@ -1,153 +1,51 @@
-"""Trending items: time-decayed counts of positive events, globally and per segment.
+"""Trending candidates: decayed counts overall and in the segments the user belongs to.
 
-A count decays by half every ``half_life`` seconds of event time. Ranking within a set of
-counts does not depend on *when* it is asked (every count decays by the same factor), so
-each count is kept as its value at a reference time and never touched between events;
-when the reference falls far behind, all counts are rescaled at once.
-
-Segments are the item's genres (``genre=drama``) and the acting user's country
-(``country=nz``). A user's candidates merge the global counts with the segments the user
-belongs to: their country and their genres (from the profile's ``preferred_genres``, else
-the genres of their recent positives).
-
-Examples
---------
->>> t = DecayedCounts(half_life=10.0)
->>> t.add("old", 4.0, at=0.0); t.add("new", 1.0, at=30.0)
->>> t.top(2)  # 4 halved three times is 0.5, below the fresh 1
-[('new', 1.0), ('old', 0.5)]
+The counts are :class:`recsys.items.trending.Trending`. A user belongs to their country's
+segment and to their genres (from the profile's ``preferred_genres``, else the genres of their
+recent positives).
 """
 
 from __future__ import annotations
 
-import math
 from collections import Counter
-from collections.abc import Collection, Mapping
-from typing import Any
 
 import numpy as np
 
-from recsys.candidates.base import Candidate, CandidateSource, Request
-from recsys.candidates.covisitation import recent_positives
-from recsys.catalog import Catalog
-from recsys.features import item_tokens, tokens
+from recsys.candidates.base import Candidate, Generator
+from recsys.features import item_genres, item_tokens, tokens
+from recsys.request import Request
 
-Attrs = Mapping[str, Any]
-_RESCALE_AFTER = 50.0  # half-lives; 2**50 is far from float overflow
-
-
-class DecayedCounts:
-    """Exponentially decayed counts per item, with a fast top-n."""
-
-    def __init__(self, half_life: float) -> None:
-        if half_life <= 0:
-            raise ValueError(f"half_life must be positive seconds, got {half_life}")
-        self.half_life = half_life
-        self.reference: float | None = None
-        self.now = -math.inf
-        self._rows: dict[str, int] = {}
-        self._ids: list[str] = []
-        self._values = np.zeros(64)
-
-    def __len__(self) -> int:
-        return len(self._ids)
-
-    def add(self, item_id: str, weight: float, at: float) -> None:
-        """Count ``weight`` for ``item_id`` at event time ``at`` (seconds)."""
-        if self.reference is None:
-            self.reference = at
-        self.now = max(self.now, at)
-        if (self.now - self.reference) / self.half_life > _RESCALE_AFTER:
-            self._values *= 2.0 ** ((self.reference - self.now) / self.half_life)
-            self.reference = self.now
-        row = self._rows.get(item_id)
-        if row is None:
-            row = self._rows[item_id] = len(self._ids)
-            self._ids.append(item_id)
-            if row >= len(self._values):
-                self._values = np.concatenate([self._values, np.zeros_like(self._values)])
-        self._values[row] += weight * 2.0 ** ((at - self.reference) / self.half_life)
-
-    def value(self, item_id: str) -> float:
-        """The decayed count at the latest event time seen."""
-        row = self._rows.get(item_id)
-        if row is None or self.reference is None:
-            return 0.0
-        return float(self._values[row] * 2.0 ** ((self.reference - self.now) / self.half_life))
-
-    def top(self, n: int, exclude: Collection[str] = ()) -> list[tuple[str, float]]:
-        """Up to ``n`` items with the largest decayed counts, none in ``exclude``, best first."""
-        size = len(self._ids)
-        if size == 0 or n <= 0 or self.reference is None:
-            return []
-        values = self._values[:size]
-        want = min(size, n + len(exclude))
-        rows = np.argpartition(-values, want - 1)[:want] if want < size else np.arange(size)
-        rows = rows[np.argsort(-values[rows], kind="stable")]
-        scale = 2.0 ** ((self.reference - self.now) / self.half_life)
-        picked = [(self._ids[r], float(values[r] * scale)) for r in rows if self._ids[r] not in exclude]
-        return picked[:n]
+GENRES = 2
+"""The user's leading genres whose segments count."""
 
 
-class Trending:
-    """Decayed counts globally and per segment (item genre, user country)."""
-
-    def __init__(self, half_life: float) -> None:
-        self.half_life = half_life
-        self.overall = DecayedCounts(half_life)
-        self.segments: dict[str, DecayedCounts] = {}
-
-    def observe(
-        self,
-        item_id: str,
-        weight: float,
-        at: float,
-        item_attributes: Mapping[str, Any],
-        user_attributes: Mapping[str, Any],
-    ) -> None:
-        """A positive event of strength ``weight`` on ``item_id`` at event time ``at``."""
-        self.overall.add(item_id, weight, at)
-        for segment in segments_of(item_attributes, user_attributes):
-            counts = self.segments.get(segment)
-            if counts is None:
-                counts = self.segments[segment] = DecayedCounts(self.half_life)
-            counts.add(item_id, weight, at)
-
-
-def segments_of(item_attributes: Mapping[str, Any], user_attributes: Mapping[str, Any]) -> list[str]:
-    """The segments an event counts in: the item's genres and the user's country."""
-    genres = [t for t in item_tokens(item_attributes) if t.startswith("genre=")]
-    return genres + tokens("country", user_attributes.get("country"))
-
-
-class TrendingSource(CandidateSource):
-    """Trending items overall and in the user's own segments, each normalised to its leader."""
+class TrendingSource(Generator):
+    """Trending items overall and in the user's own segments, each normalised to its leader; its
+    signal is the overall decayed count."""
 
     name = "trending"
-
-    def __init__(self, trending: Trending, catalog: Catalog, genres: int = 2) -> None:
-        self.trending = trending
-        self.catalog = catalog
-        self.genres = genres
+    priority = 2
 
     def user_segments(self, request: Request) -> list[str]:
-        """The user's country and their ``genres`` leading genres."""
+        """The user's country and their leading genres."""
         attributes = request.user.attributes
         segments = tokens("country", attributes.get("country"))
         preferred = tokens("genre", attributes.get("preferred_genres"))
         if not preferred:
+            records = self.items.catalog.items
             counted: Counter[str] = Counter()
-            for item_id in recent_positives(request):
-                info = self.catalog.items.get(item_id)
+            for item_id in request.user.recent_positives():
+                info = records.get(item_id)
                 if info is not None:
                     counted.update(t for t in item_tokens(info.attributes) if t.startswith("genre="))
-            preferred = [g for g, _ in counted.most_common(self.genres)]
-        return segments + preferred[: self.genres]
+            preferred = [g for g, _ in counted.most_common(GENRES)]
+        return segments + preferred[:GENRES]
 
     def generate(self, request: Request, n: int) -> list[Candidate]:
-        lists = [self.trending.overall.top(n, request.exclude)]
+        trending = self.items.trending
+        lists = [trending.overall.top(n, request.exclude)]
         for segment in self.user_segments(request):
-            counts = self.trending.segments.get(segment)
+            counts = trending.segments.get(segment)
             if counts is not None:
                 lists.append(counts.top(n, request.exclude))
         total: dict[str, float] = {}
@@ -156,6 +54,27 @@ class TrendingSource(CandidateSource):
                 leader = ranked[0][1]
                 for item_id, value in ranked:
                     total[item_id] = total.get(item_id, 0.0) + value / leader
-        available = self.catalog.is_available
+        available = self.items.catalog.is_available
         best = sorted(((-s, i) for i, s in total.items() if available(i)))[:n]
         return [Candidate(i, -s, self.name) for s, i in best]
+
+    def signal(self, request: Request, ids: list[str]) -> np.ndarray | None:
+        value = self.items.trending.overall.value
+        return np.fromiter((value(i) for i in ids), dtype=float, count=len(ids))
+
+    def reason(self, request: Request, item_id: str) -> str | None:
+        genre = self.trending_genre(item_id)
+        return f"trending in {genre}" if genre else "trending"
+
+    def trending_genre(self, item_id: str) -> str | None:
+        """The item's genre in which it trends most (None when it trends in none)."""
+        info = self.items.catalog.items.get(item_id)
+        if info is None:
+            return None
+        best, best_value = None, 0.0
+        for genre in item_genres(info.attributes):
+            counts = self.items.trending.segments.get(f"genre={genre}")
+            value = counts.value(item_id) if counts is not None else 0.0
+            if value > best_value:
+                best, best_value = genre, value
+        return best

@@ -10,6 +10,7 @@ import abc
 from dataclasses import dataclass
 
 from recsys.engine import Engine
+from recsys.event_types import NEGATIVE_TYPES
 from recsys.settings import Settings
 from schemas import Context, Follow, Interaction, Item, Rule, User
 
@@ -33,7 +34,7 @@ class Positives:
     min_rating: float | None = None
 
     def __call__(self, event: Interaction) -> bool:
-        if event.type in ("dislike", "skip"):
+        if event.type in NEGATIVE_TYPES:
             return False
         if event.type == "rating" and self.min_rating is not None:
             return (event.value or 0.0) >= self.min_rating
@@ -70,19 +71,9 @@ class EngineRecommender(Recommender):
         self.engine = Engine(settings or Settings())
 
     def observe(self, event: Event, positive: bool) -> None:
+        self.engine.apply_event(event)
         if isinstance(event, Interaction):
-            self.engine.apply(event)
             self.engine.maybe_refresh(now=event.timestamp)
-        elif isinstance(event, Item):
-            self.engine.apply_item(event)
-        elif isinstance(event, Follow):
-            self.engine.apply_follow(event)
-        elif isinstance(event, Context):
-            self.engine.apply_context(event)
-        elif isinstance(event, Rule):
-            self.engine.apply_rule(event)
-        else:
-            self.engine.apply_user(event)
 
     def recommend(self, user_id: str, k: int, exclude: set[str]) -> list[str]:
         self.fallback = self.engine.user_state(user_id).vector is None

@@ -17,10 +17,11 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from recsys.candidates import GENERATORS
 from recsys.evaluate.baselines import all_baselines
 from recsys.evaluate.protocol import EngineRecommender, Event, Positives, Recommender
 from recsys.evaluate.replay import replay
-from recsys.settings import SIGNALS, Settings
+from recsys.settings import Settings
 
 FORMATS = ("movielens-latest", "movielens-100k", "jsonl", "synthetic")
 
@@ -87,7 +88,7 @@ def build_models(settings: Settings, seed: int, only: str = "") -> list[Recommen
                 ),
                 f"only-{name}",
             )
-            for name in SIGNALS
+            for name in GENERATORS
             if name != "popular"
         },
     }

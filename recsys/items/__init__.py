@@ -1,5 +1,1 @@
-"""The item side: one dense row space, and the state that every worker holds for every item."""
-
-from recsys.items.rows import Column, RowSpace
-
-__all__ = ["Column", "RowSpace"]
+"""The item side: the state every worker holds for every item (:mod:`recsys.items.state`) and its parts."""

@@ -23,7 +23,8 @@ Online specifics, each measured on the prequential replay:
 - A negative event (dislike, skip) is a logistic step pushing the item's score down.
 
 User factors are passed in and out of each call (user state lives in the partitioned user
-table); item factors are rows of one growing matrix.
+table); item factors and biases are columns of the item row space (:mod:`recsys.rows`),
+set up at an item's first use.
 
 Examples
 --------
@@ -46,6 +47,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from recsys.models.base import UserFactors, VectorModel
+from recsys.rows import RowSpace
 
 MAX_STRENGTH = 1.0  # an event's weight scales its step down, never up: larger steps measured worse
 
@@ -62,6 +64,7 @@ class OnlineBPR(VectorModel):
         max_norm: float = 3.0,
         init_std: float = 0.1,
         seed: int = 42,
+        rows: RowSpace | None = None,
     ) -> None:
         self.factors = factors
         self.learning_rate = learning_rate
@@ -70,10 +73,11 @@ class OnlineBPR(VectorModel):
         self.max_norm = max_norm
         self.init_std = init_std
         self._rng = np.random.default_rng(seed)
-        self._rows: dict[str, int] = {}
-        self._ids: list[str] = []
-        self._q = np.zeros((1024, factors))
-        self._b = np.zeros(1024)
+        self.rows = RowSpace() if rows is None else rows
+        self._q_col = self.rows.column(np.float64, width=factors)
+        self._b_col = self.rows.column(np.float64)
+        self._has = self.rows.column(np.bool_)
+        self._order: list[int] = []  # rows with a vector, first used first
         self._updates = 0
 
     @property
@@ -87,14 +91,19 @@ class OnlineBPR(VectorModel):
     def new_user(self, rng: random.Random) -> UserFactors:
         return UserFactors(vector=np.array([rng.gauss(0.0, self.init_std) for _ in range(self.factors)]))
 
+    @property
+    def _q(self) -> np.ndarray:
+        return self._q_col.data
+
+    @property
+    def _b(self) -> np.ndarray:
+        return self._b_col.data
+
     def _row(self, item_id: str) -> int:
-        row = self._rows.get(item_id)
-        if row is None:
-            row = self._rows[item_id] = len(self._ids)
-            self._ids.append(item_id)
-            if row >= len(self._b):
-                self._q = np.concatenate([self._q, np.zeros_like(self._q)])
-                self._b = np.concatenate([self._b, np.zeros_like(self._b)])
+        row = self.rows.row(item_id)
+        if not self._has.data[row]:
+            self._has.data[row] = True
+            self._order.append(row)
             self._q[row] = self._rng.normal(0.0, self.init_std, self.factors)
         return row
 
@@ -170,7 +179,8 @@ class OnlineBPR(VectorModel):
         self._q[rows] *= np.minimum(1.0, self.max_norm / np.maximum(norms, 1e-12))[:, None]
 
     def has_item(self, item_id: str) -> bool:
-        return item_id in self._rows
+        row = self.rows.find(item_id)
+        return row >= 0 and bool(self._has.data[row])
 
     def item_vector(self, item_id: str) -> np.ndarray:
         row = self._row(item_id)
@@ -187,4 +197,4 @@ class OnlineBPR(VectorModel):
         return np.append(np.asarray(user.vector, dtype=float), 1.0).astype(np.float32)
 
     def item_ids(self) -> list[str]:
-        return list(self._ids)
+        return self.rows.ids_of(self._order)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import abc
 
-from recsys.candidates.base import Request
+from recsys.request import Request
 from recsys.scoring.base import Scored
 
 

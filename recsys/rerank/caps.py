@@ -11,7 +11,7 @@ leave the list unchanged.
 
 Examples
 --------
->>> from recsys.candidates import Request
+>>> from recsys.request import Request
 >>> from recsys.scoring import Scored
 >>> from recsys.state import UserState
 >>> genres = {"d1": ("Drama",), "d2": ("Drama",), "d3": ("Drama", "War"), "c": ("Comedy",), "w": ("War",)}
@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 
-from recsys.candidates.base import Request
+from recsys.request import Request
 from recsys.rerank.base import Reranker
 from recsys.scoring.base import Scored
 

@@ -13,10 +13,10 @@ The list is then sorted again, best first. Nothing is dropped: a demoted item on
 
 Examples
 --------
->>> from recsys.catalog import Catalog
+>>> from recsys.items.catalog import Catalog
 >>> from recsys.feedback import ItemFeedback
 >>> from recsys.state import UserState
->>> from recsys.candidates import Request
+>>> from recsys.request import Request
 >>> from recsys.scoring import Scored
 >>> from schemas import Item
 >>> cat = Catalog()
@@ -44,9 +44,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from recsys.candidates.base import Request
-from recsys.catalog import Catalog
 from recsys.feedback import ItemFeedback
+from recsys.items.catalog import Catalog
+from recsys.request import Request
 from recsys.rerank.base import Reranker, resort
 from recsys.scoring.base import Scored
 

@@ -18,7 +18,7 @@ rows, embeddings work as well.
 
 Examples
 --------
->>> from recsys.candidates import Request
+>>> from recsys.request import Request
 >>> from recsys.scoring import Scored
 >>> from recsys.state import UserState
 >>> genres = {"a": ("Drama",), "a2": ("Drama",), "b": ("Comedy",), "c": ()}
@@ -38,7 +38,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from recsys.candidates.base import Request
+from recsys.request import Request
 from recsys.rerank.base import Reranker
 from recsys.scoring.base import Scored
 

@@ -23,7 +23,7 @@ Both rules off: the list is returned unchanged.
 
 Examples
 --------
->>> from recsys.candidates import Request
+>>> from recsys.request import Request
 >>> from recsys.exposure import CreatorExposure
 >>> from recsys.scoring import Scored
 >>> from recsys.state import UserState
@@ -48,8 +48,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from itertools import islice
 
-from recsys.candidates.base import Request
 from recsys.exposure import CreatorExposure
+from recsys.request import Request
 from recsys.rerank.base import Reranker
 from recsys.scoring.base import Scored
 

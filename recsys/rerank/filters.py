@@ -9,9 +9,9 @@ back even when ``k`` exceeds what is left.
 
 Examples
 --------
->>> from recsys.catalog import Catalog
+>>> from recsys.items.catalog import Catalog
 >>> from recsys.state import UserState
->>> from recsys.candidates import Request
+>>> from recsys.request import Request
 >>> from recsys.scoring import Scored
 >>> from schemas import Item
 >>> cat = Catalog()
@@ -30,8 +30,8 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from recsys.candidates.base import Request
-from recsys.catalog import Catalog
+from recsys.items.catalog import Catalog
+from recsys.request import Request
 from recsys.rerank.base import Reranker
 from recsys.scoring.base import Scored
 

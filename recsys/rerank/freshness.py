@@ -9,9 +9,9 @@ again, best first; an item at most one half-life old carries the reason ``"new"`
 
 Examples
 --------
->>> from recsys.catalog import Catalog
+>>> from recsys.items.catalog import Catalog
 >>> from recsys.state import UserState
->>> from recsys.candidates import Request
+>>> from recsys.request import Request
 >>> from recsys.scoring import Scored
 >>> from schemas import Item
 >>> cat = Catalog()
@@ -28,8 +28,8 @@ True
 
 from __future__ import annotations
 
-from recsys.candidates.base import Request
-from recsys.catalog import Catalog
+from recsys.items.catalog import Catalog
+from recsys.request import Request
 from recsys.rerank.base import Reranker, resort
 from recsys.scoring.base import Scored
 

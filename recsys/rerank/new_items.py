@@ -10,9 +10,9 @@ user of another taste does not get it.
 
 Examples
 --------
->>> from recsys.catalog import Catalog
+>>> from recsys.items.catalog import Catalog
 >>> from recsys.state import UserState
->>> from recsys.candidates import Request
+>>> from recsys.request import Request
 >>> from recsys.scoring import Scored
 >>> from schemas import Item
 >>> cat = Catalog()
@@ -34,8 +34,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from recsys.candidates.base import Request
-from recsys.catalog import Catalog
+from recsys.items.catalog import Catalog
+from recsys.request import Request
 from recsys.rerank.base import Reranker
 from recsys.scoring.base import Scored
 

@@ -1,7 +1,8 @@
 """The re-ranking pipeline: the hard filters, then the steps named in ``rerank_steps``.
 
-Each step is built from the engine's parts by name here, so the engine holds no list of
-steps and the order is the setting's. A step whose setting turns it off is left out.
+:data:`STEPS` is the registry of steps: each is built from the engine's parts by name here,
+so the engine holds no list of steps and the order is the setting's. A step whose setting
+turns it off is left out. Settings validation and the step contract test read the registry.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from recsys.catalog import Catalog
 from recsys.exposure import CreatorExposure
 from recsys.feedback import ItemFeedback
+from recsys.items.catalog import Catalog
 from recsys.rerank.base import Reranker
 from recsys.rerank.caps import AttributeCaps
 from recsys.rerank.clickbait import ClickBait
@@ -49,32 +50,52 @@ def hard_filters(settings: Settings, parts: Parts) -> HardFilters:
                        settings.max_item_age)  # fmt: skip
 
 
+@dataclass(frozen=True)
+class Step:
+    """A registered re-ranking step: when the settings turn it on, and how it is built."""
+
+    enabled: Callable[[Settings, Parts], bool]
+    build: Callable[[Settings, Parts, HardFilters], Reranker]
+
+
+def _diversity(s: Settings, parts: Parts, filters: HardFilters) -> Reranker:
+    vectors = {"content": parts.content_vectors, "mf": parts.mf_vectors, "genres": genre_vectors(parts.genres_of)}
+    return MaximalMarginalRelevance(vectors[s.mmr_space], s.mmr_lambda)
+
+
+def _new_item_slot(s: Settings, parts: Parts, filters: HardFilters) -> Reranker:
+    assert parts.fit is not None  # enabled only then
+    return NewItemSlot(parts.catalog, parts.event_clock, parts.fit, s.new_item_max_age)
+
+
+STEPS: dict[str, Step] = {
+    "freshness": Step(
+        lambda s, p: s.freshness_weight > 0,
+        lambda s, p, f: Freshness(p.catalog, s.freshness_weight, s.freshness_half_life),
+    ),
+    "clickbait": Step(
+        lambda s, p: s.clickbait_weight > 0 or s.clickbait_flag_weight > 0,
+        lambda s, p, f: ClickBait(p.catalog, p.feedback, s.clickbait_weight, s.clickbait_min_clicks,
+                                  s.clickbait_flag, s.clickbait_flag_weight),  # fmt: skip
+    ),
+    "boosts": Step(lambda s, p: True, lambda s, p, f: Boosts(p.catalog, p.rules, p.wall_clock)),
+    "diversity": Step(lambda s, p: s.mmr_lambda < 1, _diversity),
+    "caps": Step(
+        lambda s, p: bool(s.max_per_genre or s.max_per_creator),
+        lambda s, p, f: AttributeCaps(p.genres_of, p.creator_of, s.max_per_genre, s.max_per_creator),
+    ),
+    "fairness": Step(
+        lambda s, p: s.fairness_max_share > 0 or s.fairness_reserved_slots > 0,
+        lambda s, p, f: CreatorFairness(p.creator_of, p.exposure, s.fairness_max_share, s.fairness_reserved_slots,
+                                        s.fairness_min_share),  # fmt: skip
+    ),
+    "new_item_slot": Step(lambda s, p: s.new_item_slot and p.fit is not None, _new_item_slot),
+    "pins": Step(lambda s, p: True, lambda s, p, f: Pins(p.rules, p.wall_clock, f.allowed)),
+}
+"""Every step that may follow the hard filters, by name (``RECSYS_RERANK_STEPS`` orders them)."""
+
+
 def build(settings: Settings, parts: Parts, filters: HardFilters) -> list[Reranker]:
     """The steps of ``settings.rerank_steps``, in order, without those turned off."""
-    s = settings
-    steps: list[Reranker] = []
-    for name in (n.strip() for n in s.rerank_steps.split(",") if n.strip()):
-        step: Reranker | None = None
-        if name == "freshness" and s.freshness_weight > 0:
-            step = Freshness(parts.catalog, s.freshness_weight, s.freshness_half_life)
-        elif name == "clickbait" and (s.clickbait_weight > 0 or s.clickbait_flag_weight > 0):
-            step = ClickBait(parts.catalog, parts.feedback, s.clickbait_weight, s.clickbait_min_clicks,
-                             s.clickbait_flag, s.clickbait_flag_weight)  # fmt: skip
-        elif name == "boosts":
-            step = Boosts(parts.catalog, parts.rules, parts.wall_clock)
-        elif name == "diversity" and s.mmr_lambda < 1:
-            vectors = {"content": parts.content_vectors, "mf": parts.mf_vectors,
-                       "genres": genre_vectors(parts.genres_of)}[s.mmr_space]  # fmt: skip
-            step = MaximalMarginalRelevance(vectors, s.mmr_lambda)
-        elif name == "caps" and (s.max_per_genre or s.max_per_creator):
-            step = AttributeCaps(parts.genres_of, parts.creator_of, s.max_per_genre, s.max_per_creator)
-        elif name == "fairness" and (s.fairness_max_share > 0 or s.fairness_reserved_slots > 0):
-            step = CreatorFairness(parts.creator_of, parts.exposure, s.fairness_max_share,
-                                   s.fairness_reserved_slots, s.fairness_min_share)  # fmt: skip
-        elif name == "new_item_slot" and s.new_item_slot and parts.fit is not None:
-            step = NewItemSlot(parts.catalog, parts.event_clock, parts.fit, s.new_item_max_age)
-        elif name == "pins":
-            step = Pins(parts.rules, parts.wall_clock, filters.allowed)
-        if step is not None:
-            steps.append(step)
-    return steps
+    names = [n.strip() for n in settings.rerank_steps.split(",") if n.strip()]
+    return [STEPS[n].build(settings, parts, filters) for n in names if STEPS[n].enabled(settings, parts)]

@@ -10,8 +10,8 @@ the hard filters allow, so an excluded or unavailable item is never pinned into 
 
 Examples
 --------
->>> from recsys.catalog import Catalog
->>> from recsys.candidates import Request
+>>> from recsys.items.catalog import Catalog
+>>> from recsys.request import Request
 >>> from recsys.rules import RuleBook
 >>> from recsys.scoring import Scored
 >>> from recsys.state import UserState
@@ -43,8 +43,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from recsys.candidates.base import Request
-from recsys.catalog import Catalog
+from recsys.items.catalog import Catalog
+from recsys.request import Request
 from recsys.rerank.base import Reranker, resort
 from recsys.rules import RuleBook, matches
 from recsys.scoring.base import Scored

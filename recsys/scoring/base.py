@@ -11,10 +11,17 @@ Examples
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
-from recsys.candidates.base import Candidate, Request
+import numpy as np
+
+from recsys.candidates.base import Candidate
+from recsys.request import Request
+
+Signal = Callable[[Request, list[str]], np.ndarray | None]
+"""A generator's evidence for each candidate id (NaN where it says nothing), or None for this
+user at all: :meth:`recsys.candidates.Generator.signal`."""
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,9 @@
 ``sum(weight / (offset + rank))``. Ranks, unlike raw scores, are comparable across signals
 with different scales (a co-visitation count, an inner product, a popularity count).
 
-The signals are those of :mod:`recsys.scoring.signals` (``mf``, ``covisit``, ``popular``,
-``content``, ``trending``, ``fresh``); one whose weight is 0 is not computed.
+The signals are the generators' (:meth:`recsys.candidates.Generator.signal`: ``mf``,
+``covisit``, ``popular``, ``content``, ``trending``, ``fresh``, ``two_tower``, ``social``); one
+whose weight is 0 is not computed.
 
 Examples
 --------
@@ -20,9 +21,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from recsys.candidates.base import Request
-from recsys.scoring.base import Scored, Scorer
-from recsys.scoring.signals import Signal
+from recsys.request import Request
+from recsys.scoring.base import Scored, Scorer, Signal
 
 
 def signal_order(values: np.ndarray) -> np.ndarray:

@@ -17,8 +17,8 @@ the take ("skip-above"), 0.268 with SGD and 0.345 with AdaGrad (the same bias: t
 above always rank higher, so the blend feature got a negative weight); pairwise with uniform
 negatives and AdaGrad, 0.371 with 3 negatives and 0.374 with 8.
 
-Features of a (user, item) pair, all computed from the signals of
-:mod:`recsys.scoring.signals` for the whole candidate set at once:
+Features of a (user, item) pair, all computed from the generators' signals
+(:meth:`recsys.candidates.Generator.signal`) for the whole candidate set at once:
 
 * per signal: its value (``sign(x) * log1p(|x|)``), its rank among the candidates
   (``1 / log2(1 + rank)``) and whether it says anything about the item;
@@ -26,16 +26,19 @@ Features of a (user, item) pair, all computed from the signals of
 * genre affinity: the share of the user's recent items that share a genre with the item.
 
 Until ``min_examples`` labelled examples have been learned, the configured blend ranks (the
-model learns from the first impression on). Impressions live in a bounded LRU in memory,
-not in the user's table state: after a restart the first event of each user teaches nothing.
+model learns from the first impression on). What is learned lives in a
+:class:`~recsys.models.pairwise.PairwiseModel` kept with the item-side state; impressions live
+in a bounded LRU in memory, not in the user's table state: after a restart the first event of
+each user teaches nothing.
 
 Examples
 --------
 >>> import numpy as np
 >>> from recsys.state import UserState
->>> from recsys.candidates.base import Request
+>>> from recsys.models.pairwise import PairwiseModel
+>>> from recsys.request import Request
 >>> signals = {"popular": lambda r, ids: np.array([5.0 if i == "good" else 1.0 for i in ids])}
->>> scorer = LearnedScorer(signals, {"popular": 1.0}, k=1, min_examples=2, negatives=1)
+>>> scorer = LearnedScorer(signals, {"popular": 1.0}, PairwiseModel(k=1, min_examples=2, negatives=1))
 >>> request = Request(UserState("u"), None)
 >>> [s.item_id for s in sorted(scorer.score(request, {"bad": {}, "good": {}}), key=lambda s: -s.score)]
 ['good', 'bad']
@@ -45,84 +48,55 @@ Examples
 
 from __future__ import annotations
 
-import math
-import random
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
 import numpy as np
-from river import linear_model, optim
 
-from recsys.candidates.base import Request
-from recsys.scoring.base import Scored, Scorer
+from recsys.models.pairwise import PairwiseModel
+from recsys.request import Request
+from recsys.scoring.base import Scored, Scorer, Signal
 from recsys.scoring.blend import fuse_orders, rank_contributions, signal_order
-from recsys.scoring.signals import Signal
 
 Genres = Callable[[str], tuple[str, ...]]
 
 
-@dataclass
-class Impression:
-    """What was ranked for a user: the remembered candidates' ids and feature rows, best first."""
-
-    ids: list[str]
-    rows: np.ndarray  # float32, one row per id
-    shown: int  # the first ``shown`` ids were the list the user saw
-
-
 class LearnedScorer(Scorer):
-    """Logistic regression over candidate features, learned from impressions; blend fallback."""
+    """Logistic regression over candidate features, learned from impressions; blend fallback.
+
+    The scorer computes features from the ``signals`` it is given; what it learned lives in
+    its ``model``, which outlives it.
+    """
 
     def __init__(
         self,
         signals: Mapping[str, Signal],
         blend_weights: Mapping[str, float],
+        model: PairwiseModel,
         *,
         blend_offset: float = 60.0,
-        k: int = 10,
-        keep: int = 100,
-        negatives: int = 8,
-        min_examples: int = 1000,
-        learning_rate: float = 0.1,
-        l2: float = 0.0,
-        memory: int = 5000,
         genres: Genres | None = None,
-        seed: int = 0,
     ) -> None:
-        if min(k, keep, memory) < 1 or negatives < 0 or min_examples < 0 or learning_rate <= 0:
-            raise ValueError("k, keep and memory must be >= 1; negatives, min_examples >= 0; learning_rate > 0")
         self.signals = dict(signals)
         self.blend_weights = dict(blend_weights)
         self.blend_offset = blend_offset
-        self.k, self.keep, self.negatives, self.min_examples = k, keep, negatives, min_examples
-        self.memory = memory
         self.genres = genres
-        # pairwise: P(a before b) = sigmoid(w . (x_a - x_b)); no intercept, it would only drift
-        # AdaGrad: per-feature steps, so features of different scales learn alike
-        self.model = linear_model.LogisticRegression(optimizer=optim.AdaGrad(learning_rate), l2=l2, intercept_lr=0.0)
-        self.examples = 0
-        self.impressions: OrderedDict[str, Impression] = OrderedDict()
-        self.rng = random.Random(seed)
-
-    def __getstate__(self) -> dict[str, object]:
-        state = dict(self.__dict__)
-        state["impressions"] = OrderedDict()  # transient: not worth a snapshot
-        state["signals"] = {}  # closures over engine parts; the engine wires them again
-        state["genres"] = None
-        state.pop("_last", None)  # the last list's features: transient
-        return state
-
-    @property
-    def names(self) -> list[str]:
-        """The feature names, in column order (the model's weights are keyed by name)."""
-        parts = [f"{name}:{part}" for name in self.signals for part in ("value", "rank", "known")]
-        return [*parts, "blend", "genre_affinity"]
+        self.pairwise = model
+        self.names = [f"{name}:{part}" for name in self.signals for part in ("value", "rank", "known")]
+        self.names += ["blend", "genre_affinity"]
 
     @property
     def learned(self) -> bool:
         """True once enough feedback was seen for the model, not the blend, to rank."""
-        return self.examples >= self.min_examples
+        return self.pairwise.learned
+
+    @property
+    def examples(self) -> int:
+        return self.pairwise.examples
+
+    def observe(self, user_id: str, item_id: str, positive: bool) -> int:
+        """Label the user's last impression with what they did (see :meth:`PairwiseModel.observe`)."""
+        return self.pairwise.observe(user_id, item_id, positive)
 
     # ------------------------------------------------------------------ features
     def features(self, request: Request, ids: list[str]) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
@@ -159,10 +133,6 @@ class LearnedScorer(Scorer):
             (min(1.0, sum(counts[g] for g in self.genres(i)) * scale) for i in ids), dtype=float, count=len(ids)
         )
 
-    def _weights(self) -> np.ndarray:
-        w = self.model.weights
-        return np.array([w.get(name, 0.0) for name in self.names])
-
     # ------------------------------------------------------------------ scoring
     def score(self, request: Request, candidates: dict[str, dict[str, float]]) -> list[Scored]:
         ids = list(candidates)
@@ -170,10 +140,10 @@ class LearnedScorer(Scorer):
             return []
         rows, fused, orders = self.features(request, ids)
         if self.learned:
-            scores = rows @ self._weights()
+            scores = rows @ self.pairwise.weights(self.names)
         else:
             scores = fused
-        self._remember(request.user.user_id, ids, rows, scores)
+        self.pairwise.remember(request.user.user_id, ids, rows, scores, self.names)
         self._last = (request.user.user_id, ids, rows, orders)
         return [Scored(i, float(s), tuple(candidates[i])) for i, s in zip(ids, scores.tolist(), strict=True)]
 
@@ -188,7 +158,7 @@ class LearnedScorer(Scorer):
             return rank_contributions(orders, self.blend_weights, self.blend_offset, listed, ids)
         position = {item_id: row for row, item_id in enumerate(listed)}
         known = [position.get(i, -1) for i in ids]
-        weights = self._weights()
+        weights = self.pairwise.weights(self.names)
         groups = [name.split(":")[0] for name in self.names]
         out: list[dict[str, float]] = []
         for p in known:
@@ -198,32 +168,3 @@ class LearnedScorer(Scorer):
                     parts[group] = parts.get(group, 0.0) + float(value)
             out.append({g: round(v, 6) for g, v in parts.items() if v})
         return out
-
-    def _remember(self, user_id: str, ids: list[str], rows: np.ndarray, scores: np.ndarray) -> None:
-        best = np.lexsort((np.array(ids), -scores))[: self.keep]  # the engine's order: score, then id
-        self.impressions[user_id] = Impression([ids[j] for j in best], rows[best].astype(np.float32), self.k)
-        self.impressions.move_to_end(user_id)
-        while len(self.impressions) > self.memory:
-            self.impressions.popitem(last=False)
-
-    # ------------------------------------------------------------------ learning
-    def observe(self, user_id: str, item_id: str, positive: bool) -> int:
-        """Label the user's last impression with what they did; returns the pairs learned."""
-        impression = self.impressions.pop(user_id, None)
-        if impression is None or item_id not in impression.ids:
-            return 0
-        p = impression.ids.index(item_id)
-        others = [j for j in range(len(impression.ids)) if j != p]
-        if positive:  # it should outrank the other remembered candidates, drawn uniformly
-            pairs = [(p, j) for j in self.rng.sample(others, min(self.negatives, len(others)))]
-        else:  # a skip or a dislike: what it was ranked with should come first
-            pairs = [(j, p) for j in self.rng.sample(others, min(self.negatives, len(others)))]
-        for better, worse in pairs:
-            self._learn(impression.rows[better] - impression.rows[worse])
-        return len(pairs)
-
-    def _learn(self, difference: np.ndarray) -> None:
-        names = self.names
-        x = {n: float(v) for n, v in zip(names, difference.tolist(), strict=True) if v == v and not math.isinf(v)}
-        self.model.learn_one(x, True)
-        self.examples += 1

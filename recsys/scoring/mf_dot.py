@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 
-from recsys.candidates.base import Request
-from recsys.catalog import Catalog
+from recsys.items.catalog import Catalog
 from recsys.models.base import VectorModel
+from recsys.request import Request
 from recsys.scoring.base import Scored, Scorer
 
 
@@ -22,8 +22,7 @@ class MFScorer(Scorer):
         if not ids:
             return []
         if request.factors is None:
-            pop = self.catalog.popularity
-            values = [math.log1p(max(pop.get(i, 0.0), 0.0)) for i in ids]
+            values = [math.log1p(max(p, 0.0)) for p in self.catalog.popularity_of(ids).tolist()]
         else:
             matrix = self.model.item_vectors(ids)
             values = (matrix @ self.model.query(request.factors)).tolist()

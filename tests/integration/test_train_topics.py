@@ -38,4 +38,4 @@ def test_train_from_topics_reads_to_the_end_offsets(settings: Settings, tmp_path
                  for t in (settings.topic_items, settings.topic_users, settings.topic_interactions)}  # fmt: skip
     assert per_topic == {settings.topic_items: 45, settings.topic_users: 30, settings.topic_interactions: 600}
     engine = Engine(settings)
-    assert engine.load(settings.data_dir / "model") and engine.wals.epoch == 1
+    assert engine.load(settings.data_dir / "model") and engine.items.wals.epoch == 1

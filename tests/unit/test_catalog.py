@@ -7,12 +7,12 @@ import random
 
 import pytest
 
-from recsys.catalog import Catalog
+from recsys.items.catalog import Catalog
 from schemas import Item
 
 
 def recount(cat: Catalog, n: int, exclude: set[str]) -> list[tuple[str, float]]:
-    pool = ((cat.popularity.get(i, 0.0), i) for i in cat.available_ids() if i not in exclude)
+    pool = ((float(cat.popularity_of([i])[0]), i) for i in cat.available_ids() if i not in exclude)
     return [(i, s) for s, i in heapq.nlargest(n, pool)]
 
 

@@ -108,7 +108,7 @@ def test_a_snapshot_restores_item_state_and_lists(tmp_path: Path) -> None:
     restored = Engine(Settings(), users=users)  # type: ignore[arg-type]  # the user table survives on its own
     assert restored.load(tmp_path)
     assert restored.model_version == engine.model_version
-    assert not restored.catalog.is_available("i5") and len(restored.index) == len(engine.index)
+    assert not restored.catalog.is_available("i5") and len(restored.indexes.mf) == len(engine.indexes.mf)
     got = {u: restored.recommend(u) for u in expected}
     assert [[r.item_id for r in v] for v in got.values()] == [[r.item_id for r in v] for v in expected.values()]
 
@@ -117,16 +117,16 @@ def test_the_index_is_rewritten_only_for_vectors_that_moved_enough() -> None:
     engine = engine_with(50, index_tolerance=0.5, init_std=0.1, learning_rate=0.02, user_learning_rate=0.02)
     engine.process(ev("e0", "u", "i1"))
     engine.refresh_index()
-    before = engine.index.vectors_of(["i1"])[0]
+    before = engine.indexes.mf.vectors_of(["i1"])[0]
     engine.process(ev("e1", "u2", "i1"))  # one small SGD step: within tolerance, the index keeps the old vector
-    assert "i1" in engine.dirty
+    assert "i1" in engine.indexes.dirty
     assert engine.refresh_index() == 0
-    assert np.array_equal(engine.index.vectors_of(["i1"])[0], before)
-    assert not np.allclose(engine.model.item_vector("i1"), before)
-    engine.dirty.add("i1")
+    assert np.array_equal(engine.indexes.mf.vectors_of(["i1"])[0], before)
+    assert not np.allclose(engine.items.model.item_vector("i1"), before)
+    engine.indexes.dirty.add("i1")
     assert engine.refresh_index(tolerance=0.0) == 1  # any change is written with tolerance 0
-    current = engine.model.item_vector("i1")
-    assert np.allclose(engine.index.vectors_of(["i1"])[0], current)
+    current = engine.items.model.item_vector("i1")
+    assert np.allclose(engine.indexes.mf.vectors_of(["i1"])[0], current)
 
 
 def test_loading_without_a_snapshot_says_so(tmp_path: Path) -> None:

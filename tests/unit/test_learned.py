@@ -8,9 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
-from recsys.candidates.base import Request
 from recsys.datasets.synthetic import SyntheticWorld
 from recsys.engine import Engine
+from recsys.models.pairwise import PairwiseModel
+from recsys.request import Request
 from recsys.scoring.learned import LearnedScorer
 from recsys.settings import Settings
 from recsys.state import UserState
@@ -38,7 +39,7 @@ def top(scorer: LearnedScorer, user: str, k: int = 5) -> list[str]:
 def test_it_ranks_by_the_blend_until_it_learned_then_by_what_users_took() -> None:
     signals, quiet = two_signals(seed=1)
     # the blend trusts only the loud signal; users take the quiet signal's favourites
-    scorer = LearnedScorer(signals, {"loud": 1.0}, k=5, keep=40, min_examples=300, negatives=3, seed=1)
+    scorer = LearnedScorer(signals, {"loud": 1.0}, PairwiseModel(k=5, keep=40, min_examples=300, negatives=3, seed=1))
     blend_top = top(scorer, "u0")
     by_quiet = sorted(ITEMS, key=lambda i: -quiet[i])
     rng = random.Random(0)
@@ -56,7 +57,7 @@ def test_it_ranks_by_the_blend_until_it_learned_then_by_what_users_took() -> Non
 
 def test_before_min_examples_the_order_is_the_blends() -> None:
     signals, _ = two_signals(seed=2)
-    scorer = LearnedScorer(signals, {"loud": 1.0}, k=5, min_examples=10_000)
+    scorer = LearnedScorer(signals, {"loud": 1.0}, PairwiseModel(k=5, min_examples=10_000))
     first = top(scorer, "u", k=len(ITEMS))
     for n in range(50):
         top(scorer, "u")
@@ -66,7 +67,7 @@ def test_before_min_examples_the_order_is_the_blends() -> None:
 
 def test_each_action_is_paired_with_drawn_candidates_and_unranked_items_teach_nothing() -> None:
     signals, _ = two_signals(seed=3)
-    scorer = LearnedScorer(signals, {"loud": 1.0}, k=5, keep=10, negatives=4)
+    scorer = LearnedScorer(signals, {"loud": 1.0}, PairwiseModel(k=5, keep=10, negatives=4))
     assert scorer.observe("u", ITEMS[0], positive=True) == 0  # no impression yet
     shown = top(scorer, "u", k=10)
     assert scorer.observe("u", "never-ranked", positive=True) == 0  # not among the remembered candidates
@@ -75,7 +76,7 @@ def test_each_action_is_paired_with_drawn_candidates_and_unranked_items_teach_no
     assert scorer.observe("u", shown[7], positive=True) == 4  # a take: four pairs
     top(scorer, "u")
     assert scorer.observe("u", shown[0], positive=False) == 4  # a skip: four pairs the other way
-    few = LearnedScorer(signals, {"loud": 1.0}, k=5, keep=3, negatives=4)
+    few = LearnedScorer(signals, {"loud": 1.0}, PairwiseModel(k=5, keep=3, negatives=4))
     remembered = top(few, "u", k=3)
     assert few.observe("u", remembered[2], positive=True) == 2  # only two others were remembered
     assert scorer.examples == 8
@@ -83,13 +84,13 @@ def test_each_action_is_paired_with_drawn_candidates_and_unranked_items_teach_no
 
 def test_a_pickled_scorer_keeps_its_weights_and_drops_impressions() -> None:
     signals, _ = two_signals(seed=4)
-    scorer = LearnedScorer(signals, {"loud": 1.0}, k=5, min_examples=1)
+    scorer = LearnedScorer(signals, {"loud": 1.0}, PairwiseModel(k=5, min_examples=1))
     top(scorer, "u")
     scorer.observe("u", ITEMS[3], positive=True)
     top(scorer, "u")
-    copy = pickle.loads(pickle.dumps(scorer))
-    assert copy.examples == scorer.examples and dict(copy.model.weights) == dict(scorer.model.weights)
-    assert not copy.impressions and not copy.signals
+    copy = pickle.loads(pickle.dumps(scorer.pairwise))  # what the scorer learned: its model, kept with the items
+    assert copy.examples == scorer.examples and dict(copy.model.weights) == dict(scorer.pairwise.model.weights)
+    assert scorer.pairwise.impressions and not copy.impressions
 
 
 def test_the_engine_learns_its_scorer_from_the_stream_and_snapshots_it(tmp_path: Path) -> None:
@@ -100,12 +101,13 @@ def test_the_engine_learns_its_scorer_from_the_stream_and_snapshots_it(tmp_path:
         engine.apply_item(item)
     for event in world.interactions(1500):
         engine.process(event)
-    assert engine.learned is not None and engine.learned.learned
-    weights = dict(engine.learned.model.weights)
+    assert engine.items.learned is not None and engine.items.learned.learned
+    weights = dict(engine.items.learned.model.weights)
     assert any(name.startswith("covisit:") and value != 0 for name, value in weights.items())
     engine.save(tmp_path)
     restored = Engine(settings)
     assert restored.load(tmp_path)
-    assert restored.learned is not None and restored.learned.examples == engine.learned.examples
-    assert restored.scorer is restored.learned and restored.learned.signals  # wired again
+    assert restored.items.learned is not None and restored.items.learned.examples == engine.items.learned.examples
+    scorer = restored.ranker.scorer
+    assert isinstance(scorer, LearnedScorer) and scorer.pairwise is restored.items.learned  # built on the loaded model
     assert len(restored.recommend("u1")) == settings.k

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from recsys.candidates import Request
-from recsys.catalog import Catalog
+from recsys.items.catalog import Catalog
+from recsys.request import Request
 from recsys.rerank import NewItemSlot
 from recsys.scoring import Scored
 from recsys.state import UserState

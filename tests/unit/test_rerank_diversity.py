@@ -10,7 +10,7 @@ from itertools import combinations
 import numpy as np
 import pytest
 
-from recsys.candidates import Request
+from recsys.request import Request
 from recsys.rerank.base import Reranker
 from recsys.rerank.caps import AttributeCaps
 from recsys.rerank.diversity import MaximalMarginalRelevance, cosine_similarities, genre_vectors

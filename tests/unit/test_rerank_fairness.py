@@ -8,8 +8,8 @@ from collections import Counter
 
 import pytest
 
-from recsys.candidates import Request
 from recsys.exposure import CreatorExposure
+from recsys.request import Request
 from recsys.rerank.base import Reranker
 from recsys.rerank.fairness import REASON, CreatorFairness
 from recsys.scoring import Scored

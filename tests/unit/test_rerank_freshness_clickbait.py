@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from recsys.candidates import Request
-from recsys.catalog import Catalog
 from recsys.feedback import ItemFeedback
+from recsys.items.catalog import Catalog
+from recsys.request import Request
 from recsys.rerank.clickbait import ClickBait
 from recsys.rerank.freshness import Freshness
 from recsys.scoring import Scored

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from recsys.candidates import Request
 from recsys.engine import Engine
+from recsys.request import Request
 from recsys.rerank.base import normalise
+from recsys.rerank.pipeline import STEPS
 from recsys.scoring import Scored
-from recsys.settings import RERANK_STEPS, Settings
+from recsys.settings import Settings
 from schemas import Context, Interaction, Item, Rule, User
 
 EVERY_STEP_ON = {
@@ -51,25 +52,25 @@ def listed(engine: Engine, user: str, **kw: object) -> list[str]:
 def test_every_step_keeps_the_contract() -> None:
     """No step drops (except the filters) or duplicates an item, lists an excluded or
     unavailable one, or breaks best-first; only pins may add, and only allowed items."""
-    engine = world(**EVERY_STEP_ON, rerank_steps=",".join(RERANK_STEPS))  # type: ignore[arg-type]
+    engine = world(**EVERY_STEP_ON, rerank_steps=",".join(STEPS))  # type: ignore[arg-type]
     engine.apply_rule(Rule("pin", "pin", item_ids=("i3", "i58", "gone"), position=2))
     engine.apply_rule(Rule("boost", "boost", match={"genres": "g1"}, weight=0.2))
     engine.remove_item("gone")
     for n in range(0, 40, 3):
         like(engine, f"u{n % 4}", f"i{n}", kind="click")
         like(engine, f"u{n % 4}", f"i{n}", kind="skip")
-    engine.exposure.record([f"c{n % 2}" for n in range(100)], 1000.0)
-    names = {type(step).__name__ for step in engine.rerankers}
-    assert len(engine.rerankers) == len(RERANK_STEPS), names
+    engine.items.exposure.record([f"c{n % 2}" for n in range(100)], 1000.0)
+    names = {type(step).__name__ for step in engine.ranker.steps}
+    assert len(engine.ranker.steps) == len(STEPS), names
     rng = random.Random(7)
     state = engine.user_state("u0")
     for trial in range(30):
         ids = rng.sample([f"i{n}" for n in range(60)], rng.randint(0, 40))
         exclude = set(rng.sample(ids, min(3, len(ids))))
         request = Request(state, None, exclude | state.excluded(), k=rng.choice([1, 5, 10]), now=1000.0)
-        given = normalise(engine.filters.rerank(request, [Scored(i, rng.random(), ("mf",)) for i in ids]))
+        given = normalise(engine.ranker.filters.rerank(request, [Scored(i, rng.random(), ("mf",)) for i in ids]))
         given.sort(key=lambda s: -s.score)
-        for step in engine.rerankers:
+        for step in engine.ranker.steps:
             out = step.rerank(request, given)
             out_ids = [s.item_id for s in out]
             assert len(out_ids) == len(set(out_ids)), (step.name, trial)
@@ -79,16 +80,16 @@ def test_every_step_keeps_the_contract() -> None:
             assert not missing, (step.name, missing)
             added = set(out_ids) - {s.item_id for s in given}
             assert step.name == "pins" or not added, (step.name, added)
-            assert all(engine.filters.allowed(request, i) for i in added)
+            assert all(engine.ranker.filters.allowed(request, i) for i in added)
             given = out
 
 
 def test_a_step_turned_off_is_not_in_the_pipeline() -> None:
     engine = world()
     # the defaults: flagged click-bait is demoted, rules apply, the new-item slot is on
-    assert [s.name for s in engine.rerankers] == ["clickbait", "boosts", "new_item_slot", "pins"]
+    assert [s.name for s in engine.ranker.steps] == ["clickbait", "boosts", "new_item_slot", "pins"]
     engine = world(**EVERY_STEP_ON, rerank_steps="caps,freshness")  # type: ignore[arg-type]
-    assert [s.name for s in engine.rerankers] == ["caps", "freshness"]
+    assert [s.name for s in engine.ranker.steps] == ["caps", "freshness"]
 
 
 # ---------------------------------------------------------------------- hard filters
@@ -165,7 +166,7 @@ def test_a_context_event_re_ranks_the_user_and_only_a_changed_list_is_published(
     assert not engine.apply_context(Context("c2", "u", 1002.0, {"device": "tv"}))  # redelivered
     rec = engine.refresh_user("u", "c2")
     assert rec is not None and rec.event_id == "c2"
-    assert all("g2" in engine.genres_of(i.item_id) for i in rec.items)
+    assert all("g2" in engine.ranker.genres_of(i.item_id) for i in rec.items)
     assert engine.counters["unchanged"] == 1
 
 
@@ -173,7 +174,7 @@ def test_withdrawing_a_listed_item_re_ranks_whoever_was_shown_it() -> None:
     engine = world()
     like(engine, "u", "i5")
     like(engine, "v", "i7")
-    shown = engine.lists["u"][0]
+    shown = engine.shown.lists["u"][0]
     engine.apply_item(Item(shown, available=False))
     affected = engine.take_affected()
     assert "u" in affected
@@ -184,9 +185,9 @@ def test_withdrawing_a_listed_item_re_ranks_whoever_was_shown_it() -> None:
 def test_online_quality_counts_positives_that_took_a_listed_item() -> None:
     engine = world()
     like(engine, "u", "i5")
-    taken = engine.lists["u"][0]
+    taken = engine.shown.lists["u"][0]
     like(engine, "u", taken)
-    like(engine, "u", "i0" if "i0" not in engine.lists["u"] else "i1")
+    like(engine, "u", "i0" if "i0" not in engine.shown.lists["u"] else "i1")
     assert engine.counters["online_positives"] == 3
     assert engine.counters["online_hits"] == 1
     assert engine.online_quality == pytest.approx(1 / 3)
@@ -205,7 +206,7 @@ def test_every_listed_item_says_why() -> None:
     first = next(i for i in items if i.item_id == "i2")
     assert "because you liked i1" in first.reasons
     assert first.components.get("covisit", 0) > 0
-    assert any("boosted by rule g0" in i.reasons for i in items if "g0" in engine.genres_of(i.item_id))
+    assert any("boosted by rule g0" in i.reasons for i in items if "g0" in engine.ranker.genres_of(i.item_id))
 
 
 def test_rules_exposure_and_feedback_survive_a_snapshot(tmp_path: Path) -> None:
@@ -216,8 +217,8 @@ def test_rules_exposure_and_feedback_survive_a_snapshot(tmp_path: Path) -> None:
     engine.save(tmp_path)
     restored = world(**EVERY_STEP_ON)  # type: ignore[arg-type]
     assert restored.load(tmp_path)
-    assert "promo" in restored.rules and restored.feedback.clicks("i5") == 1
-    assert restored.exposure.total(1000.0) == engine.exposure.total(1000.0) > 0
+    assert "promo" in restored.items.rules and restored.items.feedback.clicks("i5") == 1
+    assert restored.items.exposure.total(1000.0) == engine.items.exposure.total(1000.0) > 0
     assert listed(restored, "u")[0] == "i42"
 
 

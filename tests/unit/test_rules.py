@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
-from recsys.candidates import Request
-from recsys.catalog import Catalog
+from recsys.items.catalog import Catalog
+from recsys.request import Request
 from recsys.rerank.filters import HardFilters
 from recsys.rerank.rules import Boosts, Pins
 from recsys.rules import RuleBook, matches

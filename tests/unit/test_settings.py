@@ -60,3 +60,30 @@ def test_unrelated_variables_are_ignored() -> None:
     assert Settings.from_env({"BROKER_URL": "kafka://elsewhere:1", "WEB_PORT": "1"}) == Settings()
     launcher = {"RECSYS_KAFKA_DIR": "/tmp/k", "RECSYS_CACHE_DIR": "/tmp/c", "RECSYS_TEST_KAFKA_PORT": "9"}
     assert Settings.from_env(launcher) == Settings()
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"generators": "mf,bogus"}, "RECSYS_GENERATORS: unknown name.s. bogus; known: mf, covisit"),
+        ({"blend_weights": {"mf": 1.0, "loud": 1.0}}, "RECSYS_BLEND_WEIGHTS: unknown name.s. loud"),
+        ({"rerank_steps": "pins,shuffle"}, "RECSYS_RERANK_STEPS: unknown name.s. shuffle; known: freshness"),
+    ],
+)
+def test_names_come_from_the_registries_and_an_unknown_one_stops_the_engine(
+    changes: dict[str, object], message: str
+) -> None:
+    from recsys.engine import Engine
+
+    with pytest.raises(ConfigError, match=message):
+        Engine(Settings().replace(**changes))
+
+
+def test_the_settings_document_every_registered_generator_and_step() -> None:
+    from recsys.candidates import GENERATORS
+    from recsys.rerank.pipeline import STEPS
+
+    docs = {var: doc for var, _, doc in Settings.describe()}
+    assert all(f"{name} (" in docs["RECSYS_GENERATORS"] for name in GENERATORS)
+    assert all(name in docs["RECSYS_BLEND_WEIGHTS"] for name in GENERATORS)
+    assert Settings().rerank_steps.split(",") == list(STEPS)  # every step, in the registry's order

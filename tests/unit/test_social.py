@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from recsys.candidates.base import Request
-from recsys.candidates.social import RecentLikes
 from recsys.datasets.synthetic import SyntheticWorld
 from recsys.engine import Engine
 from recsys.evaluate.protocol import EngineRecommender
-from recsys.scoring.signals import social_signal
+from recsys.items.likes import RecentLikes
+from recsys.request import Request
 from recsys.settings import Settings
 from recsys.state import UserState
 from schemas import Follow, Interaction, Item
@@ -92,7 +90,7 @@ def test_the_engine_feeds_recent_likes_with_positive_events_only() -> None:
     engine.apply(like("e2", "bob", "i2", kind="dislike"))
     engine.apply(like("e3", "bob", "i3", kind="view"))
     weights = engine.settings.event_weights
-    assert engine.recent_likes.of("bob") == [("i1", 1.0, weights["like"]), ("i3", 1.0, weights["view"])]
+    assert engine.items.likes.of("bob") == [("i1", 1.0, weights["like"]), ("i3", 1.0, weights["view"])]
 
 
 def test_older_likes_weigh_less() -> None:
@@ -102,10 +100,11 @@ def test_older_likes_weigh_less() -> None:
     engine.apply(like("e1", "old-friend", "i1", at=0.0))
     engine.apply(like("e2", "new-friend", "i2", at=10.0))
     state = engine.user_state("ann")
-    values = social_signal(engine.recent_likes, lambda: engine.clock, 10.0)(Request(state, None), ["i1", "i2", "i3"])
+    social = engine.ranker.generators["social"]
+    values = social.signal(Request(state, None), ["i1", "i2", "i3"])
     assert values is not None
     assert values[:2].tolist() == [1.0, 2.0] and np.isnan(values[2])  # a like, halved once; nothing on i3
-    assert social_signal(engine.recent_likes, lambda: engine.clock, 10.0)(Request(UserState("x"), None), ["i1"]) is None
+    assert social.signal(Request(UserState("x"), None), ["i1"]) is None
 
 
 def test_the_blend_ranks_a_followees_like_first_when_social_weighs_most() -> None:
@@ -119,23 +118,21 @@ def test_the_blend_ranks_a_followees_like_first_when_social_weighs_most() -> Non
     assert engine.recommend("stranger", k=1)[0].item_id == "i0"
 
 
-def test_a_snapshot_keeps_recent_likes_and_tolerates_an_older_snapshot(tmp_path: Path) -> None:
+def test_a_snapshot_keeps_recent_likes_and_ignores_an_older_format(tmp_path: Path) -> None:
     engine = small_engine(generators="popular,social")
     engine.apply(like("e1", "bob", "i1"))
     engine.save(tmp_path)
     restored = small_engine(n_items=0, generators="popular,social")
     assert restored.load(tmp_path)
-    assert restored.recent_likes.of("bob") == engine.recent_likes.of("bob")
+    assert restored.items.likes.of("bob") == engine.items.likes.of("bob")
     restored.apply_follow(follow("f1", "ann", "bob"))
-    social = next(s for s in restored.sources if s.name == "social")  # wired to the restored likes
+    social = next(s for s in restored.ranker.sources if s.name == "social")  # built on the restored likes
     assert [c.item_id for c in social.generate(Request(restored.user_state("ann"), None), 5)] == ["i1"]
 
-    state_file = tmp_path / "snapshot" / "state.pickle"  # as written before social existed
-    state = pickle.loads(state_file.read_bytes())
-    del state["recent_likes"]
-    state_file.write_bytes(pickle.dumps(state))
+    meta_file = tmp_path / "snapshot" / "meta.json"  # as written by an older version: started afresh
+    meta_file.write_text(meta_file.read_text().replace('"format": 3', '"format": 2'))
     older = small_engine(n_items=0)
-    assert older.load(tmp_path) and older.recent_likes.of("bob") == []
+    assert not older.load(tmp_path) and older.items.likes.of("bob") == []
 
 
 # --- the synthetic social graph ---------------------------------------------------------------

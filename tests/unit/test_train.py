@@ -47,15 +47,15 @@ def test_bootstrap_recovers_the_planted_clusters_with_no_online_event(trained: t
     assert np.mean(shares) >= 0.85  # measured 0.93 (chance: 1/3)
     assert np.mean([s > 0.5 for s in shares]) >= 0.95
     state = engine.user_state("u0")
-    assert state.epoch == engine.wals.epoch == 1
+    assert state.epoch == engine.items.wals.epoch == 1
     assert state.history and state.seen  # the replay built what the online path builds
 
 
 def test_bootstrap_installs_the_fit_into_the_online_model(trained: tuple[Engine, SyntheticWorld]) -> None:
     engine, _ = trained
-    vectors = engine.model.item_vectors(engine.model.item_ids())
+    vectors = engine.items.model.item_vectors(engine.items.model.item_ids())
     assert not vectors[:, -1].any()  # biases zeroed: MF scores are the WALS scores
-    assert len(engine.index) == len(engine.catalog.available_ids())  # rebuilt
+    assert len(engine.indexes.mf) == len(engine.catalog.available_ids())  # rebuilt
 
 
 def test_without_replay_users_get_only_their_vector() -> None:
@@ -72,10 +72,10 @@ def test_fold_in_is_the_wals_solve_for_the_users_recent_positives(trained: tuple
     state = engine.user_state("u1")
     positives = [i for i in dict.fromkeys(state.history) if i not in state.disliked]
     stale = UserState.from_dict({**state.to_dict(), "epoch": 0, "vector": None})
-    engine.wals.fold_in(engine, stale)
-    ids = engine.model.item_ids()
-    factors = WalsFactors([], np.zeros((0, 3)), ids, engine.model.item_vectors(ids)[:, :-1].astype(float))
-    expected = engine.wals.wals(engine.settings).fit_user(factors, dict.fromkeys(positives, 1.0))
+    engine.items.wals.fold_in(engine.items.model, engine.settings, stale)
+    ids = engine.items.model.item_ids()
+    factors = WalsFactors([], np.zeros((0, 3)), ids, engine.items.model.item_vectors(ids)[:, :-1].astype(float))
+    expected = engine.items.wals.wals(engine.settings).fit_user(factors, dict.fromkeys(positives, 1.0))
     assert stale.epoch == 1
     np.testing.assert_allclose(stale.vector, expected, rtol=1e-6, atol=1e-9)
 
@@ -90,7 +90,7 @@ def test_a_stale_user_is_folded_in_at_their_next_event_and_ranks_their_cluster_f
     assert engine.user_state("u2").epoch == 0
     engine.apply(Interaction("late-1", "u2", own[7], "like", timestamp=1e10))
     state = engine.user_state("u2")
-    assert state.epoch == engine.wals.epoch == 1
+    assert state.epoch == engine.items.wals.epoch == 1
     assert own_share(engine, world, "u2") >= 0.8
 
 
@@ -103,21 +103,22 @@ def test_periodic_refit_bumps_the_epoch_and_keeps_the_clusters() -> None:
     for event in world.interactions(3000):
         engine.apply(event)
     elapsed = time.perf_counter() - started
-    positives = sum(1 for _ in engine.wals.buffer)
-    assert engine.wals.fits == engine.wals.epoch >= 2 and positives <= 2000
-    assert engine.wals.fit_seconds < 0.5 * elapsed  # the re-fits are a small part of the replay
+    positives = sum(1 for _ in engine.items.wals.buffer)
+    assert engine.items.wals.fits == engine.items.wals.epoch >= 2 and positives <= 2000
+    assert engine.items.wals.fit_seconds < 0.5 * elapsed  # the re-fits are a small part of the replay
     # right after a re-fit, the fold-in alone ranks every user's cluster first
-    engine.wals.refit(engine)
+    engine.items.wals.refit(engine.items.model, engine.settings)
+    engine.rebuild_index()
     for user_id in world.user_cluster:
         state = engine.user_state(user_id)
-        engine.wals.fold_in(engine, state)
+        engine.items.wals.fold_in(engine.items.model, engine.settings, state)
         engine.users[user_id] = state.to_dict()
     assert np.mean([own_share(engine, world, u) for u in world.user_cluster]) >= 0.9  # measured 0.96
     # online steps go on from there; a stale user is folded in at their next event
-    engine.wals.epoch += 1
+    engine.items.wals.epoch += 1
     for user_id in world.user_cluster:
         engine.apply(world.interaction(user_id))
-    assert all(engine.user_state(u).epoch == engine.wals.epoch for u in world.user_cluster)
+    assert all(engine.user_state(u).epoch == engine.items.wals.epoch for u in world.user_cluster)
     assert np.mean([own_share(engine, world, u) for u in world.user_cluster]) >= 0.7  # measured 0.78 (online: 0.77)
 
 
@@ -159,7 +160,7 @@ def test_recsys_train_writes_a_snapshot_the_worker_loads(
     assert "factor epoch 1" in capsys.readouterr().out
     worker = Engine(Settings.from_env(env))  # the worker's table (a dict here) starts empty
     assert worker.load(tmp_path / "data" / "model")
-    assert worker.wals.epoch == 1 and len(worker.catalog) == 90
+    assert worker.items.wals.epoch == 1 and len(worker.catalog) == 90
     seeded = worker.user_state("u3")  # not in the table: starts from the trained seed
     assert seeded.epoch == 1 and seeded.history and seeded.vector is not None
     out = worker.process(Interaction("after-train", "u3", world.by_cluster[world.cluster_of_user("u3")][0], "like",

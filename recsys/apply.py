@@ -1,0 +1,267 @@
+"""Applying events: one dispatcher from each kind of record to what it changes.
+
+Every record the service reads goes through :meth:`Applier.apply`: an interaction teaches the
+models and the user's state, a catalogue record or tombstone changes the catalogue and the
+indexes, a profile, follow or context record changes the user's state, a rule changes the
+rules in force. Records that may change users' lists mark those users (:attr:`ShownLists.affected
+<recsys.shown.ShownLists.affected>`) for the caller to re-rank. Follows, context events and
+interactions are deduplicated by ``event_id`` in the user's window, so a redelivered record
+changes nothing.
+
+An interaction's learning, in order: deduplicate; fold the user in when the MF item factors
+were batch-fitted since (:mod:`recsys.models.wals_link`); register the item; then, with the
+event's signed weight (:func:`recsys.event_types.event_weight`): click-bait feedback, online
+quality, the user's context, the learned scorer's label, co-visitation and recent likes (from
+positives), the user's history, seen and disliked sets, one MF step (against sampled negatives
+for a positive), popularity, trending counts and one two-tower step (for a positive), and the
+changed item vectors marked for the index. Parts registered by generators
+(:attr:`ItemState.parts <recsys.items.state.ItemState.parts>`) that have an ``observe`` method
+see every applied interaction last.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from recsys.event_types import event_weight
+from recsys.indexing import Indexes
+from recsys.items.state import ItemState
+from recsys.ranking import factors_of
+from recsys.settings import Settings
+from recsys.shown import ShownLists
+from recsys.state import UserState
+from schemas import Context, Follow, Interaction, Item, Rule, User
+
+
+class UserTable:
+    """User state by id over a mapping (the worker's table, a dict in-process), with the users
+    ``recsys train`` seeded as the fallback for users the mapping does not know yet."""
+
+    def __init__(self, mapping: MutableMapping[str, Any], seeds: MutableMapping[str, Any]) -> None:
+        self.mapping = mapping
+        self.seeds = seeds
+
+    def __contains__(self, user_id: object) -> bool:
+        return user_id in self.mapping
+
+    def load(self, user_id: str) -> UserState:
+        raw = self.mapping.get(user_id)
+        if raw is None:  # a user the table does not know may have been trained (`recsys train`)
+            raw = self.seeds.get(user_id)
+        return UserState(user_id) if raw is None else UserState.from_dict(raw)
+
+    def save(self, state: UserState) -> None:
+        self.mapping[state.user_id] = state.to_dict()
+
+
+@dataclass
+class Observation:
+    """One applied interaction, as the parts that learn from it see it."""
+
+    event: Interaction
+    user: UserState
+    weight: float
+    recent: list[str]  # the user's recent positives before this event (empty unless it is a positive)
+    negatives: list[str] = field(default_factory=list)  # items sampled against a positive
+
+
+class Applier:
+    """Applies records to the item-side state, the indexes and the user table."""
+
+    def __init__(
+        self, items: ItemState, indexes: Indexes, users: UserTable, shown: ShownLists, settings: Settings
+    ) -> None:
+        self.items = items
+        self.indexes = indexes
+        self.users = users
+        self.shown = shown
+        self.settings = settings
+        self.exclude_types = frozenset(t.strip() for t in settings.exclude_types.split(",") if t.strip())
+        self.handlers: dict[type, Callable[[Any], bool]] = {
+            Interaction: self.apply_interaction,
+            Item: self.apply_item,
+            User: self.apply_user,
+            Follow: self.apply_follow,
+            Context: self.apply_context,
+            Rule: self.apply_rule,
+        }
+
+    def apply(self, record: Interaction | Item | User | Follow | Context | Rule) -> bool:
+        """Apply any record; False when it was a duplicate (nothing changed)."""
+        handler = self.handlers.get(type(record))
+        if handler is None:
+            kinds = ", ".join(k.__name__ for k in self.handlers)
+            raise TypeError(f"cannot apply a {type(record).__name__}: records are one of {kinds} (see schemas)")
+        return handler(record)
+
+    # ---------------------------------------------------------------- catalogue
+    def apply_item(self, item: Item) -> bool:
+        """A catalogue record: add, update, or (``available: false``) withdraw an item."""
+        items = self.items
+        items.counters["items"] += 1
+        if items.catalog.upsert(item):
+            if items.content.upsert(item.item_id, item.attributes):
+                self.indexes.content_changed(item.item_id)
+            items.fresh.publish(item.item_id, item.published_at)
+            items.tower_items.mark(item.item_id)
+            self.indexes.changed(item.item_id)
+        else:
+            self.withdraw(item.item_id)
+        return True
+
+    def remove_item(self, item_id: str) -> None:
+        """A tombstone on the items topic."""
+        self.items.counters["items"] += 1
+        self.items.catalog.remove(item_id)
+        self.withdraw(item_id)
+
+    def withdraw(self, item_id: str) -> None:
+        """An item is gone: out of the indexes at once, and the active users whose last list
+        showed it are re-ranked."""
+        self.shown.affected.update(self.shown.showing(item_id))
+        self.items.content.remove(item_id)
+        self.indexes.withdraw(item_id)
+
+    # ---------------------------------------------------------------- rules
+    def apply_rule(self, rule: Rule) -> bool:
+        """A record on the rules topic: in force from the next list; active users are re-ranked."""
+        self.items.counters["rules"] += 1
+        self.items.rules.apply(rule)
+        self.shown.affected.update(self.shown.active_users(self.items.clock))
+        return True
+
+    def remove_rule(self, rule_id: str) -> None:
+        """A tombstone on the rules topic."""
+        self.items.counters["rules"] += 1
+        self.items.rules.remove(rule_id)
+        self.shown.affected.update(self.shown.active_users(self.items.clock))
+
+    # ---------------------------------------------------------------- users
+    def apply_user(self, user: User) -> bool:
+        """A profile record on the users topic."""
+        self.items.counters["users"] += 1
+        state = self.users.load(user.user_id)
+        if state.attributes != user.attributes:
+            state.attributes = dict(user.attributes)
+            self.shown.affected.add(user.user_id)
+        self.users.save(state)
+        return True
+
+    def apply_follow(self, follow: Follow) -> bool:
+        """A record on the follows topic: the follower starts (or stops) following someone.
+
+        Deduplicated by ``event_id`` in the follower's event window, like interactions (as
+        ``follow:<event_id>``, so an interaction's id cannot shadow it); False (and nothing
+        changed) when it was applied before. The follower's list is re-ranked.
+        """
+        state = self.users.load(follow.user_id)
+        if not state.remember_event(f"follow:{follow.event_id}", self.settings.dedupe_window):
+            self.items.counters["duplicates"] += 1
+            return False
+        if follow.action == "follow":
+            state.follow(follow.followee_id, self.settings.max_following)
+        else:
+            state.unfollow(follow.followee_id)
+        self.items.tick(follow.timestamp)
+        self.items.counters["follows"] += 1
+        self.users.save(state)
+        self.shown.affected.add(follow.user_id)
+        return True
+
+    def apply_context(self, change: Context) -> bool:
+        """A record on the context topic (session, device, location...); deduplicated like
+        follows (as ``context:<event_id>``). The user's list is re-ranked when the context
+        actually changed."""
+        state = self.users.load(change.user_id)
+        if not state.remember_event(f"context:{change.event_id}", self.settings.dedupe_window):
+            self.items.counters["duplicates"] += 1
+            return False
+        if state.update_context(change.context):
+            self.shown.affected.add(change.user_id)
+        self.items.tick(change.timestamp)
+        self.items.counters["contexts"] += 1
+        self.users.save(state)
+        return True
+
+    # ---------------------------------------------------------------- interactions
+    def weight(self, event: Interaction) -> float:
+        """The signed strength of an event (see :func:`recsys.event_types.event_weight`)."""
+        return event_weight(event, self.settings.event_weights, self.settings.rating_neutral)
+
+    def apply_interaction(self, event: Interaction) -> bool:
+        """Learn from one interaction; False (and nothing changed) if it was applied before."""
+        state = self.learn(event)
+        if state is None:
+            return False
+        self.users.save(state)
+        return True
+
+    def learn(self, event: Interaction) -> UserState | None:
+        """:meth:`apply_interaction` without writing the user's state back (the caller does, once)."""
+        s, items = self.settings, self.items
+        state = self.users.load(event.user_id)
+        if not state.remember_event(event.event_id, s.dedupe_window):
+            items.counters["duplicates"] += 1
+            return None
+        if items.wals.is_stale(state):  # item factors were batch-fitted since this vector was: fold in
+            items.wals.fold_in(items.model, s, state)
+        available = items.catalog.observe(event.item_id)
+        weight = self.weight(event)
+        items.feedback.observe(event.item_id, event.type, event.item_id in state.history, event.timestamp)
+        if weight > 0:  # online quality: did the user take an item of the list we last showed them?
+            items.counters["online_positives"] += 1
+            items.counters["online_hits"] += event.item_id in self.shown.last(event.user_id)
+        if event.context:
+            state.update_context(event.context)
+        if items.learned is not None and weight != 0:
+            items.learned.observe(event.user_id, event.item_id, positive=weight > 0)  # labels the last list
+        state.events += 1
+        items.tick(event.timestamp)
+        seen = Observation(event, state, weight, state.recent_positives() if weight > 0 else [])
+        if weight > 0:
+            items.covisitation.observe(seen.recent, event.item_id, at=event.timestamp)
+            items.likes.add(event.user_id, event.item_id, event.timestamp, weight)
+        state.touch(event.item_id, positive=weight >= 0, history_size=s.history_size, max_seen=s.max_seen,
+                    exclude=event.type in self.exclude_types)  # fmt: skip
+        if weight != 0:
+            self._learn_mf(seen, available)
+        items.counters["applied"] += 1
+        for part in items.parts.values():
+            if hasattr(part, "observe"):
+                part.observe(seen)
+        if weight > 0 and items.wals.observe(s, event.user_id, event.item_id, weight):
+            items.wals.refit(items.model, s)  # periodic WALS re-fit (wals_refresh_events); others fold in lazily
+            self.indexes.rebuild_mf()
+            items.wals.fold_in(items.model, s, state)
+        return state
+
+    def _learn_mf(self, seen: Observation, available: bool) -> None:
+        """The MF step (and, for a positive, popularity, trends and the towers) of one interaction."""
+        s, items, state, event = self.settings, self.items, seen.user, seen.event
+        factors = factors_of(state) or items.model.new_user(items.rng)
+        if seen.weight > 0:
+            taken = [*state.seen, *state.history]
+            seen.negatives = items.catalog.sample(items.rng, s.negatives, taken, engaged=True)
+        factors = items.model.learn(factors, event.item_id, seen.weight, seen.negatives)
+        state.vector = [float(x) for x in factors.vector]
+        state.bias = factors.bias
+        if seen.weight > 0:
+            items.catalog.add_popularity(event.item_id, seen.weight)
+            attributes = items.catalog.items[event.item_id].attributes
+            items.trending.observe(event.item_id, seen.weight, event.timestamp, attributes, state.attributes)
+            if self.indexes.uses_towers:
+                self._learn_towers(seen)
+        for item_id in ([event.item_id] if available else []) + seen.negatives:
+            self.indexes.changed(item_id)
+
+    def _learn_towers(self, seen: Observation) -> None:
+        items, state, item_id = self.items.catalog.items, seen.user, seen.event.item_id
+        user = (state.user_id, state.attributes, seen.recent[-self.settings.tower_history :])
+        towers = self.items.towers
+        towers.learn(user, (item_id, items[item_id].attributes), [(j, items[j].attributes) for j in seen.negatives])
+        for touched in [item_id, *seen.negatives]:
+            self.items.tower_items.mark(touched)
+        if towers.updates % self.settings.tower_reembed_events == 0:
+            self.indexes.refresh_towers(everything=True)

@@ -1,0 +1,86 @@
+"""Everything a worker knows about items, and the models learned from all users: one object, snapshotted whole.
+
+User state lives in the partitioned user table; everything else the engine learns or reads
+lives here, around one :class:`~recsys.rows.RowSpace` that every per-item array shares:
+the catalogue, the MF model, the two-tower model and its item embeddings, content vectors,
+co-visitation, trending counts, fresh items, every user's recent likes (for their followers),
+click-bait feedback, creator exposure, business rules, the learned scorer's model, the link to
+batch WALS fits, the event clock, the random generator, counters and the source offsets
+applied. The ANN indexes are not here: they are derived from it (:mod:`recsys.indexing`).
+
+A generator that needs state of its own adds it to :attr:`ItemState.parts` (see
+:mod:`recsys.candidates`): it is then learned (when it has an ``observe`` method, called on
+every interaction) and snapshotted with the rest.
+
+Examples
+--------
+>>> from recsys.settings import Settings
+>>> from schemas import Item
+>>> items = ItemState(Settings(factors=4))
+>>> items.catalog.upsert(Item("matrix", attributes={"genres": ["Sci-Fi"]}))
+True
+>>> items.rows.find("matrix"), len(items.catalog), items.model.dim
+(0, 1, 5)
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from recsys.exposure import CreatorExposure
+from recsys.feedback import ItemFeedback
+from recsys.items.catalog import Catalog
+from recsys.items.content import ContentVectors
+from recsys.items.covisitation import CoVisitation
+from recsys.items.fresh import FreshItems
+from recsys.items.likes import RecentLikes
+from recsys.items.towers import TowerEmbeddings
+from recsys.items.trending import Trending
+from recsys.models import make_model
+from recsys.models.pairwise import PairwiseModel
+from recsys.models.two_tower import TwoTower
+from recsys.models.wals_link import WalsLink
+from recsys.rows import RowSpace
+from recsys.rules import RuleBook
+from recsys.settings import Settings
+
+COUNTERS = ("applied", "duplicates", "items", "users", "follows", "contexts", "rules", "refreshes", "unchanged",
+            "online_positives", "online_hits")  # fmt: skip
+"""What the engine counts (shown on the worker's ``/stats`` page, kept in the snapshot)."""
+
+
+class ItemState:
+    """The item side: one row space and every part that stores per-item (or cross-user) state."""
+
+    def __init__(self, settings: Settings) -> None:
+        s = settings
+        self.rows = RowSpace()
+        self.catalog = Catalog(self.rows)
+        self.model = make_model(s, self.rows)  # matrix factorisation (BPR, or River's BiasedMF)
+        self.towers = TwoTower(dim=s.tower_dim, learning_rate=s.tower_learning_rate, seed=s.seed)
+        self.tower_items = TowerEmbeddings(self.towers, self.rows, self.catalog)
+        self.content = ContentVectors(s.content_dim, seed=s.seed)
+        self.covisitation = CoVisitation(window=s.covisit_window, half_life=s.covisit_half_life)
+        self.trending = Trending(s.trending_half_life)
+        self.fresh = FreshItems()
+        self.likes = RecentLikes(s.social_likes)  # every user's latest positives, for their followers
+        self.feedback = ItemFeedback(s.clickbait_half_life)  # recent clicks, and skips after one (click-bait)
+        self.exposure = CreatorExposure(s.fairness_window)  # creators' share of the lists shown
+        self.rules = RuleBook()  # business rules from the control topic
+        self.learned: PairwiseModel | None = None
+        if s.scorer == "learned":
+            self.learned = PairwiseModel(
+                k=s.k, keep=s.learned_keep, negatives=s.learned_negatives, min_examples=s.learned_min_examples,
+                learning_rate=s.learned_learning_rate, memory=s.learned_memory, seed=s.seed,
+            )  # fmt: skip
+        self.wals = WalsLink(s)  # batch fits: factor epoch, fold-in, periodic re-fit, trained users
+        self.parts: dict[str, Any] = {}  # state of generators that bring their own (see recsys.candidates)
+        self.clock = 0.0  # the latest event time seen: "now" for freshness and trends
+        self.rng = random.Random(s.seed)
+        self.counters = dict.fromkeys(COUNTERS, 0)
+        self.offsets: dict[str, int] = {}  # "topic:partition" -> the last source offset applied
+
+    def tick(self, at: float) -> None:
+        """An event of event time ``at`` was applied: the clock only moves forward."""
+        self.clock = max(self.clock, at)

@@ -1,0 +1,115 @@
+"""The learned scorer's model: a pairwise logistic regression (River), labelled by what users did with their lists.
+
+Every time the scorer ranks a user's merged candidates it remembers here, for that user, the
+feature rows of the best ``keep`` of them, best first (the impression: the first ``k`` were
+shown). The user's next interaction labels it, pairwise (RankNet: ``P(a before b) =
+sigmoid(w . (x_a - x_b))``, River's logistic regression on feature differences, AdaGrad): an
+item taken should come before ``negatives`` other remembered candidates, drawn uniformly; an
+item skipped or disliked should come after as many. The model is item-side state (snapshotted
+with it); the impressions are transient. The features are the scorer's
+(:mod:`recsys.scoring.learned`).
+
+Examples
+--------
+>>> import numpy as np
+>>> model = PairwiseModel(k=1, negatives=1, min_examples=1)
+>>> names = ["a", "b"]
+>>> model.remember("u", ["good", "bad"], np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([0.2, 0.1]), names)
+>>> model.observe("u", "good", positive=True), model.learned
+(1, True)
+>>> bool(model.weights(names)[0] > model.weights(names)[1])
+True
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+from river import linear_model, optim
+
+
+@dataclass
+class Impression:
+    """What was ranked for a user: the remembered candidates' ids and feature rows, best first."""
+
+    ids: list[str]
+    rows: np.ndarray  # float32, one row per id
+    shown: int  # the first ``shown`` ids were the list the user saw
+    names: list[str]  # the feature names of the rows' columns
+
+
+class PairwiseModel:
+    """The learned part of the scorer, kept with the item-side state: a pairwise logistic
+    regression (River) and the impressions it is labelled from."""
+
+    def __init__(
+        self,
+        *,
+        k: int = 10,
+        keep: int = 100,
+        negatives: int = 8,
+        min_examples: int = 1000,
+        learning_rate: float = 0.1,
+        l2: float = 0.0,
+        memory: int = 5000,
+        seed: int = 0,
+    ) -> None:
+        if min(k, keep, memory) < 1 or negatives < 0 or min_examples < 0 or learning_rate <= 0:
+            raise ValueError("k, keep and memory must be >= 1; negatives, min_examples >= 0; learning_rate > 0")
+        self.k, self.keep, self.negatives, self.min_examples = k, keep, negatives, min_examples
+        self.memory = memory
+        # pairwise: P(a before b) = sigmoid(w . (x_a - x_b)); no intercept, it would only drift
+        # AdaGrad: per-feature steps, so features of different scales learn alike
+        self.model = linear_model.LogisticRegression(optimizer=optim.AdaGrad(learning_rate), l2=l2, intercept_lr=0.0)
+        self.examples = 0
+        self.impressions: OrderedDict[str, Impression] = OrderedDict()
+        self.rng = random.Random(seed)
+
+    def __getstate__(self) -> dict[str, object]:
+        state = dict(self.__dict__)
+        state["impressions"] = OrderedDict()  # transient: not worth a snapshot
+        return state
+
+    @property
+    def learned(self) -> bool:
+        """True once enough feedback was seen for the model, not the blend, to rank."""
+        return self.examples >= self.min_examples
+
+    def weights(self, names: list[str]) -> np.ndarray:
+        """The model's weight of each feature, in the order of ``names``."""
+        w = self.model.weights
+        return np.array([w.get(name, 0.0) for name in names])
+
+    def remember(self, user_id: str, ids: list[str], rows: np.ndarray, scores: np.ndarray, names: list[str]) -> None:
+        """The user was just ranked ``ids`` with these feature rows and scores: keep the best."""
+        best = np.lexsort((np.array(ids), -scores))[: self.keep]  # the engine's order: score, then id
+        self.impressions[user_id] = Impression([ids[j] for j in best], rows[best].astype(np.float32), self.k, names)
+        self.impressions.move_to_end(user_id)
+        while len(self.impressions) > self.memory:
+            self.impressions.popitem(last=False)
+
+    def observe(self, user_id: str, item_id: str, positive: bool) -> int:
+        """Label the user's last impression with what they did; returns the pairs learned."""
+        impression = self.impressions.pop(user_id, None)
+        if impression is None or item_id not in impression.ids:
+            return 0
+        p = impression.ids.index(item_id)
+        others = [j for j in range(len(impression.ids)) if j != p]
+        if positive:  # it should outrank the other remembered candidates, drawn uniformly
+            pairs = [(p, j) for j in self.rng.sample(others, min(self.negatives, len(others)))]
+        else:  # a skip or a dislike: what it was ranked with should come first
+            pairs = [(j, p) for j in self.rng.sample(others, min(self.negatives, len(others)))]
+        for better, worse in pairs:
+            self._learn(impression.names, impression.rows[better] - impression.rows[worse])
+        return len(pairs)
+
+    def _learn(self, names: list[str], difference: np.ndarray) -> None:
+        x = {n: float(v) for n, v in zip(names, difference.tolist(), strict=True) if v == v and not math.isinf(v)}
+        self.model.learn_one(x, True)
+        self.examples += 1
+
+
