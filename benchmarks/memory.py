@@ -13,9 +13,10 @@ after, after a ``gc.collect()``:
   MF vectors (created on first use) into the hnsw index;
 * ``users``: the same N items, then one ``like`` interaction processed (``engine.process``:
   learn, refresh the index when due, rank a list) for each of U new users, so each has a
-  vector and a full state in ``engine.users`` (a plain dict here). Also the JSON size of a
-  user's state (what the worker writes to its user table, and so to the table's changelog,
-  on every event) after 1 event and as one user's history grows.
+  vector and a full state in ``engine.users`` (a UserStore over a plain dict here). Also the
+  size of a user's hot record (what the worker writes to its user table, and so to the table's
+  changelog, on every event) after 1 event and as one user's history grows
+  (``benchmarks/user_state.py`` measures the writes in detail, old JSON format against new).
 
 In the worker, user state is a Faust table on RocksDB, so it sits on disk (plus RocksDB's
 caches), not in the Python heap; the in-process figure is the dict used by tests, replay
@@ -135,15 +136,15 @@ def child_users(args: argparse.Namespace) -> dict[str, Any]:
     out["process s"] = time.perf_counter() - t0
     out["after users MiB"] = rss_mib()
     out["users"] = len(engine.users)
-    out["users dict deep MiB"] = deep_size(engine.users) / 2**20
-    sizes = sorted(len(json.dumps(state).encode()) for state in engine.users.values())
+    out["users dict deep MiB"] = deep_size(engine.users.mapping) / 2**20
+    sizes = sorted(len(engine.users.mapping[user_id]) for user_id in engine.users)
     out["state json bytes p50"] = sizes[len(sizes) // 2]
     out["state json bytes max"] = sizes[-1]
-    sample = engine.users["user-0000000"]
+    sample = engine.users.load("user-0000000").to_dict()
     out["state json compact bytes"] = len(json.dumps(sample, separators=(",", ":")).encode())
     out["example state"] = sample
 
-    # One user's state as its history grows: every event rewrites the whole state.
+    # One user's hot record as its history grows: every event rewrites it (a log chunk every few events).
     growth = {}
     kinds = ["view", "click", "like", "view", "purchase"]
     for e in range(1, 1001):
@@ -151,7 +152,7 @@ def child_users(args: argparse.Namespace) -> dict[str, Any]:
         event = Interaction(f"h-{e:07d}", "heavy-user", item, kinds[e % 5], timestamp=1_800_000_000.0 + e)
         engine.process(event)
         if e in (1, 10, 50, 100, 1000):
-            growth[e] = len(json.dumps(engine.users["heavy-user"]).encode())
+            growth[e] = len(engine.users.mapping["heavy-user"])
     out["state json bytes by events"] = growth
     return out
 
@@ -200,7 +201,7 @@ def main() -> None:
     print(f"{'items: total':<60} {catalogue + index:8.1f} {per100k(catalogue + index, n_items)}")
     print(f"{'users: state in engine.users after 1 like each':<60} {user_delta:8.1f} {per100k(user_delta, n_users)}")
     deep = users["users dict deep MiB"]
-    print(f"{'users: deep getsizeof of engine.users (cross-check)':<60} {deep:8.1f} {per100k(deep, n_users)}")
+    print(f"{'users: deep getsizeof of the user table (cross-check)':<60} {deep:8.1f} {per100k(deep, n_users)}")
     print(f"{'whole engine with items and users':<60} {users['after users MiB']:8.1f}")
     print()
     print(
@@ -209,12 +210,12 @@ def main() -> None:
         f"{n_users:,} process() calls {users['process s']:.1f} s"
     )
     print(
-        f"user state as JSON (json.dumps, what the worker writes per event to its RocksDB table and changelog): "
+        f"user hot record (what the worker writes per event to its RocksDB table and changelog): "
         f"p50 {users['state json bytes p50']:,} B, max {users['state json bytes max']:,} B after 1 event "
-        f"({users['state json compact bytes']:,} B with compact separators)"
+        f"(the state as a JSON document, UserState.to_dict(): {users['state json compact bytes']:,} B)"
     )
     growth = ", ".join(f"{e} events {b:,} B" for e, b in users["state json bytes by events"].items())
-    print(f"one user's state as it grows (written whole on every event): {growth}")
+    print(f"one user's hot record as the history grows (rewritten on every event): {growth}")
     print("example state after 1 event:", json.dumps(users["example state"])[:400], "...")
     print(
         "note: in the worker, user state lives in a Faust table on RocksDB (disk plus RocksDB caches), "

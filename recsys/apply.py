@@ -21,39 +21,41 @@ see every applied interaction last.
 
 from __future__ import annotations
 
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from recsys.event_types import event_weight
 from recsys.indexing import Indexes
 from recsys.items.state import ItemState
+from recsys.items.trending import segments_of
 from recsys.ranking import factors_of
+from recsys.rows import Rows
 from recsys.settings import Settings
 from recsys.shown import ShownLists
 from recsys.state import UserState
+from recsys.users.store import UserStore
 from schemas import Context, Follow, Interaction, Item, Rule, User
 
 
 class UserTable:
-    """User state by id over a mapping (the worker's table, a dict in-process), with the users
-    ``recsys train`` seeded as the fallback for users the mapping does not know yet."""
+    """User state by id (:class:`~recsys.users.store.UserStore`), with the users ``recsys train``
+    seeded as the fallback for users the store does not know yet."""
 
-    def __init__(self, mapping: MutableMapping[str, Any], seeds: MutableMapping[str, Any]) -> None:
-        self.mapping = mapping
+    def __init__(self, store: UserStore, seeds: Mapping[str, Any]) -> None:
+        self.store = store
         self.seeds = seeds
 
     def __contains__(self, user_id: object) -> bool:
-        return user_id in self.mapping
+        return user_id in self.store
 
     def load(self, user_id: str) -> UserState:
-        raw = self.mapping.get(user_id)
-        if raw is None:  # a user the table does not know may have been trained (`recsys train`)
-            raw = self.seeds.get(user_id)
-        return UserState(user_id) if raw is None else UserState.from_dict(raw)
+        return self.store.load(user_id, seed=self.seeds.get(user_id))
 
     def save(self, state: UserState) -> None:
-        self.mapping[state.user_id] = state.to_dict()
+        self.store.save(state)
 
 
 @dataclass
@@ -61,10 +63,11 @@ class Observation:
     """One applied interaction, as the parts that learn from it see it."""
 
     event: Interaction
+    row: int  # the item's row
     user: UserState
     weight: float
-    recent: list[str]  # the user's recent positives before this event (empty unless it is a positive)
-    negatives: list[str] = field(default_factory=list)  # items sampled against a positive
+    recent: Rows  # the user's recent positives before this event (empty unless it is a positive)
+    negatives: Rows = field(default_factory=lambda: np.empty(0, dtype=np.int64))  # sampled against a positive
 
 
 class Applier:
@@ -101,28 +104,30 @@ class Applier:
         """A catalogue record: add, update, or (``available: false``) withdraw an item."""
         items = self.items
         items.counters["items"] += 1
+        row = items.rows.row(item.item_id)
         if items.catalog.upsert(item):
-            if items.content.upsert(item.item_id, item.attributes):
-                self.indexes.content_changed(item.item_id)
-            items.fresh.publish(item.item_id, item.published_at)
-            items.tower_items.mark(item.item_id)
-            self.indexes.changed(item.item_id)
+            if items.content.upsert(row, item.attributes):
+                self.indexes.content_changed(row)
+            items.fresh.publish(row, item.published_at)
+            items.tower_items.encode(row)
+            items.tower_items.mark(row)
+            self.indexes.changed(row)
         else:
-            self.withdraw(item.item_id)
+            self.withdraw(item.item_id, row)
         return True
 
     def remove_item(self, item_id: str) -> None:
         """A tombstone on the items topic."""
         self.items.counters["items"] += 1
         self.items.catalog.remove(item_id)
-        self.withdraw(item_id)
+        self.withdraw(item_id, self.items.rows.row(item_id))
 
-    def withdraw(self, item_id: str) -> None:
+    def withdraw(self, item_id: str, row: int) -> None:
         """An item is gone: out of the indexes at once, and the active users whose last list
         showed it are re-ranked."""
         self.shown.affected.update(self.shown.showing(item_id))
-        self.items.content.remove(item_id)
-        self.indexes.withdraw(item_id)
+        self.items.content.remove(row)
+        self.indexes.withdraw(row)
 
     # ---------------------------------------------------------------- rules
     def apply_rule(self, rule: Rule) -> bool:
@@ -208,21 +213,23 @@ class Applier:
         if items.wals.is_stale(state):  # item factors were batch-fitted since this vector was: fold in
             items.wals.fold_in(items.model, s, state)
         available = items.catalog.observe(event.item_id)
+        row = items.rows.row(event.item_id)
         weight = self.weight(event)
-        items.feedback.observe(event.item_id, event.type, event.item_id in state.history, event.timestamp)
+        items.feedback.observe(row, event.type, event.item_id in state.history, event.timestamp)
         if weight > 0:  # online quality: did the user take an item of the list we last showed them?
             items.counters["online_positives"] += 1
             items.counters["online_hits"] += event.item_id in self.shown.last(event.user_id)
         if event.context:
             state.update_context(event.context)
         if items.learned is not None and weight != 0:
-            items.learned.observe(event.user_id, event.item_id, positive=weight > 0)  # labels the last list
+            items.learned.observe(event.user_id, row, positive=weight > 0)  # labels the last list
         state.events += 1
         items.tick(event.timestamp)
-        seen = Observation(event, state, weight, state.recent_positives() if weight > 0 else [])
+        recent = items.rows.lookup(state.recent_positives()) if weight > 0 else np.empty(0, dtype=np.int64)
+        seen = Observation(event, row, state, weight, recent)
         if weight > 0:
-            items.covisitation.observe(seen.recent, event.item_id, at=event.timestamp)
-            items.likes.add(event.user_id, event.item_id, event.timestamp, weight)
+            items.covisitation.observe(recent.tolist(), row, at=event.timestamp)
+            items.likes.add(event.user_id, row, event.timestamp, weight)
         state.touch(event.item_id, positive=weight >= 0, history_size=s.history_size, max_seen=s.max_seen,
                     exclude=event.type in self.exclude_types)  # fmt: skip
         if weight != 0:
@@ -239,29 +246,26 @@ class Applier:
 
     def _learn_mf(self, seen: Observation, available: bool) -> None:
         """The MF step (and, for a positive, popularity, trends and the towers) of one interaction."""
-        s, items, state, event = self.settings, self.items, seen.user, seen.event
+        s, items, state, row = self.settings, self.items, seen.user, seen.row
         factors = factors_of(state) or items.model.new_user(items.rng)
         if seen.weight > 0:
-            taken = [*state.seen, *state.history]
-            seen.negatives = items.catalog.sample(items.rng, s.negatives, taken, engaged=True)
-        factors = items.model.learn(factors, event.item_id, seen.weight, seen.negatives)
+            taken = items.rows.lookup([*state.seen, *state.history])
+            seen.negatives = items.catalog.sample(items.sampler, s.negatives, np.unique(taken), engaged=True)
+        factors = items.model.learn(factors, row, seen.weight, seen.negatives)
         state.vector = [float(x) for x in factors.vector]
         state.bias = factors.bias
         if seen.weight > 0:
-            items.catalog.add_popularity(event.item_id, seen.weight)
-            attributes = items.catalog.items[event.item_id].attributes
-            items.trending.observe(event.item_id, seen.weight, event.timestamp, attributes, state.attributes)
+            at = seen.event.timestamp
+            items.catalog.add_popularity(row, seen.weight)
+            items.trending.observe(row, seen.weight, at, segments_of(items.catalog.genres(row), state.attributes))
             if self.indexes.uses_towers:
                 self._learn_towers(seen)
-        for item_id in ([event.item_id] if available else []) + seen.negatives:
-            self.indexes.changed(item_id)
+        if available:
+            self.indexes.changed(row)
+        for negative in seen.negatives.tolist():
+            self.indexes.changed(negative)
 
     def _learn_towers(self, seen: Observation) -> None:
-        items, state, item_id = self.items.catalog.items, seen.user, seen.event.item_id
-        user = (state.user_id, state.attributes, seen.recent[-self.settings.tower_history :])
-        towers = self.items.towers
-        towers.learn(user, (item_id, items[item_id].attributes), [(j, items[j].attributes) for j in seen.negatives])
-        for touched in [item_id, *seen.negatives]:
-            self.items.tower_items.mark(touched)
-        if towers.updates % self.settings.tower_reembed_events == 0:
+        self.items.tower_items.learn(seen.user, seen.recent, seen.row, seen.negatives)
+        if self.items.towers.updates % self.settings.tower_reembed_events == 0:
             self.indexes.refresh_towers(everything=True)

@@ -61,14 +61,14 @@ True
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 from recsys.datasets.base import Event
 from recsys.engine import Engine
 from recsys.models.wals import WalsFactors
 from recsys.models.wals_link import TrainSummary, bpr_of, item_norm, rescaled
-from recsys.state import UserState
+from recsys.users.store import UserStore
 from schemas import Interaction
 
 __all__ = ["bootstrap", "seed_users"]
@@ -121,9 +121,9 @@ def _install_users(engine: Engine, factors: WalsFactors) -> None:
         state.vector = [float(x) for x in factors.users[row]]
         state.bias = 0.0
         state.epoch = engine.items.wals.epoch
-        engine.users[user_id] = state.to_dict()
+        engine.users.save(state)
 
 
-def seed_users(users: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """Copies of user states to ship in a snapshot as ``WalsLink.seed_users``."""
-    return {user_id: UserState.from_dict(raw).to_dict() for user_id, raw in users.items()}
+def seed_users(users: UserStore) -> dict[str, dict[str, Any]]:
+    """Copies of the stored user states to ship in a snapshot as ``WalsLink.seed_users``."""
+    return {user_id: users.load(user_id).to_dict() for user_id in users}

@@ -46,11 +46,13 @@ from recsys.items.catalog import Catalog
 from recsys.items.state import ItemState
 from recsys.models.base import UserFactors
 from recsys.ranking import Ranker, factors_of
+from recsys.rows import Rows
 from recsys.settings import Settings
 from recsys.shown import ShownLists
 from recsys.similar import similar_items
 from recsys.snapshot import load_snapshot, save_snapshot
 from recsys.state import UserState
+from recsys.users.store import UserStore
 from schemas import Context, Follow, Interaction, Item, Recommendation, RecommendedItem, Rule, User
 
 Record = Interaction | Item | User | Follow | Context | Rule
@@ -71,12 +73,15 @@ class Engine:
     def __init__(
         self,
         settings: Settings | None = None,
-        users: MutableMapping[str, Any] | None = None,
+        users: UserStore | MutableMapping[str, bytes] | None = None,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings or Settings()
         self.wall_clock = wall_clock  # rules' time windows are wall-clock time
-        self.users: MutableMapping[str, Any] = {} if users is None else users
+        # user states, split into small records of ``users`` (a dict here, the worker's table there)
+        self.users = users if isinstance(users, UserStore) else UserStore.from_settings(
+            {} if users is None else users, self.settings
+        )
         self.shown = ShownLists(self.settings.active_users, self.settings.active_seconds)
         self._assemble(ItemState(self.settings))
 
@@ -208,7 +213,7 @@ class Engine:
     def _ranked_for(self, state: UserState, trigger: str, started: float) -> Recommendation | None:
         request = self.ranker.request(state, self.settings.k)
         top = self.ranker.rank(request)
-        if not self._show(state.user_id, tuple(s.item_id for s in top), request.now):
+        if not self._show(state.user_id, top.rows, request.now):
             self.counters["unchanged"] += 1
             return None  # nothing to publish: not worth explaining
         items = self.ranker.explain(request, top)
@@ -222,12 +227,13 @@ class Engine:
             latency_ms=round((now - started) * 1000.0, 3),
         )
 
-    def _show(self, user_id: str, ids: tuple[str, ...], now: float) -> bool:
+    def _show(self, user_id: str, rows: Rows, now: float) -> bool:
         """The list is shown: remember it as the user's last and count creator exposure; False
         (and nothing counted) when it is the same list as last time."""
-        if not self.shown.show(user_id, ids, now):
+        catalog = self.items.catalog
+        if not self.shown.show(user_id, tuple(self.items.rows.ids_of(rows.tolist())), now):
             return False
-        creators = [c for c in map(self.ranker.creator_of, ids) if c is not None]
+        creators = [c for c in map(catalog.creator_of, rows.tolist()) if c is not None]
         self.items.exposure.record(creators, now)
         return True
 
@@ -247,7 +253,7 @@ class Engine:
         request = self.ranker.request(state, self.settings.k if k is None else k, exclude, context)
         top = self.ranker.rank(request)
         if shown:
-            self._show(user_id, tuple(s.item_id for s in top), request.now)
+            self._show(user_id, top.rows, request.now)
         return self.ranker.explain(request, top)
 
     def similar(self, item_id: str, k: int | None = None) -> list[RecommendedItem]:

@@ -27,3 +27,7 @@ class DatasetError(RecsysError, ValueError):
         self.line = line
         self.reason = message
         self.raw = raw
+
+
+class StateError(RecsysError, ValueError):
+    """A user's state cannot be stored or read; the message names the user and what to do."""

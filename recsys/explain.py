@@ -19,12 +19,13 @@ Examples
 ...     _ = engine.process(Interaction(f"e{n}", user, item, "like", timestamp=float(n)))
 >>> explain = engine.ranker.explainer
 >>> request = engine.ranker.request(engine.user_state("u"), k=10)
->>> explain.reasons(request, Scored("heat", 1.0, ("covisit", "trending"), ("new",)))
+>>> heat = engine.items.rows.find("heat")
+>>> explain.reasons(request, heat, Scored("heat", 1.0, ("covisit", "trending"), ("new",)))
 ('because you liked matrix', 'trending in Crime', 'new')
 
 The most telling source first, and "new" from the fresh generator only for an item that is:
 
->>> explain.reasons(request, Scored("heat", 1.0, ("popular", "fresh", "mf")))
+>>> explain.reasons(request, heat, Scored("heat", 1.0, ("popular", "fresh", "mf")))
 ('matches your taste', 'popular')
 """
 
@@ -50,12 +51,13 @@ class Explainer:
         generator = self.generators.get(source)
         return Generator.priority if generator is None else generator.priority
 
-    def reasons(self, request: Request, item: Scored) -> tuple[str, ...]:
-        """Up to :data:`MOST` reasons from the sources, most telling first, then every step's."""
+    def reasons(self, request: Request, row: int, item: Scored) -> tuple[str, ...]:
+        """Up to :data:`MOST` reasons from the sources of ``item`` (at ``row``), most telling first,
+        then every step's."""
         out: list[str] = []
         for source in sorted(item.sources, key=self._priority):
             generator = self.generators.get(source)
-            reason = None if generator is None else generator.reason(request, item.item_id)
+            reason = None if generator is None else generator.reason(request, row)
             if reason and reason not in out and len(out) < MOST:
                 out.append(reason)
         out += [r for r in item.reasons if r not in out]

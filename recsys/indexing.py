@@ -1,9 +1,10 @@
 """The ANN indexes, kept in step with the item vectors they are derived from.
 
 Three indexes, one per kind of item vector: MF vectors (searched by the ``mf`` generator),
-two-tower item embeddings (``two_tower``) and content vectors (``content``). They are derived
-state: each can be rebuilt from :class:`~recsys.items.state.ItemState` at any time, and only the
-MF index is saved in snapshots (the others are rebuilt on load).
+two-tower item embeddings (``two_tower``) and content vectors (``content``), each labelled by
+item row. They are derived state: each can be rebuilt from
+:class:`~recsys.items.state.ItemState` at any time, and only the MF index is saved in snapshots
+(the others are rebuilt on load).
 
 Writes are batched, because an hnswlib write costs 0.1 to 3 ms: learning marks changed MF
 vectors (:meth:`Indexes.changed`) and the towers mark the items they moved; :meth:`Indexes.refresh`
@@ -25,9 +26,11 @@ from typing import Any
 import numpy as np
 
 from recsys.ann import VectorIndex, make_index
-from recsys.ann.base import moved_since_indexed
 from recsys.items.state import ItemState
+from recsys.rows import Mask, Rows
 from recsys.settings import Settings
+
+_EMBED_CHUNK = 65536  # rows embedded at once when the whole catalogue is re-embedded (bounds memory)
 
 
 def new_index(settings: Settings, dim: int) -> VectorIndex:
@@ -37,6 +40,28 @@ def new_index(settings: Settings, dim: int) -> VectorIndex:
     if s.ann_backend == "hnsw":
         params = {"m": s.hnsw_m, "ef_construction": s.hnsw_ef_construction, "ef": s.hnsw_ef, "seed": s.seed}
     return make_index(s.ann_backend, dim, **params)
+
+
+def _labels(rows: Rows) -> list[str]:
+    return [str(r) for r in rows.tolist()]
+
+
+def search(index: VectorIndex, vector: np.ndarray, n: int, allowed: Mask | None) -> tuple[Rows, np.ndarray]:
+    """Up to ``n`` allowed rows nearest ``vector`` in ``index``, best first, with their scores: the
+    search widens (4x) while fewer than ``n`` of what it found are allowed."""
+    live = len(index)
+    want = min(live, 2 * n)
+    while want > 0:
+        hits = index.query(vector, want)
+        rows = np.fromiter((int(i) for i, _ in hits), dtype=np.int64, count=len(hits))
+        scores = np.fromiter((s for _, s in hits), dtype=np.float64, count=len(hits))
+        if allowed is not None and len(rows):
+            keep = allowed(rows)
+            rows, scores = rows[keep], scores[keep]
+        if len(rows) >= n or want >= live:
+            return rows[:n], scores[:n]
+        want = min(live, 4 * want)
+    return np.empty(0, dtype=np.int64), np.empty(0)
 
 
 class Indexes:
@@ -51,32 +76,33 @@ class Indexes:
         self.mf = new_index(s, items.model.dim) if mf is None else mf
         self.tower = new_index(s, s.tower_dim)
         self._content = new_index(s, s.content_dim)
-        self.dirty: set[str] = set()  # items whose MF vector changed since the last refresh
-        self.content_pending: set[str] = set()  # content vectors not yet written
+        self.dirty: set[int] = set()  # rows whose MF vector changed since the last refresh
+        self.content_pending: set[int] = set()  # rows whose content vector is not yet written
         self.last_refresh = time.monotonic()
 
     # ---------------------------------------------------------------- marks
-    def changed(self, item_id: str) -> None:
+    def changed(self, row: int) -> None:
         """An item's MF vector changed: written at the next refresh (if the item is available)."""
-        if self.items.catalog.is_available(item_id):
-            self.dirty.add(item_id)
+        if self.items.catalog.available.data[row]:
+            self.dirty.add(row)
 
-    def content_changed(self, item_id: str) -> None:
+    def content_changed(self, row: int) -> None:
         """An item's content vector changed (or it lost it): written before the next content search."""
-        if item_id in self.items.content.vectors:
-            self.content_pending.add(item_id)
+        if self.items.content.has.data[row]:
+            self.content_pending.add(row)
         else:
-            self.content_pending.discard(item_id)
-            self._content.remove(item_id)
+            self.content_pending.discard(row)
+            self._content.remove(str(row))
 
-    def withdraw(self, item_id: str) -> None:
+    def withdraw(self, row: int) -> None:
         """An item is no longer available: out of every index now (cheap), not at the next refresh."""
-        self.dirty.discard(item_id)
-        self.mf.remove(item_id)
-        self.content_pending.discard(item_id)
-        self._content.remove(item_id)
-        self.items.tower_items.discard(item_id)
-        self.tower.remove(item_id)
+        label = str(row)
+        self.dirty.discard(row)
+        self.mf.remove(label)
+        self.content_pending.discard(row)
+        self._content.remove(label)
+        self.items.tower_items.discard(row)
+        self.tower.remove(label)
 
     # ---------------------------------------------------------------- reads
     @property
@@ -86,14 +112,20 @@ class Indexes:
             self.flush_content()
         return self._content
 
+    def search(self, name: str, vector: np.ndarray, n: int, allowed: Mask | None) -> tuple[Rows, np.ndarray]:
+        """Up to ``n`` allowed rows nearest ``vector`` in the ``mf``, ``tower`` or ``content`` index."""
+        index = self.mf if name == "mf" else self.tower if name == "tower" else self.content
+        return search(index, vector, n, allowed)
+
     def flush_content(self) -> int:
         """Write pending content vectors in one batch; returns how many."""
-        vectors = self.items.content.vectors
-        ids = sorted(i for i in self.content_pending if i in vectors)
+        content = self.items.content
+        rows = np.fromiter(self.content_pending, dtype=np.int64, count=len(self.content_pending))
         self.content_pending.clear()
-        if ids:
-            self._content.upsert(ids, np.stack([vectors[i] for i in ids]))
-        return len(ids)
+        rows = np.sort(rows[content.has.data[rows]])
+        if len(rows):
+            self._content.upsert(_labels(rows), content.matrix.data[rows])
+        return len(rows)
 
     # ---------------------------------------------------------------- refresh
     def maybe_refresh(self, now: float | None = None) -> int:
@@ -118,38 +150,54 @@ class Indexes:
         self.flush_content()
         if self.uses_towers:
             self.refresh_towers()
-        catalog = self.items.catalog
-        ids = sorted(i for i in self.dirty if catalog.is_available(i))
+        rows = np.fromiter(self.dirty, dtype=np.int64, count=len(self.dirty))
         self.dirty.clear()
-        if not ids:
+        rows = np.sort(rows[self.items.catalog.available.data[rows]])
+        if len(rows) == 0:
             return 0
-        fresh = self.items.model.item_vectors(ids)
-        moved = moved_since_indexed(self.mf, ids, fresh, tol)
-        if moved:
-            self.mf.upsert([ids[j] for j in moved], fresh[moved])
+        written = _write_moved(self.mf, rows, self.items.model.vectors(rows), tol)
+        if written:
             self.items.counters["refreshes"] += 1
-        return len(moved)
+        return written
 
     def refresh_towers(self, everything: bool = False) -> int:
-        """Re-embed the items the towers marked (or all) and rewrite those that moved; returns how many."""
-        ids, fresh = self.items.tower_items.refresh(everything)
-        if not ids:
-            return 0
-        moved = moved_since_indexed(self.tower, ids, fresh, self.settings.index_tolerance)
-        if moved:
-            self.tower.upsert([ids[n] for n in moved], fresh[moved])
-        return len(moved)
+        """Re-embed the items the towers marked (or every available item) and rewrite those that
+        moved; returns how many were rewritten."""
+        towers = self.items.tower_items
+        rows = self.items.catalog.available_rows() if everything else towers.take_dirty()
+        if everything:
+            towers.dirty.clear()
+            rows.sort()
+        written = 0
+        for start in range(0, len(rows), _EMBED_CHUNK):
+            chunk = rows[start : start + _EMBED_CHUNK]
+            written += _write_moved(self.tower, chunk, towers.refresh(chunk), self.settings.index_tolerance)
+        return written
 
     def rebuild_mf(self) -> None:
         """Derive the MF index afresh from the item vectors (after a batch fit, or without a saved one)."""
         self.mf = new_index(self.settings, self.items.model.dim)
-        catalog = self.items.catalog
-        self.dirty = {i for i in self.items.model.item_ids() if catalog.is_available(i)}
+        rows = self.items.model.item_rows()
+        self.dirty = set(rows[self.items.catalog.available.data[rows]].tolist())
         self.refresh(tolerance=0.0)
 
     def rebuild_derived(self) -> None:
         """Derive the content and two-tower indexes afresh from the content vectors and the towers."""
         self._content = new_index(self.settings, self.settings.content_dim)
-        self.content_pending = set(self.items.content.vectors)
+        self.content_pending = set(self.items.content.rows_with_vectors().tolist())
         self.tower = new_index(self.settings, self.settings.tower_dim)
         self.refresh_towers(everything=True)
+
+
+def _write_moved(index: VectorIndex, rows: Rows, vectors: np.ndarray, tolerance: float) -> int:
+    """Write the rows whose vector is new to ``index`` or moved by more than ``tolerance`` of its
+    indexed length; returns how many."""
+    labels = _labels(rows)
+    indexed = index.vectors_of(labels)
+    moved = [
+        n for n, old in enumerate(indexed)
+        if old is None or float(np.linalg.norm(vectors[n] - old)) > tolerance * float(np.linalg.norm(old))
+    ]  # fmt: skip
+    if moved:
+        index.upsert([labels[n] for n in moved], vectors[moved])
+    return len(moved)

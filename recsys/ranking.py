@@ -6,6 +6,12 @@ nominate, all of them give the scorer their signals), the scorer (``RECSYS_SCORE
 hard filters and the re-ranking steps of ``RECSYS_RERANK_STEPS``
 (:data:`recsys.rerank.pipeline.STEPS`). It holds no state: every part it reads is looked up
 in the item state or the indexes when a list is ranked.
+
+A list is arrays all the way: generators nominate item rows (already filtered: the request's
+``allowed`` mask is the hard filters), the merge keeps each row once with a bit per generator
+that nominated it, the scorer scores all rows at once, and the steps re-rank a
+:class:`~recsys.rerank.base.Ranked`; only the ``k`` items shown become records, with their
+reasons and score components. Ties are broken by item row (the order items became known).
 """
 
 from __future__ import annotations
@@ -15,22 +21,25 @@ from typing import Any
 
 import numpy as np
 
-from recsys.candidates import GENERATORS, Generator
+from recsys.candidates import GENERATORS, Candidates, Generator
 from recsys.errors import ConfigError
 from recsys.explain import Explainer
-from recsys.features import item_genres
 from recsys.indexing import Indexes
 from recsys.items.state import ItemState
 from recsys.models.base import UserFactors
 from recsys.request import Request
 from recsys.rerank import pipeline
-from recsys.rerank.base import Reranker, normalise
-from recsys.scoring import MFScorer, Scored, Scorer, merge
+from recsys.rerank.base import Ranked, Reranker, normalise
+from recsys.rows import Rows
+from recsys.scoring import MFScorer, Scorer
 from recsys.scoring.blend import BlendScorer
 from recsys.scoring.learned import LearnedScorer
 from recsys.settings import ENV_PREFIX, Settings
 from recsys.state import UserState
 from schemas import RecommendedItem
+
+FALLBACK = "catalog"
+"""The source of an item the exhaustive fallback added (no generator nominated it)."""
 
 
 def check_names(settings: Settings) -> None:
@@ -59,6 +68,26 @@ def factors_of(state: UserState) -> UserFactors | None:
     return UserFactors(np.asarray(state.vector, dtype=float), state.bias)
 
 
+def merge(lists: list[Candidates]) -> tuple[Rows, np.ndarray]:
+    """The rows nominated by any list, each once, in first-nominated order, and for each a bit
+    mask of the lists (by position) that nominated it.
+
+    >>> rows, bits = merge([(np.array([5, 3]), np.zeros(2)), (np.array([3, 9]), np.zeros(2))])
+    >>> rows.tolist(), bits.tolist()
+    ([5, 3, 9], [1, 3, 2])
+    """
+    lengths = [len(rows) for rows, _ in lists]
+    if not sum(lengths):
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    every = np.concatenate([rows for rows, _ in lists])
+    bit = np.repeat(np.left_shift(1, np.arange(len(lists), dtype=np.int64)), lengths)
+    unique, first, inverse = np.unique(every, return_index=True, return_inverse=True)
+    bits = np.zeros(len(unique), dtype=np.int64)
+    np.bitwise_or.at(bits, inverse, bit)
+    order = np.argsort(first)
+    return unique[order], bits[order]
+
+
 class Ranker:
     """Candidates from the enabled generators, one score each, hard filters, re-ranking steps."""
 
@@ -72,6 +101,7 @@ class Ranker:
         self.settings = settings
         self.generators: dict[str, Generator] = {name: cls(items, indexes, s) for name, cls in GENERATORS.items()}
         self.sources = [self.generators[g.strip()] for g in s.generators.split(",") if g.strip()]
+        self.names = (*(g.name for g in self.sources), FALLBACK)  # the source bits of a Ranked
         self.scorer = self._scorer()
         parts = pipeline.Parts(
             catalog=items.catalog, feedback=items.feedback, exposure=items.exposure, rules=items.rules,
@@ -90,36 +120,41 @@ class Ranker:
             if not self.indexes.uses_towers:
                 signals.pop("two_tower", None)  # untrained towers say nothing
             return LearnedScorer(signals, s.blend_weights, items.learned, blend_offset=s.blend_offset,
-                                 genres=self.genres_of)  # fmt: skip
+                                 catalog=items.catalog)  # fmt: skip
         if s.scorer == "blend":
             return BlendScorer(signals, s.blend_weights, s.blend_offset)
         return MFScorer(items.model, items.catalog)
 
-    # ---------------------------------------------------------------- what steps read
+    # ---------------------------------------------------------------- what steps read, by id
     def genres_of(self, item_id: str) -> tuple[str, ...]:
         """The item's genres from the catalogue (none when unknown)."""
-        info = self.items.catalog.items.get(item_id)
-        return () if info is None else item_genres(info.attributes)
+        row = self.items.rows.find(item_id)
+        return () if row < 0 else self.items.catalog.genres(row)
 
     def creator_of(self, item_id: str) -> str | None:
         """The item's creator (the ``creator_attribute``), or None."""
-        info = self.items.catalog.items.get(item_id)
-        value = None if info is None else info.attributes.get(self.settings.creator_attribute)
-        return None if value is None else str(value)
+        row = self.items.rows.find(item_id)
+        return None if row < 0 else self.items.catalog.creator_of(row)
 
     def content_vectors(self, ids: list[str]) -> np.ndarray | None:
         """Content vectors of ``ids`` (zero rows for items without attributes), for diversity."""
-        content = self.items.content
-        zero = np.zeros(content.dim)
-        return np.stack([content.vectors.get(i, zero) for i in ids]) if ids else None
-
-    def mf_vectors(self, ids: list[str]) -> np.ndarray | None:
-        """Indexed MF vectors of ``ids`` (zero rows for items not indexed), for diversity."""
         if not ids:
             return None
-        index = self.indexes.mf
-        zero = np.zeros(index.dim, dtype=np.float32)
-        return np.stack([zero if v is None else v for v in index.vectors_of(ids)])
+        content, rows = self.items.content, self.items.rows.lookup(ids)
+        known = rows >= 0
+        known[known] = content.has.data[rows[known]]
+        return np.where(known[:, None], content.matrix.data[np.where(known, rows, 0)], 0.0)
+
+    def mf_vectors(self, ids: list[str]) -> np.ndarray | None:
+        """Current MF vectors of ``ids`` (zero rows for items the model has none for), for diversity."""
+        if not ids:
+            return None
+        model, rows = self.items.model, self.items.rows.lookup(ids)
+        known = rows >= 0
+        known[known] = model.has(rows[known])
+        out = np.zeros((len(ids), model.dim), dtype=np.float32)
+        out[known] = model.vectors(rows[known])
+        return out
 
     # ---------------------------------------------------------------- ranking
     def request(
@@ -127,37 +162,56 @@ class Ranker:
     ) -> Request:
         """The request for ``state``'s list of ``k``: nothing the user excluded or ``exclude`` names,
         at the event clock, in the user's context overridden by ``context``."""
-        return Request(
-            state, factors_of(state), state.excluded() | (exclude or set()), k=k, now=self.items.clock,
-            context={**state.context, **(context or {})},
+        space = self.items.rows
+        excluded_ids = state.excluded() | (exclude or set())
+        excluded = space.lookup(list(excluded_ids))
+        excluded = np.unique(excluded[excluded >= 0])
+        history = space.lookup(state.history)
+        recent = space.lookup(state.recent_positives())
+        request = Request(
+            state, factors_of(state), excluded_ids, k=k, now=self.items.clock,
+            context={**state.context, **(context or {})}, excluded=excluded,
+            recent=recent[recent >= 0], history=history[history >= 0],
         )  # fmt: skip
+        filters = self.filters
+        request.allowed = lambda rows: filters.mask(request, rows)
+        return request
 
-    def rank(self, request: Request) -> list[Scored]:
+    def rank(self, request: Request) -> Ranked:
         """The top ``request.k``: candidates, scored, filtered, re-ranked; never fewer than ``k``
         when ``k`` eligible items exist."""
         k = request.k
         n = max(self.settings.candidates, k)
-        ranked = self._scored(request, merge(src.generate(request, n) for src in self.sources))
+        rows, bits = merge([src.generate(request, n) for src in self.sources])
+        ranked = self._scored(request, rows, bits)
         if len(ranked) < k:
-            # Too few survived the filters: score every eligible item (exhaustive fallback),
-            # after every candidate (relevance 0).
-            skip = request.exclude | {s.item_id for s in ranked}
-            rest = {i: {"catalog": 0.0} for i in self.items.catalog.available_ids() if i not in skip}
-            ranked += [s.moved(score=0.0) for s in self._scored(request, rest)]
+            # Too few candidates: score every eligible item (exhaustive fallback), after every
+            # candidate (relevance 0).
+            rest = self.items.catalog.available_rows()
+            rest = np.sort(rest[request.mask(rest) & ~np.isin(rest, ranked.rows)])
+            fallback = self._scored(request, rest, np.full(len(rest), 1 << (len(self.names) - 1), dtype=np.int64))
+            ranked = Ranked(
+                ranked.space, np.concatenate([ranked.rows, fallback.rows]),
+                np.concatenate([ranked.scores, np.zeros(len(fallback))]),
+                np.concatenate([ranked.sources, fallback.sources]), self.names,
+            )  # fmt: skip
         for step in self.steps:
             ranked = step.rerank(request, ranked)
-        return ranked[:k]
+        return ranked.take(np.arange(min(k, len(ranked))))
 
-    def _scored(self, request: Request, candidates: dict[str, dict[str, float]]) -> list[Scored]:
-        """Scored, best first, hard-filtered, relevance scaled to [0, 1]."""
-        ranked = sorted(self.scorer.score(request, candidates), key=lambda s: (-s.score, s.item_id))
-        return normalise(self.filters.rerank(request, ranked))
+    def _scored(self, request: Request, rows: Rows, bits: np.ndarray) -> Ranked:
+        """Scored, best first (ties: the earlier row), hard-filtered, relevance scaled to [0, 1]."""
+        keep = request.mask(rows)
+        rows, bits = rows[keep], bits[keep]
+        scores = self.scorer.score(request, rows) if len(rows) else np.zeros(0)
+        order = np.lexsort((rows, -scores))
+        return Ranked(self.items.rows, rows[order], normalise(scores[order]), bits[order], self.names)
 
-    def explain(self, request: Request, top: list[Scored]) -> list[RecommendedItem]:
+    def explain(self, request: Request, top: Ranked) -> list[RecommendedItem]:
         """The listed items with their sources, reasons and score components."""
-        components = self.scorer.components(request, [s.item_id for s in top])
+        components = self.scorer.components(request, top.rows)
         reasons = self.explainer.reasons
         return [
-            RecommendedItem(s.item_id, round(s.score, 6), s.sources, reasons(request, s), parts)
-            for s, parts in zip(top, components, strict=True)
+            RecommendedItem(s.item_id, round(s.score, 6), s.sources, reasons(request, row, s), parts)
+            for s, row, parts in zip(top.scored(), top.rows.tolist(), components, strict=True)
         ]

@@ -35,15 +35,31 @@ A pickled space keeps its rows and its columns' values (only the rows in use are
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Column", "RowSpace"]
+__all__ = ["Column", "Mask", "Ragged", "RowSpace", "Rows", "member"]
 
 Rows = npt.NDArray[np.int64]
+"""Item rows (int64)."""
+
+Mask = Callable[[Rows], np.ndarray]
+"""A vectorised predicate over item rows: a bool array, True for the rows allowed."""
+
+
+def member(rows: Rows, sorted_rows: Rows) -> np.ndarray:
+    """Whether each of ``rows`` is in ``sorted_rows`` (sorted ascending), as a bool array.
+
+    >>> member(np.array([3, 1, 7]), np.array([1, 2, 3])).tolist()
+    [True, True, False]
+    """
+    if len(sorted_rows) == 0:
+        return np.zeros(len(rows), dtype=bool)
+    at = np.searchsorted(sorted_rows, rows)
+    return sorted_rows[np.minimum(at, len(sorted_rows) - 1)] == rows
 
 
 class Column:
@@ -100,6 +116,9 @@ class RowSpace:
     def __contains__(self, item_id: object) -> bool:
         return item_id in self._rows
 
+    def __repr__(self) -> str:
+        return f"RowSpace({len(self.ids)} rows)"
+
     @property
     def capacity(self) -> int:
         """Rows every column has room for (grows by doubling)."""
@@ -150,3 +169,68 @@ class RowSpace:
         self._capacity = capacity
         for column in self._columns:
             column.grow(capacity)
+
+
+class Ragged:
+    """A variable-length run of values per row (a row's genres, its tokens' codes), in flat arrays.
+
+    Each row's run is ``fields[f][start : start + count]``; setting a row again appends its new
+    run and leaves the old one as garbage, reclaimed when garbage passes half of what is used.
+    :meth:`gather` reads the runs of many rows with a handful of numpy operations.
+
+    >>> space = RowSpace()
+    >>> genres = Ragged(space, [np.int32])
+    >>> genres.set(space.row("a"), [np.array([3, 1])]); genres.set(space.row("b"), [np.array([2])])
+    >>> genres.set(space.row("a"), [np.array([5])])
+    >>> values, owner = genres.gather(np.array([0, 1, 0]))
+    >>> values[0].tolist(), owner.tolist()
+    ([5, 2, 5], [0, 1, 2])
+    """
+
+    def __init__(self, space: RowSpace, dtypes: Sequence[npt.DTypeLike]) -> None:
+        self._start = space.column(np.int64)
+        self._count = space.column(np.int32)
+        self.fields = [np.zeros(1024, dtype=d) for d in dtypes]
+        self._used = 0
+        self._live = 0
+
+    def set(self, row: int, values: Sequence[np.ndarray]) -> None:
+        """The run of ``row`` is now ``values`` (one array per field, all of one length)."""
+        n = len(values[0])
+        self._live += n - int(self._count.data[row])
+        if self._used + n > len(self.fields[0]):
+            if self._used - self._live > self._live:
+                self._compact()
+            while self._used + n > len(self.fields[0]):
+                self.fields = [np.concatenate([f, np.zeros_like(f)]) for f in self.fields]
+        for field, value in zip(self.fields, values, strict=True):
+            field[self._used : self._used + n] = value
+        self._start.data[row], self._count.data[row] = self._used, n
+        self._used += n
+
+    def count(self, rows: Rows) -> np.ndarray:
+        return self._count.data[rows]
+
+    def get(self, row: int) -> list[np.ndarray]:
+        start, n = int(self._start.data[row]), int(self._count.data[row])
+        return [f[start : start + n] for f in self.fields]
+
+    def gather(self, rows: Rows) -> tuple[list[np.ndarray], Rows]:
+        """The runs of ``rows`` concatenated (one array per field), and for each value the
+        position in ``rows`` it belongs to."""
+        starts, counts = self._start.data[rows], self._count.data[rows].astype(np.int64)
+        total = int(counts.sum())
+        if total == 0:
+            return [f[:0] for f in self.fields], np.empty(0, dtype=np.int64)
+        owner = np.repeat(np.arange(len(rows)), counts)
+        at = np.repeat(starts - (np.cumsum(counts) - counts), counts) + np.arange(total)
+        return [f[at] for f in self.fields], owner
+
+    def _compact(self) -> None:
+        rows = np.flatnonzero(self._count.data > 0)
+        values, owner = self.gather(rows)
+        counts = self._count.data[rows].astype(np.int64)
+        self._start.data[rows] = np.cumsum(counts) - counts
+        self.fields = [np.concatenate([v, np.zeros(len(f) - len(v), dtype=f.dtype)]) for f, v in
+                       zip(self.fields, values, strict=True)]  # fmt: skip
+        self._used = self._live = int(counts.sum())

@@ -251,7 +251,22 @@ class Settings:
     )
     dedupe_window: int = _doc("Event ids remembered per user to skip redelivered events.", 200)
     history_size: int = _doc("Recent items kept per user.", 50)
-    max_seen: int = _doc("Items remembered per user as seen (excluded from recommendations).", 5000)
+    max_seen: int = _doc(
+        "Items remembered per user as seen (excluded from recommendations) or disliked, at most this many: "
+        "those of the user's last max(max_seen, dedupe_window, history_size) events (follows and context "
+        "changes count as events).",
+        5000,
+    )
+    user_cache: int = _doc(
+        "Users whose state is kept decoded in memory (least recently used dropped; one with a full log of "
+        "5,000 events takes about 0.7 MiB); a miss reads the user's records from the table.",
+        1000,
+    )
+    user_chunk: int = _doc(
+        "Event-log entries per sealed chunk of a user's state: the record rewritten on every event carries "
+        "up to this many recent entries (and at most 1 KiB of them); each full chunk is written once.",
+        32,
+    )
     seed: int = _doc("Seed of every random choice (initial factors, negative sampling).", 42)
     model_name: str = _doc("Name of the model, the first part of model_version in each list.", "online-mf")
 
@@ -307,7 +322,8 @@ class Settings:
 
         for name in ("partitions", "replication_factor", "k", "candidates", "factors", "hnsw_m",
                      "hnsw_ef_construction", "hnsw_ef", "index_refresh_events", "dedupe_window",
-                     "history_size", "max_seen", "learned_keep", "learned_memory"):  # fmt: skip
+                     "history_size", "max_seen", "learned_keep", "learned_memory", "user_cache",
+                     "user_chunk"):  # fmt: skip
             need(getattr(self, name) >= 1, name, "must be at least 1")
         need(self.negatives >= 0, "negatives", "must be 0 or more")
         need(self.learned_negatives >= 0, "learned_negatives", "must be 0 or more")

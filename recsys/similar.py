@@ -4,7 +4,7 @@ Three neighbourhoods, each ranked best first and filtered (never the item itself
 unavailable item):
 
 * ``covisit``: the items most often taken together with it in users' recent histories
-  (:meth:`recsys.candidates.covisitation.CoVisitation.scores`);
+  (:meth:`recsys.items.covisitation.CoVisitation.scores`);
 * ``mf``: the nearest items to its MF vector in the item index (when the model has learned
   one for it);
 * ``content``: the nearest items in the content index (when it has attributes).
@@ -44,9 +44,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from recsys.ann.base import query_excluding
+import numpy as np
+
+from recsys.candidates.base import top
 from recsys.indexing import Indexes
 from recsys.items.state import ItemState
+from recsys.rows import Mask, Rows
 from schemas import RecommendedItem
 
 RRF_K = 60
@@ -74,8 +77,8 @@ def similar_items(
     """Up to ``k`` available items like ``item_id``, best first, never ``item_id`` itself.
 
     ``sources`` names the neighbourhoods that found each item, ``components`` what each added
-    to its fused score, ``reasons`` says why in words. Raises :class:`LookupError` when the
-    catalogue has never heard of ``item_id``.
+    to its fused score, ``reasons`` says why in words. Each neighbourhood is searched ``max(k, depth)``
+    deep. Raises :class:`LookupError` when the catalogue has never heard of ``item_id``.
     """
     if item_id not in items.catalog.items:
         raise LookupError(f"unknown item {item_id!r}: publish it on the items topic first")
@@ -83,17 +86,23 @@ def similar_items(
         return []
     weights = SOURCE_WEIGHTS if weights is None else weights
     depth = max(k, depth)
+    row = items.rows.find(item_id)
+    catalog = items.catalog
+
+    def allowed(rows: Rows) -> np.ndarray:
+        return catalog.available.data[rows] & (rows != row)
+
     ranked = {
-        "covisit": _covisited(items, item_id, depth),
-        "mf": _mf_neighbours(items, indexes, item_id, depth),
-        "content": _content_neighbours(items, indexes, item_id, depth),
+        "covisit": _covisited(items, row, depth, allowed),
+        "mf": _mf_neighbours(items, indexes, row, depth, allowed),
+        "content": _content_neighbours(items, indexes, row, depth, allowed),
     }
-    fused: dict[str, dict[str, float]] = {}
-    for source, ids in ranked.items():
+    fused: dict[int, dict[str, float]] = {}
+    for source, rows in ranked.items():
         weight = weights.get(source, 0.0)
         if weight <= 0:
             continue
-        for rank, other in enumerate(ids, start=1):
+        for rank, other in enumerate(rows.tolist(), start=1):
             fused.setdefault(other, {})[source] = weight / (RRF_K + rank)
     order = sorted(fused.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))[:k]
     out = []
@@ -101,7 +110,7 @@ def similar_items(
         sources = tuple(s for s in REASONS if s in parts)  # a fixed order: covisit, mf, content
         out.append(
             RecommendedItem(
-                other,
+                items.rows.ids[other],
                 round(sum(parts.values()), 6),
                 sources,
                 tuple(REASONS[s].format(item_id=item_id) for s in sources),
@@ -111,25 +120,23 @@ def similar_items(
     return out
 
 
-def _covisited(items: ItemState, item_id: str, n: int) -> list[str]:
-    """The items most co-visited with ``item_id``, best first (ties by id)."""
-    available = items.catalog.is_available
-    scores = items.covisitation.scores([item_id])
-    pool = [(score, other) for other, score in scores.items() if other != item_id and available(other) and score > 0]
-    return [other for _, other in sorted(pool, key=lambda p: (-p[0], p[1]))[:n]]
+def _covisited(items: ItemState, row: int, n: int, allowed: Mask) -> Rows:
+    """The items most co-visited with the item, best first (ties: the earlier row)."""
+    rows, scores = items.covisitation.scores([row])
+    keep = allowed(rows) & (scores > 0)
+    return top(rows, scores, n, keep)[0]
 
 
-def _mf_neighbours(items: ItemState, indexes: Indexes, item_id: str, n: int) -> list[str]:
-    """The nearest items to ``item_id``'s MF vector in the item index (none without a vector)."""
-    if not items.model.has_item(item_id) or len(indexes.mf) == 0:
-        return []
-    vector = items.model.item_vectors([item_id])[0]
-    return [i for i, _ in query_excluding(indexes.mf, vector, n, {item_id}, items.catalog.is_available)]
+def _mf_neighbours(items: ItemState, indexes: Indexes, row: int, n: int, allowed: Mask) -> Rows:
+    """The nearest items to the item's MF vector in the item index (none without a vector)."""
+    if not items.model.has(np.array([row]))[0] or len(indexes.mf) == 0:
+        return np.empty(0, dtype=np.int64)
+    return indexes.search("mf", items.model.vectors(np.array([row]))[0], n, allowed)[0]
 
 
-def _content_neighbours(items: ItemState, indexes: Indexes, item_id: str, n: int) -> list[str]:
-    """The nearest items in content space (none when ``item_id`` has no usable attributes)."""
-    query = items.content.query_vector([item_id])
+def _content_neighbours(items: ItemState, indexes: Indexes, row: int, n: int, allowed: Mask) -> Rows:
+    """The nearest items in content space (none when the item has no usable attributes)."""
+    query = items.content.query_vector(np.array([row]))
     if query is None or n <= 0:
-        return []
-    return [i for i, _ in query_excluding(indexes.content, query, n, {item_id}, items.catalog.is_available)]
+        return np.empty(0, dtype=np.int64)
+    return indexes.search("content", query, n, allowed)[0]

@@ -61,13 +61,27 @@ def create_app(settings: Settings) -> Service:
         consumer_auto_offset_reset="earliest",
         env={},  # settings come from RECSYS_* only; stray faust variables cannot reconfigure us
     )
+    # The engine's UserStore splits each user into small records of raw bytes (recsys.users). Keys stay
+    # JSON strings, as before: the records the table already holds keep their keys, and a user's
+    # old JSON state record is read and rewritten in the new layout at the user's next event. (The
+    # table's own store takes its serializers from key_type and value_type, not from the schema.)
     users = app.Table(
         "user-state",
         default=None,
         partitions=settings.partitions,
-        schema=faust.Schema(key_serializer="json", value_serializer="json"),
+        key_type=str,
+        value_type=bytes,
+        schema=faust.Schema(key_type=str, value_type=bytes, key_serializer="json", value_serializer="raw"),
     )
     engine = Engine(settings, users=users)
+
+    def forget_users(sender: Any, *args: Any, **kwargs: Any) -> None:
+        """Partitions moved: another worker may have changed those users meanwhile, and recovery
+        rewrites the table under the store; drop every decoded state (they are read again)."""
+        engine.users.forget()
+
+    for signal in (app.on_partitions_revoked, app.on_partitions_assigned, app.on_rebalance_complete):
+        signal.connect(forget_users)  # type: ignore[arg-type]  # (as on_before_shutdown below)
     metrics = Metrics(
         lambda: len(engine.indexes.mf), lambda: len(engine.catalog), lag=lambda: _lag(app, engine),
         online_quality=lambda: engine.online_quality or 0.0,

@@ -1,4 +1,5 @@
-"""Shared fixtures: the real Kafka broker for integration tests, and a worker process."""
+"""Shared fixtures: the real Kafka broker for integration tests, and a worker process; a helper that
+runs a re-ranking step on `Scored` records."""
 
 from __future__ import annotations
 
@@ -11,12 +12,16 @@ import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from recsys.request import Request
+from recsys.rerank.base import Ranked, Reranker
+from recsys.rows import RowSpace
+from recsys.scoring import Scored
 from recsys.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,6 +31,15 @@ TOPIC_FIELDS = tuple(name for name in Settings.__dataclass_fields__ if name.star
 def topic_stem(field: str) -> str:
     """``topic_dead_letters`` -> ``dead-letters``."""
     return field.removeprefix("topic_").replace("_", "-")
+
+
+def rerank(step: Reranker, request: Request, scored: Sequence[Scored], space: RowSpace | None = None) -> list[Scored]:
+    """Run one re-ranking step on a list of :class:`Scored` records and return the list it makes as
+    :class:`Scored` records. The list travels as a :class:`Ranked` over ``space``: the catalogue's
+    row space for a step that reads a catalogue (ids it does not know get rows), a fresh one
+    otherwise (rows in the order of ``scored``)."""
+    ranked = Ranked.of(RowSpace() if space is None else space, scored)
+    return step.rerank(request, ranked).scored()
 
 
 BROKER_PORT = int(os.environ.get("RECSYS_TEST_KAFKA_PORT", "9092"))

@@ -9,7 +9,7 @@ all read this registry. A generator that needs learned state of its own keeps it
 ``observe`` method).
 """
 
-from recsys.candidates.base import Candidate, CandidateSource, Generator
+from recsys.candidates.base import Candidates, Generator
 from recsys.candidates.content import ContentSource
 from recsys.candidates.covisitation import CoVisitationSource
 from recsys.candidates.fresh import FreshSource
@@ -27,8 +27,7 @@ GENERATORS: dict[str, type[Generator]] = {
 """Every generator, by name, in the order of the learned scorer's feature columns."""
 
 __all__ = [
-    "Candidate",
-    "CandidateSource",
+    "Candidates",
     "CoVisitationSource",
     "ContentSource",
     "FreshSource",

@@ -16,7 +16,6 @@ explanations and the contract tests all come from that registry.
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
@@ -24,34 +23,39 @@ import numpy as np
 from recsys.indexing import Indexes
 from recsys.items.state import ItemState
 from recsys.request import Request
+from recsys.rows import Rows
 from recsys.settings import Settings
 
+Candidates = tuple[Rows, np.ndarray]
+"""What a generator nominates: item rows, best first, and its own score of each."""
 
-@dataclass(frozen=True)
-class Candidate:
-    """An item one source nominates, with that source's own score."""
-
-    item_id: str
-    score: float
-    source: str
+NONE: Candidates = (np.empty(0, dtype=np.int64), np.empty(0))
 
 
-class CandidateSource(abc.ABC):
-    """Nominates up to ``n`` distinct available items for a request, best first.
+def top(rows: Rows, scores: np.ndarray, n: int, allowed: np.ndarray | None = None) -> Candidates:
+    """The ``n`` best of ``rows`` by ``scores`` (ties: the lower row first), among the ``allowed``.
 
-    The contract (tested for every implementation): at most ``n`` items, no duplicates,
-    never an unavailable item, nothing in ``request.exclude``, an unknown user is fine.
+    >>> top(np.array([5, 3, 9]), np.array([1.0, 2.0, 1.0]), 2)
+    (array([3, 5]), array([2., 1.]))
+    """
+    if allowed is not None:
+        rows, scores = rows[allowed], scores[allowed]
+    if len(rows) > n:
+        part = np.argpartition(-scores, n - 1)[:n] if n > 0 else np.empty(0, dtype=np.int64)
+        rows, scores = rows[part], scores[part]
+    order = np.lexsort((rows, -scores))
+    return rows[order], scores[order]
+
+
+class Generator(abc.ABC):
+    """A registered candidate generator: nominates, scores any candidate, explains its own.
+
+    The contract (tested for every registered generator): :meth:`generate` nominates at most
+    ``n`` distinct items, best first, every one of them allowed by the request (never an
+    unavailable item, nothing in ``request.exclude``); an unknown user is fine.
     """
 
-    name: str = "source"
-
-    @abc.abstractmethod
-    def generate(self, request: Request, n: int) -> list[Candidate]:
-        """Up to ``n`` candidates, best first."""
-
-
-class Generator(CandidateSource):
-    """A registered candidate generator: nominates, scores any candidate, explains its own."""
+    name: ClassVar[str] = "source"
 
     priority: ClassVar[int] = 100
     """Where its reason goes among an item's reasons: lower is more telling (what the user did,
@@ -63,10 +67,14 @@ class Generator(CandidateSource):
         self.settings = settings
 
     @abc.abstractmethod
-    def signal(self, request: Request, ids: list[str]) -> np.ndarray | None:
-        """This generator's evidence for each of ``ids`` (higher is better; NaN where it says
+    def generate(self, request: Request, n: int) -> Candidates:
+        """Up to ``n`` allowed items, best first, with this generator's score of each."""
+
+    @abc.abstractmethod
+    def signal(self, request: Request, rows: Rows) -> np.ndarray | None:
+        """This generator's evidence for each of ``rows`` (higher is better; NaN where it says
         nothing about an item), or None when it says nothing for this user at all."""
 
-    def reason(self, request: Request, item_id: str) -> str | None:
-        """Why it nominated ``item_id``, in words ("because you liked matrix"); None: no reason."""
+    def reason(self, request: Request, row: int) -> str | None:
+        """Why it nominated the item of ``row``, in words ("because you liked matrix"); None: no reason."""
         return None

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from recsys.ann.base import query_excluding
-from recsys.candidates.base import Candidate, Generator
+from recsys.candidates.base import NONE, Candidates, Generator
 from recsys.request import Request
+from recsys.rows import Rows
 
 HISTORY = 20
 """Recent positives the content query is built from."""
@@ -22,22 +22,20 @@ class ContentSource(Generator):
     name = "content"
     priority = 3
 
-    def generate(self, request: Request, n: int) -> list[Candidate]:
-        query = self.items.content.query_vector(request.user.recent_positives()[-HISTORY:])
+    def _query(self, request: Request) -> np.ndarray | None:
+        if "content" not in request.memo:
+            request.memo["content"] = self.items.content.query_vector(request.recent[-HISTORY:])
+        return request.memo["content"]
+
+    def generate(self, request: Request, n: int) -> Candidates:
+        query = self._query(request)
         if query is None or n <= 0:
-            return []
-        hits = query_excluding(self.indexes.content, query, n, request.exclude, self.items.catalog.is_available)
-        return [Candidate(i, s, self.name) for i, s in hits]
+            return NONE
+        return self.indexes.search("content", query, n, request.allowed)
 
-    def signal(self, request: Request, ids: list[str]) -> np.ndarray | None:
-        content = self.items.content
-        query = content.query_vector(request.user.recent_positives()[-HISTORY:])
-        if query is None:
-            return None
-        vectors = content.vectors
-        return np.fromiter(
-            (float(vectors[i] @ query) if i in vectors else np.nan for i in ids), dtype=float, count=len(ids)
-        )
+    def signal(self, request: Request, rows: Rows) -> np.ndarray | None:
+        query = self._query(request)
+        return None if query is None else self.items.content.similarity(rows, query)
 
-    def reason(self, request: Request, item_id: str) -> str | None:
+    def reason(self, request: Request, row: int) -> str | None:
         return "like items you liked"

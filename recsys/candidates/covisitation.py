@@ -6,12 +6,11 @@ the strongest single signal measured on MovieLens (see the architecture guide).
 
 from __future__ import annotations
 
-import heapq
-
 import numpy as np
 
-from recsys.candidates.base import Candidate, Generator
+from recsys.candidates.base import NONE, Candidates, Generator, top
 from recsys.request import Request
+from recsys.rows import Rows
 
 
 class CoVisitationSource(Generator):
@@ -20,32 +19,40 @@ class CoVisitationSource(Generator):
     name = "covisit"
     priority = 0
 
-    def generate(self, request: Request, n: int) -> list[Candidate]:
-        recent = request.user.recent_positives()
-        if not recent:
-            return []
-        scored = self.items.covisitation.scores(recent)
-        exclude, available = request.exclude, self.items.catalog.is_available
-        pool = ((score, item_id) for item_id, score in scored.items() if item_id not in exclude and available(item_id))
-        return [Candidate(item_id, score, self.name) for score, item_id in heapq.nlargest(n, pool)]
+    def _scores(self, request: Request) -> Candidates:
+        """The user's co-visitation sums (rows ascending), once per request."""
+        found = request.memo.get("covisit")
+        if found is None:
+            found = request.memo["covisit"] = self.items.covisitation.scores(request.recent.tolist())
+        return found
 
-    def signal(self, request: Request, ids: list[str]) -> np.ndarray | None:
-        recent = request.user.recent_positives()
-        if not recent:
+    def generate(self, request: Request, n: int) -> Candidates:
+        rows, scores = self._scores(request)
+        if not len(rows):
+            return NONE
+        return top(rows, scores, n, request.mask(rows))
+
+    def signal(self, request: Request, rows: Rows) -> np.ndarray | None:
+        if not len(request.recent):
             return None
-        scores = self.items.covisitation.scores(recent)
-        return np.fromiter((scores.get(i, np.nan) for i in ids), dtype=float, count=len(ids))
+        keys, scores = self._scores(request)
+        if not len(keys):
+            return np.full(len(rows), np.nan)
+        at = np.minimum(np.searchsorted(keys, rows), len(keys) - 1)
+        return np.where(keys[at] == rows, scores[at], np.nan)
 
-    def reason(self, request: Request, item_id: str) -> str | None:
-        liked = self.liked_with(request.user.recent_positives(), item_id)
-        return f"because you liked {liked}" if liked else "often taken with what you liked"
+    def reason(self, request: Request, row: int) -> str | None:
+        liked = self.liked_with(request.recent.tolist(), row)
+        if liked is None:
+            return "often taken with what you liked"
+        return f"because you liked {self.items.rows.ids[liked]}"
 
-    def liked_with(self, recent: list[str], item_id: str) -> str | None:
-        """The item of ``recent`` most co-visited with ``item_id`` (None if none is)."""
+    def liked_with(self, recent: list[int], row: int) -> int | None:
+        """The item of ``recent`` most co-visited with ``row`` (None if none is)."""
         covisitation = self.items.covisitation
         best, best_count = None, 0.0
         for other in recent[-covisitation.window :]:
-            count = covisitation.rows.get(other, {}).get(item_id, 0.0)
+            count = covisitation.count(other, row)
             if count > best_count:
                 best, best_count = other, count
         return best

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from recsys.candidates.base import Candidate, Generator
+from recsys.candidates.base import Candidates, Generator
 from recsys.request import Request
+from recsys.rows import Rows
 
 
 class FreshSource(Generator):
@@ -15,17 +16,13 @@ class FreshSource(Generator):
     name = "fresh"
     priority = 4
 
-    def generate(self, request: Request, n: int) -> list[Candidate]:
-        exclude, available = request.exclude, self.items.catalog.is_available
-        picked = self.items.fresh.newest(n, self.items.clock, keep=lambda i: i not in exclude and available(i))
-        return [Candidate(i, at, self.name) for i, at in picked]
+    def generate(self, request: Request, n: int) -> Candidates:
+        return self.items.fresh.newest(n, self.items.clock, request.allowed)
 
-    def signal(self, request: Request, ids: list[str]) -> np.ndarray | None:
-        now, age = self.items.clock, self.items.catalog.age
-        ages = (age(item_id, now) for item_id in ids)
-        return -np.fromiter((np.nan if a is None else a for a in ages), dtype=float, count=len(ids))
+    def signal(self, request: Request, rows: Rows) -> np.ndarray | None:
+        return -self.items.catalog.ages(rows, self.items.clock)
 
-    def reason(self, request: Request, item_id: str) -> str | None:
+    def reason(self, request: Request, row: int) -> str | None:
         """"new", only for an item published within ``new_item_max_age`` (the newest items may be old)."""
-        age = self.items.catalog.age(item_id, request.now)
-        return "new" if age is not None and age <= self.settings.new_item_max_age else None
+        age = float(self.items.catalog.ages(np.array([row]), request.now)[0])
+        return "new" if age <= self.settings.new_item_max_age else None  # NaN (unknown age): not new

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from recsys.ann.base import query_excluding
-from recsys.candidates.base import Candidate, Generator
+from recsys.candidates.base import NONE, Candidates, Generator
 from recsys.request import Request
+from recsys.rows import Rows
 
 
 class MFRetrieval(Generator):
@@ -16,18 +16,15 @@ class MFRetrieval(Generator):
     name = "mf"
     priority = 5
 
-    def generate(self, request: Request, n: int) -> list[Candidate]:
+    def generate(self, request: Request, n: int) -> Candidates:
         if request.factors is None:
-            return []
-        model, catalog = self.items.model, self.items.catalog
-        hits = query_excluding(self.indexes.mf, model.query(request.factors), n, request.exclude, catalog.is_available)
-        return [Candidate(item_id, score, self.name) for item_id, score in hits]
+            return NONE
+        return self.indexes.search("mf", self.items.model.query(request.factors), n, request.allowed)
 
-    def signal(self, request: Request, ids: list[str]) -> np.ndarray | None:
+    def signal(self, request: Request, rows: Rows) -> np.ndarray | None:
         if request.factors is None:
             return None
-        model = self.items.model
-        return np.asarray(model.item_vectors(ids) @ model.query(request.factors), dtype=float)
+        return self.items.model.scores(request.factors, rows)
 
-    def reason(self, request: Request, item_id: str) -> str | None:
+    def reason(self, request: Request, row: int) -> str | None:
         return "matches your taste"

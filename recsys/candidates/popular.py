@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from recsys.candidates.base import Candidate, Generator
+from recsys.candidates.base import Candidates, Generator
 from recsys.request import Request
+from recsys.rows import Rows
 
 
 class MostPopular(Generator):
@@ -14,12 +15,11 @@ class MostPopular(Generator):
     name = "popular"
     priority = 7
 
-    def generate(self, request: Request, n: int) -> list[Candidate]:
-        top = self.items.catalog.most_popular(n, exclude=request.exclude)
-        return [Candidate(item_id, score, self.name) for item_id, score in top]
+    def generate(self, request: Request, n: int) -> Candidates:
+        return self.items.catalog.most_popular(n, request.allowed)
 
-    def signal(self, request: Request, ids: list[str]) -> np.ndarray | None:
-        return self.items.catalog.popularity_of(ids)
+    def signal(self, request: Request, rows: Rows) -> np.ndarray | None:
+        return self.items.catalog.popularity.data[rows]
 
-    def reason(self, request: Request, item_id: str) -> str | None:
+    def reason(self, request: Request, row: int) -> str | None:
         return "popular"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from recsys.candidates.base import Candidate, Generator
+from recsys.candidates.base import NONE, Candidates, Generator, top
 from recsys.request import Request
+from recsys.rows import Rows
 
 
 class SocialSource(Generator):
@@ -15,29 +16,38 @@ class SocialSource(Generator):
     name = "social"
     priority = 1
 
-    def _scores(self, request: Request) -> dict[str, float]:
-        return self.items.likes.scores(request.user.following, self.items.clock, self.settings.social_half_life)
+    def _scores(self, request: Request) -> Candidates:
+        """The followees' decayed likes (rows ascending), once per request."""
+        found = request.memo.get("social")
+        if found is None:
+            scores = self.items.likes.scores(request.user.following, self.items.clock, self.settings.social_half_life)
+            rows = np.fromiter(scores, dtype=np.int64, count=len(scores))
+            values = np.fromiter(scores.values(), dtype=np.float64, count=len(scores))
+            order = np.argsort(rows)
+            found = request.memo["social"] = (rows[order], values[order])
+        return found
 
-    def generate(self, request: Request, n: int) -> list[Candidate]:
-        scores = self._scores(request)
-        exclude, available = request.exclude, self.items.catalog.is_available
-        best = sorted((-s, i) for i, s in scores.items() if i not in exclude and available(i))[:n]
-        return [Candidate(i, -s, self.name) for s, i in best]
+    def generate(self, request: Request, n: int) -> Candidates:
+        rows, scores = self._scores(request)
+        return top(rows, scores, n, request.mask(rows)) if len(rows) else NONE
 
-    def signal(self, request: Request, ids: list[str]) -> np.ndarray | None:
+    def signal(self, request: Request, rows: Rows) -> np.ndarray | None:
         if not request.user.following:
             return None
-        scores = self._scores(request)
-        return np.fromiter((scores.get(i, np.nan) for i in ids), dtype=float, count=len(ids))
+        keys, scores = self._scores(request)
+        if not len(keys):
+            return np.full(len(rows), np.nan)
+        at = np.minimum(np.searchsorted(keys, rows), len(keys) - 1)
+        return np.where(keys[at] == rows, scores[at], np.nan)
 
-    def reason(self, request: Request, item_id: str) -> str | None:
-        friend = self.liked_by(request.user.following, item_id)
+    def reason(self, request: Request, row: int) -> str | None:
+        friend = self.liked_by(request.user.following, row)
         return f"liked by {friend}" if friend else "liked by people you follow"
 
-    def liked_by(self, followees: list[str], item_id: str) -> str | None:
-        """The most recently followed followee who liked ``item_id`` lately (None if none did)."""
+    def liked_by(self, followees: list[str], row: int) -> str | None:
+        """The most recently followed followee who liked the item lately (None if none did)."""
         by_user = self.items.likes.by_user
         for followee in reversed(list(followees)):
-            if any(like[0] == item_id for like in by_user.get(followee, ())):
+            if any(like[0] == row for like in by_user.get(followee, ())):
                 return followee
         return None

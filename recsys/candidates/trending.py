@@ -11,9 +11,10 @@ from collections import Counter
 
 import numpy as np
 
-from recsys.candidates.base import Candidate, Generator
-from recsys.features import item_genres, item_tokens, tokens
+from recsys.candidates.base import NONE, Candidates, Generator, top
+from recsys.features import tokens
 from recsys.request import Request
+from recsys.rows import Rows
 
 GENRES = 2
 """The user's leading genres whose segments count."""
@@ -32,49 +33,39 @@ class TrendingSource(Generator):
         segments = tokens("country", attributes.get("country"))
         preferred = tokens("genre", attributes.get("preferred_genres"))
         if not preferred:
-            records = self.items.catalog.items
-            counted: Counter[str] = Counter()
-            for item_id in request.user.recent_positives():
-                info = records.get(item_id)
-                if info is not None:
-                    counted.update(t for t in item_tokens(info.attributes) if t.startswith("genre="))
+            catalog = self.items.catalog
+            genre_ids, _ = catalog.genre_matrix(request.recent)
+            counted = Counter(f"genre={catalog.genre_names[g]}" for g in genre_ids.tolist())
             preferred = [g for g, _ in counted.most_common(GENRES)]
         return segments + preferred[:GENRES]
 
-    def generate(self, request: Request, n: int) -> list[Candidate]:
+    def generate(self, request: Request, n: int) -> Candidates:
         trending = self.items.trending
-        lists = [trending.overall.top(n, request.exclude)]
+        lists = [trending.overall.top(n, request.allowed)]
         for segment in self.user_segments(request):
             counts = trending.segments.get(segment)
             if counts is not None:
-                lists.append(counts.top(n, request.exclude))
-        total: dict[str, float] = {}
-        for ranked in lists:
-            if ranked and ranked[0][1] > 0:
-                leader = ranked[0][1]
-                for item_id, value in ranked:
-                    total[item_id] = total.get(item_id, 0.0) + value / leader
-        available = self.items.catalog.is_available
-        best = sorted(((-s, i) for i, s in total.items() if available(i)))[:n]
-        return [Candidate(i, -s, self.name) for s, i in best]
+                lists.append(counts.top(n, request.allowed))
+        lists = [(rows, values / values[0]) for rows, values in lists if len(rows) and values[0] > 0]
+        if not lists:
+            return NONE
+        unique, inverse = np.unique(np.concatenate([rows for rows, _ in lists]), return_inverse=True)
+        total = np.bincount(inverse, weights=np.concatenate([v for _, v in lists]), minlength=len(unique))
+        return top(unique, total, n)
 
-    def signal(self, request: Request, ids: list[str]) -> np.ndarray | None:
-        value = self.items.trending.overall.value
-        return np.fromiter((value(i) for i in ids), dtype=float, count=len(ids))
+    def signal(self, request: Request, rows: Rows) -> np.ndarray | None:
+        return self.items.trending.overall.values(rows)
 
-    def reason(self, request: Request, item_id: str) -> str | None:
-        genre = self.trending_genre(item_id)
+    def reason(self, request: Request, row: int) -> str | None:
+        genre = self.trending_genre(row)
         return f"trending in {genre}" if genre else "trending"
 
-    def trending_genre(self, item_id: str) -> str | None:
+    def trending_genre(self, row: int) -> str | None:
         """The item's genre in which it trends most (None when it trends in none)."""
-        info = self.items.catalog.items.get(item_id)
-        if info is None:
-            return None
         best, best_value = None, 0.0
-        for genre in item_genres(info.attributes):
+        for genre in self.items.catalog.genres(row):
             counts = self.items.trending.segments.get(f"genre={genre}")
-            value = counts.value(item_id) if counts is not None else 0.0
+            value = counts.value(row) if counts is not None else 0.0
             if value > best_value:
                 best, best_value = genre, value
         return best

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from recsys.ann.base import query_excluding
-from recsys.candidates.base import Candidate, Generator
+from recsys.candidates.base import NONE, Candidates, Generator
 from recsys.request import Request
+from recsys.rows import Rows
 
 
 class TwoTowerSource(Generator):
@@ -21,17 +21,18 @@ class TwoTowerSource(Generator):
     name = "two_tower"
     priority = 6
 
-    def generate(self, request: Request, n: int) -> list[Candidate]:
-        index = self.indexes.tower
-        if n <= 0 or len(index) == 0:
-            return []
-        query = self.items.tower_items.user_vector(request.user)
-        hits = query_excluding(index, query, n, request.exclude, self.items.catalog.is_available)
-        return [Candidate(i, s, self.name) for i, s in hits]
+    def _user(self, request: Request) -> np.ndarray:
+        if "two_tower" not in request.memo:
+            request.memo["two_tower"] = self.items.tower_items.user_vector(request.user, request.recent)
+        return request.memo["two_tower"]
 
-    def signal(self, request: Request, ids: list[str]) -> np.ndarray | None:
-        towers = self.items.tower_items
-        return towers.scores(towers.user_vector(request.user), ids)
+    def generate(self, request: Request, n: int) -> Candidates:
+        if n <= 0 or len(self.indexes.tower) == 0:
+            return NONE
+        return self.indexes.search("tower", self._user(request), n, request.allowed)
 
-    def reason(self, request: Request, item_id: str) -> str | None:
+    def signal(self, request: Request, rows: Rows) -> np.ndarray | None:
+        return self.items.tower_items.scores(self._user(request), rows)
+
+    def reason(self, request: Request, row: int) -> str | None:
         return "fits your profile"

@@ -1,20 +1,30 @@
 """The item catalogue: metadata, availability and popularity of every item, in columns of the row space.
 
 Every worker holds all of it (any user's retrieval searches all items). Items first seen in
-an interaction, before the catalogue mentions them, are taken as available.
+an interaction, before the catalogue mentions them, are taken as available. Besides each
+item's record (title, attributes, publication time), the catalogue keeps what ranking reads
+for hundreds of candidates per list as columns: availability, publication time, popularity,
+the creator (an interned id), the click-bait flag and the genres (interned, ragged), so a
+list reads them with one numpy gather instead of a dictionary lookup per candidate.
 
 Examples
 --------
 >>> from schemas import Item
 >>> cat = Catalog()
->>> cat.upsert(Item("a", title="A")); cat.observe("b")
+>>> cat.upsert(Item("a", title="A", attributes={"genres": ["Drama", "War"], "creator": "lean"}))
 True
+>>> cat.observe("b")  # an interaction names an unknown item: it is available (at row 1)
 True
 >>> cat.upsert(Item("a", available=False)); sorted(cat.available_ids())
 False
 ['b']
->>> cat.add_popularity("b", 2.0); cat.popularity_of(["a", "b", "nope"]).tolist()
+>>> cat.add_popularity(1, 2.0); cat.popularity_of(["a", "b", "nope"]).tolist()
 [0.0, 2.0, 0.0]
+>>> cat.upsert(Item("c", attributes={"genres": "War|Drama"}, published_at=5.0))
+True
+>>> rows = cat.rows.rows(["a", "b", "c"])
+>>> [cat.genre_names[g] for g in cat.genre_ids(rows)[2]], cat.ages(rows, now=15.0).tolist()
+(['War', 'Drama'], [nan, nan, 10.0])
 """
 
 from __future__ import annotations
@@ -28,7 +38,8 @@ from typing import Any
 
 import numpy as np
 
-from recsys.rows import Rows, RowSpace
+from recsys.features import item_genres
+from recsys.rows import Mask, Ragged, Rows, RowSpace, member
 from schemas import Item
 
 
@@ -80,6 +91,16 @@ class SampleSet:
     def draw(self, rng: random.Random) -> int:
         return self._rows[rng.randrange(len(self._rows))]
 
+    def draw_many(self, rng: np.random.Generator, n: int) -> Rows:
+        """``n`` rows drawn uniformly with replacement."""
+        if not self._rows:
+            return np.empty(0, dtype=np.int64)
+        picks = rng.integers(0, len(self._rows), size=n)
+        return np.fromiter((self._rows[p] for p in picks.tolist()), dtype=np.int64, count=n)
+
+    def array(self) -> Rows:
+        return np.asarray(self._rows, dtype=np.int64)
+
 
 class Records(Mapping[str, ItemInfo]):
     """The catalogue's records by item id (read-only): every item the catalogue knows."""
@@ -101,8 +122,8 @@ class Records(Mapping[str, ItemInfo]):
         return isinstance(item_id, str) and self._catalog.record(self._catalog.rows.find(item_id)) is not None
 
     def __iter__(self) -> Iterator[str]:
-        rows, ids = self._catalog.known_rows(), self._catalog.rows.ids
-        return (ids[r] for r in rows.tolist())
+        ids = self._catalog.rows.ids
+        return (ids[r] for r in self._catalog.known_rows().tolist())
 
     def __len__(self) -> int:
         return len(self._catalog.known_rows())
@@ -112,18 +133,30 @@ class Catalog:
     """Item metadata and availability in columns of a :class:`RowSpace`, with O(1) uniform
     sampling of available items and an incrementally kept most-popular list."""
 
-    def __init__(self, rows: RowSpace | None = None) -> None:
+    def __init__(
+        self, rows: RowSpace | None = None, creator_attribute: str = "creator", flag_attribute: str = "clickbait"
+    ) -> None:
         self.rows = rows = RowSpace() if rows is None else rows
+        self.creator_attribute = creator_attribute
+        self.flag_attribute = flag_attribute
         self.info = rows.column(object, fill=None)  # ItemInfo of each known item
         self.available = rows.column(np.bool_)
         self.published = rows.column(np.float64, fill=math.nan)  # event-time seconds; NaN: unknown
         self.popularity = rows.column(np.float64)  # summed positive weight
+        self.creator = rows.column(np.int32, fill=-1)  # index into creator_names; -1: none
+        self.flagged = rows.column(np.bool_)  # the click-bait flag attribute is true
+        self.creator_names: list[str] = []
+        self.genre_names: list[str] = []
+        self._creators: dict[str, int] = {}
+        self._genres: dict[str, int] = {}
+        self._genres_of = Ragged(rows, [np.int32])  # each item's interned genres
         self._order: list[int] = []  # known rows, first record first
         self._live = SampleSet()  # available rows
         self._engaged = SampleSet()  # available rows with a positive interaction
-        # The exact top-``_top_size`` available items as (popularity, id), best first, kept
-        # up to date incrementally (popularity only grows); rebuilt when availability changes.
-        self._top: list[tuple[float, str]] = []
+        # The exact top-``_top_size`` available items as (popularity, -row), best first (ties: the
+        # earlier row), kept up to date incrementally (popularity only grows); rebuilt when
+        # availability changes.
+        self._top: list[tuple[float, int]] = []
         self._top_size = 0
 
     @property
@@ -165,11 +198,12 @@ class Catalog:
             return True
         return info.available
 
-    def add_popularity(self, item_id: str, weight: float) -> None:
+    def add_popularity(self, row: int, weight: float) -> None:
         """Add ``weight`` (> 0) to an item's popularity."""
+        if not 0 <= row < len(self.rows):
+            raise IndexError(f"add_popularity: row {row} is not an item row (0 to {len(self.rows) - 1})")
         if weight <= 0:
-            raise ValueError(f"popularity only grows; got weight {weight} for {item_id!r}")
-        row = self.rows.row(item_id)
+            raise ValueError(f"popularity only grows; got weight {weight} for {self.rows.ids[row]!r}")
         old = float(self.popularity.data[row])
         self.popularity.data[row] = old + weight
         if row in self._live:
@@ -180,7 +214,13 @@ class Catalog:
         if self.info.data[row] is None:
             self._order.append(row)
         self.info.data[row] = info
+        attributes = info.attributes
         self.published.data[row] = math.nan if info.published_at is None else info.published_at
+        creator = attributes.get(self.creator_attribute)
+        self.creator.data[row] = -1 if creator is None else _intern(str(creator), self._creators, self.creator_names)
+        self.flagged.data[row] = is_flagged(attributes.get(self.flag_attribute))
+        genres = [_intern(g, self._genres, self.genre_names) for g in item_genres(attributes)]
+        self._genres_of.set(row, [np.array(genres, dtype=np.int32)])
 
     # ------------------------------------------------------------------ reads
     def record(self, row: int) -> ItemInfo | None:
@@ -196,58 +236,83 @@ class Catalog:
 
     def age(self, item_id: str, now: float) -> float | None:
         """Seconds since the item was published, at ``now``; None when unknown or not yet out."""
-        info = self.record(self.rows.find(item_id))
-        if info is None or info.published_at is None or info.published_at > now:
-            return None
-        return now - info.published_at
+        row = self.rows.find(item_id)
+        age = float(self.ages(np.array([row]), now)[0]) if row >= 0 else math.nan
+        return None if math.isnan(age) else age
+
+    def ages(self, rows: Rows, now: float) -> np.ndarray:
+        """Seconds since each item was published, at ``now``; NaN when unknown or not yet out."""
+        published = self.published.data[rows]
+        with np.errstate(invalid="ignore"):
+            return np.where(published <= now, now - published, np.nan)
 
     def available_ids(self) -> list[str]:
         return self.rows.ids_of(self._live)
+
+    def available_rows(self) -> Rows:
+        return self._live.array()
 
     def popularity_of(self, ids: Iterable[str]) -> np.ndarray:
         """The popularity of each id (0 for items never taken or unknown)."""
         rows = self.rows.lookup(list(ids))
         return np.where(rows >= 0, self.popularity.data[np.maximum(rows, 0)], 0.0)
 
-    def sample(self, rng: random.Random, n: int, avoid: Iterable[str] = (), engaged: bool = False) -> list[str]:
-        """Up to ``n`` distinct available items drawn uniformly, none of them in ``avoid``.
+    def creator_of(self, row: int) -> str | None:
+        creator = int(self.creator.data[row])
+        return None if creator < 0 else self.creator_names[creator]
+
+    def genres(self, row: int) -> tuple[str, ...]:
+        """The item's genres (as :func:`recsys.features.item_genres` reads them)."""
+        return tuple(self.genre_names[g] for g in self._genres_of.get(row)[0].tolist())
+
+    def genre_ids(self, rows: Rows) -> list[np.ndarray]:
+        """Each row's interned genre ids (an array per row)."""
+        return [self._genres_of.get(r)[0] for r in rows.tolist()]
+
+    def genre_matrix(self, rows: Rows) -> tuple[np.ndarray, Rows]:
+        """The genres of ``rows`` flattened: (genre ids, the position in ``rows`` each belongs to)."""
+        values, owner = self._genres_of.gather(rows)
+        return values[0], owner
+
+    def sample(self, rng: np.random.Generator, n: int, avoid: Rows, engaged: bool = False) -> Rows:
+        """Up to ``n`` distinct available rows drawn uniformly, none of them in ``avoid`` (sorted).
 
         With ``engaged``, only items someone has interacted with positively are drawn (the
         negatives MF learns most from: an item nobody took says nothing about taste); all
         available items while fewer than ``n`` are engaged.
         """
         pool = self._engaged if engaged and len(self._engaged) > n else self._live
-        avoid = set(avoid)
-        if not pool:
-            return []
-        ids = self.rows.ids
-        picked: set[str] = set()
-        for _ in range(4 * n):
-            if len(picked) == n:
-                break
-            candidate = ids[pool.draw(rng)]
-            if candidate not in avoid:
-                picked.add(candidate)
-        return sorted(picked)
+        if not pool or n <= 0:
+            return np.empty(0, dtype=np.int64)
+        drawn = pool.draw_many(rng, 4 * n)
+        drawn = drawn[~member(drawn, avoid)]
+        _, first = np.unique(drawn, return_index=True)
+        return np.sort(drawn[np.sort(first)[:n]])
 
-    def most_popular(self, n: int, exclude: set[str] | frozenset[str] = frozenset()) -> list[tuple[str, float]]:
-        """The ``n`` available items with the highest popularity, ties broken by id."""
+    def most_popular(self, n: int, allowed: Mask | None = None) -> tuple[Rows, np.ndarray]:
+        """The ``n`` allowed available items with the highest popularity (ties: the earlier row),
+        best first, and their popularity."""
         while True:
-            picked = [(i, s) for s, i in self._top if i not in exclude][:n]
-            complete = self._top_size > 0 and len(self._top) == min(self._top_size, len(self._live))
-            if complete and (len(picked) == n or len(self._top) == len(self._live)):
-                return picked
-            self._rebuild_top(max(2 * self._top_size, 2 * (n + len(exclude)), 256))
+            top = self._top
+            complete = self._top_size > 0 and len(top) == min(self._top_size, len(self._live))
+            if complete:
+                rows = np.fromiter((-r for _, r in top), dtype=np.int64, count=len(top))
+                pops = np.fromiter((p for p, _ in top), dtype=np.float64, count=len(top))
+                if allowed is not None and len(rows):
+                    keep = allowed(rows)
+                    rows, pops = rows[keep], pops[keep]
+                if len(rows) >= n or len(top) == len(self._live):
+                    return rows[:n], pops[:n]
+            self._rebuild_top(max(2 * self._top_size, 2 * n, 256))
 
     # ------------------------------------------------------------------ bookkeeping
     def _offer(self, row: int, old: float | None) -> None:
         """Keep the cached top list exact after ``row`` rose from ``old`` (None: it is new)."""
         if not self._top_size:
             return
-        item_id = self.rows.ids[row]
-        top, entry = self._top, (float(self.popularity.data[row]), item_id)
-        if old is not None and (old, item_id) in top:  # a few hundred entries: cheap
-            top.remove((old, item_id))
+        top, entry = self._top, (float(self.popularity.data[row]), -row)
+        if old is not None and (old, -row) in top:  # a few hundred entries: cheap
+            top.remove((old, -row))
         elif len(top) >= self._top_size and entry <= top[-1]:
             return
         top.append(entry)
@@ -256,8 +321,8 @@ class Catalog:
 
     def _rebuild_top(self, size: int) -> None:
         self._top_size = size
-        pop, ids = self.popularity.data, self.rows.ids
-        self._top = heapq.nlargest(size, ((float(pop[r]), ids[r]) for r in self._live))
+        pop = self.popularity.data
+        self._top = heapq.nlargest(size, ((float(pop[r]), -r) for r in self._live))
 
     def _set_live(self, row: int, live: bool) -> None:
         self.available.data[row] = live
@@ -267,7 +332,28 @@ class Catalog:
                 self._engaged.add(row)
             self._offer(row, None)
         elif not live and row in self._live:
-            if (float(self.popularity.data[row]), self.rows.ids[row]) in self._top:
+            if (float(self.popularity.data[row]), -row) in self._top:
                 self._top, self._top_size = [], 0  # rebuilt on the next request
             self._live.discard(row)
             self._engaged.discard(row)
+
+
+def is_flagged(value: Any) -> bool:
+    """Whether an attribute value means "true": ``True``, ``1``, or ``"true"``/``"yes"``/``"1"`` in any case.
+
+    >>> [is_flagged(v) for v in [True, 1, "Yes", "true", "1", None, False, 0, "no", "", 2]]
+    [True, True, True, True, True, False, False, False, False, False, False]
+    """
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "yes", "1")
+    if isinstance(value, bool | int | float):
+        return value == 1
+    return False
+
+
+def _intern(name: str, index: dict[str, int], names: list[str]) -> int:
+    found = index.get(name)
+    if found is None:
+        found = index[name] = len(names)
+        names.append(name)
+    return found

@@ -3,7 +3,7 @@
 Who a user follows is part of the user's own state (:attr:`~recsys.state.UserState.following`,
 fed by the ``follows`` topic, keyed by the follower like ``interactions``). What each user
 liked recently is engine-level state, :class:`RecentLikes`: per user, a bounded list of their
-latest positive events ``(item_id, timestamp, weight)``, fed by the engine on every positive
+latest positive events ``(item row, timestamp, weight)``, fed by the engine on every positive
 interaction and kept in the model snapshot.
 
 An item's social score for a user is the sum over the user's followees of the weight of their
@@ -18,14 +18,17 @@ of their followees' likes. A later issue would fan likes out by follower (a ``li
 topic, keyed by follower, written by an agent that knows each user's followers), so that every
 like reaches the worker that owns each follower.
 
+Items are rows of the item row space.
+
 Examples
 --------
+>>> matrix, alien = 0, 1
 >>> likes = RecentLikes(per_user=3)
->>> likes.add("bob", "matrix", at=0.0, weight=2.0)
->>> likes.add("carol", "matrix", at=10.0, weight=1.0)
->>> likes.add("carol", "alien", at=10.0, weight=1.0)
+>>> likes.add("bob", matrix, at=0.0, weight=2.0)
+>>> likes.add("carol", matrix, at=10.0, weight=1.0)
+>>> likes.add("carol", alien, at=10.0, weight=1.0)
 >>> sorted(likes.scores(["bob", "carol"], now=10.0, half_life=10.0).items())  # bob's like halved once
-[('alien', 1.0), ('matrix', 2.0)]
+[(0, 2.0), (1, 1.0)]
 >>> likes.scores(["nobody"], now=10.0, half_life=10.0)
 {}
 """
@@ -35,8 +38,8 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 
-Like = tuple[str, float, float]
-"""One recent positive event of a user: ``(item_id, timestamp, weight)``."""
+Like = tuple[int, float, float]
+"""One recent positive event of a user: ``(item row, timestamp, weight)``."""
 
 
 class RecentLikes:
@@ -51,26 +54,26 @@ class RecentLikes:
     def __len__(self) -> int:
         return len(self.by_user)
 
-    def add(self, user_id: str, item_id: str, at: float, weight: float) -> None:
-        """``user_id`` engaged positively with ``item_id`` (``weight`` > 0) at event time ``at``."""
+    def add(self, user_id: str, item: int, at: float, weight: float) -> None:
+        """``user_id`` engaged positively with the item of row ``item`` (``weight`` > 0) at event time ``at``."""
         likes = self.by_user.get(user_id)
         if likes is None:
             likes = self.by_user[user_id] = deque(maxlen=self.per_user)
         for entry in likes:
-            if entry[0] == item_id:  # seen before: keep one entry, moved to the newest end
+            if entry[0] == item:  # seen before: keep one entry, moved to the newest end
                 likes.remove(entry)
                 weight = max(weight, entry[2])
                 break
-        likes.append((item_id, at, weight))
+        likes.append((item, at, weight))
 
     def of(self, user_id: str) -> list[Like]:
         """``user_id``'s recent positives, oldest first (empty when unknown)."""
         return list(self.by_user.get(user_id, ()))
 
-    def scores(self, followees: Iterable[str], now: float, half_life: float) -> dict[str, float]:
-        """Per item: the summed weight of the followees' positives on it, decayed to ``now``."""
-        total: dict[str, float] = {}
+    def scores(self, followees: Iterable[str], now: float, half_life: float) -> dict[int, float]:
+        """Per item row: the summed weight of the followees' positives on it, decayed to ``now``."""
+        total: dict[int, float] = {}
         for followee in followees:
-            for item_id, at, weight in self.by_user.get(followee, ()):
-                total[item_id] = total.get(item_id, 0.0) + weight * 2.0 ** (min(at - now, 0.0) / half_life)
+            for item, at, weight in self.by_user.get(followee, ()):
+                total[item] = total.get(item, 0.0) + weight * 2.0 ** (min(at - now, 0.0) / half_life)
         return total

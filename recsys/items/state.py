@@ -28,11 +28,13 @@ from __future__ import annotations
 import random
 from typing import Any
 
+import numpy as np
+
 from recsys.exposure import CreatorExposure
-from recsys.feedback import ItemFeedback
 from recsys.items.catalog import Catalog
 from recsys.items.content import ContentVectors
 from recsys.items.covisitation import CoVisitation
+from recsys.items.feedback import ItemFeedback
 from recsys.items.fresh import FreshItems
 from recsys.items.likes import RecentLikes
 from recsys.items.towers import TowerEmbeddings
@@ -55,17 +57,17 @@ class ItemState:
 
     def __init__(self, settings: Settings) -> None:
         s = settings
-        self.rows = RowSpace()
-        self.catalog = Catalog(self.rows)
-        self.model = make_model(s, self.rows)  # matrix factorisation (BPR, or River's BiasedMF)
+        self.rows = rows = RowSpace()
+        self.catalog = Catalog(rows, s.creator_attribute, s.clickbait_flag)
+        self.model = make_model(s, rows)  # matrix factorisation (BPR, or River's BiasedMF)
         self.towers = TwoTower(dim=s.tower_dim, learning_rate=s.tower_learning_rate, seed=s.seed)
-        self.tower_items = TowerEmbeddings(self.towers, self.rows, self.catalog)
-        self.content = ContentVectors(s.content_dim, seed=s.seed)
+        self.tower_items = TowerEmbeddings(self.towers, rows, self.catalog, s.tower_history)
+        self.content = ContentVectors(s.content_dim, seed=s.seed, rows=rows)
         self.covisitation = CoVisitation(window=s.covisit_window, half_life=s.covisit_half_life)
-        self.trending = Trending(s.trending_half_life)
-        self.fresh = FreshItems()
+        self.trending = Trending(s.trending_half_life, rows)
+        self.fresh = FreshItems(self.catalog.published)
         self.likes = RecentLikes(s.social_likes)  # every user's latest positives, for their followers
-        self.feedback = ItemFeedback(s.clickbait_half_life)  # recent clicks, and skips after one (click-bait)
+        self.feedback = ItemFeedback(s.clickbait_half_life, rows)  # recent clicks, and skips after one
         self.exposure = CreatorExposure(s.fairness_window)  # creators' share of the lists shown
         self.rules = RuleBook()  # business rules from the control topic
         self.learned: PairwiseModel | None = None
@@ -77,7 +79,8 @@ class ItemState:
         self.wals = WalsLink(s)  # batch fits: factor epoch, fold-in, periodic re-fit, trained users
         self.parts: dict[str, Any] = {}  # state of generators that bring their own (see recsys.candidates)
         self.clock = 0.0  # the latest event time seen: "now" for freshness and trends
-        self.rng = random.Random(s.seed)
+        self.rng = random.Random(s.seed)  # initial user factors
+        self.sampler = np.random.default_rng(s.seed)  # negatives
         self.counters = dict.fromkeys(COUNTERS, 0)
         self.offsets: dict[str, int] = {}  # "topic:partition" -> the last source offset applied
 

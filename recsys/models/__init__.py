@@ -21,12 +21,12 @@ DEFAULT_USER_LEARNING_RATE = 3.0
 
 
 def make_model(settings: Settings, rows: RowSpace | None = None) -> VectorModel:
-    """The MF model ``settings`` describe, with the loss's own defaults for rates left at 0; BPR keeps
-    its item factors in ``rows`` (the item row space) when given."""
+    """The MF model ``settings`` describe, with the loss's own defaults for rates left at 0, over the
+    item row space ``rows`` (a space of its own when not given)."""
     s = settings
     lr = s.learning_rate or DEFAULT_LEARNING_RATE[s.mf_loss]
     if s.mf_loss == "squared":
-        return OnlineMF(s.factors, lr, s.l2, s.init_std, s.seed)
+        return OnlineMF(s.factors, lr, s.l2, s.init_std, s.seed, rows=rows)
     user_lr = s.user_learning_rate or DEFAULT_USER_LEARNING_RATE
     return OnlineBPR(s.factors, lr, user_lr, s.l2, s.max_norm, s.init_std, s.seed, rows=rows)
 

@@ -1,8 +1,10 @@
 """The interface of a model whose items are searched by inner product.
 
-A model keeps *item* state itself (every worker needs all items) and takes *user* state
-in and out of each call, because user state lives in the partitioned user table.
-Scores for one user rank items by ``query(user) @ item_vector(item)``.
+A model keeps *item* state itself (every worker needs all items), as rows of the item row
+space (:mod:`recsys.rows`), and takes *user* state in and out of each call, because user state
+lives in the partitioned user table. Scores for one user rank items by
+``query(user) @ vectors(rows)``. The engine works with rows; the id-based methods are
+conveniences for tools and tests.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from recsys.rows import Rows, RowSpace
 
 
 @dataclass
@@ -26,43 +30,59 @@ class UserFactors:
 class VectorModel(abc.ABC):
     """Learns from weighted interactions; exposes vectors for inner-product retrieval."""
 
+    rows: RowSpace
+
     @property
     @abc.abstractmethod
     def dim(self) -> int:
-        """Length of :meth:`query` and :meth:`item_vector`."""
+        """Length of :meth:`query` and of each item vector."""
 
     @abc.abstractmethod
     def new_user(self, rng: random.Random) -> UserFactors:
         """Factors for a user the model has not seen."""
 
     @abc.abstractmethod
-    def learn(self, user: UserFactors, item_id: str, weight: float, negatives: Sequence[str]) -> UserFactors:
-        """One online step: ``weight > 0`` pulls the item towards the user, ``< 0`` pushes it
-        away; each of ``negatives`` is pushed away with unit weight. Returns the new factors."""
+    def learn(self, user: UserFactors, item: int, weight: float, negatives: Rows) -> UserFactors:
+        """One online step for the item of row ``item``: ``weight > 0`` pulls it towards the user,
+        ``< 0`` pushes it away; each row of ``negatives`` is pushed away with unit weight. Returns
+        the new factors."""
 
     @abc.abstractmethod
-    def has_item(self, item_id: str) -> bool:
-        """Whether the model has learned a vector for ``item_id``."""
+    def has(self, rows: Rows) -> np.ndarray:
+        """Whether the model has learned a vector for each row (a bool array)."""
 
     @abc.abstractmethod
-    def item_vector(self, item_id: str) -> np.ndarray:
-        """The vector searched for ``item_id`` (a new random one if unseen)."""
-
-    def item_vectors(self, item_ids: Sequence[str]) -> np.ndarray:
-        """:meth:`item_vector` of each id, stacked (``(len(item_ids), dim)``, float32)."""
-        if not item_ids:
-            return np.empty((0, self.dim), dtype=np.float32)
-        return np.stack([self.item_vector(i) for i in item_ids]).astype(np.float32)
+    def vectors(self, rows: Rows) -> np.ndarray:
+        """The vector searched for each row (``(len(rows), dim)``, float32); a row the model has
+        not seen gets its initial vector."""
 
     @abc.abstractmethod
     def query(self, user: UserFactors) -> np.ndarray:
         """The vector to search the item index with."""
 
     @abc.abstractmethod
-    def item_ids(self) -> list[str]:
-        """Every item the model has a vector for."""
+    def item_rows(self) -> Rows:
+        """Every row the model has a vector for, first used first."""
 
     @property
     @abc.abstractmethod
     def updates(self) -> int:
         """How many learning steps the model has taken (part of the model version)."""
+
+    def scores(self, user: UserFactors, rows: Rows) -> np.ndarray:
+        """The user's score of each row (float64)."""
+        return np.asarray(self.vectors(rows) @ self.query(user), dtype=float)
+
+    # --- conveniences by item id ----------------------------------------------------------
+    def has_item(self, item_id: str) -> bool:
+        row = self.rows.find(item_id)
+        return row >= 0 and bool(self.has(np.array([row]))[0])
+
+    def item_vector(self, item_id: str) -> np.ndarray:
+        return self.vectors(np.array([self.rows.row(item_id)]))[0]
+
+    def item_vectors(self, item_ids: Sequence[str]) -> np.ndarray:
+        return self.vectors(self.rows.rows(item_ids))
+
+    def item_ids(self) -> list[str]:
+        return self.rows.ids_of(self.item_rows().tolist())

@@ -14,11 +14,13 @@ change a user's ranking) is an inner product of ``[p_u, 1]`` and ``[q_i, b_i]``.
 Examples
 --------
 >>> import random
+>>> import numpy as np
 >>> mf = OnlineMF(factors=4, learning_rate=0.1, seed=1)
+>>> matrix, titanic = mf.rows.rows(["matrix", "titanic"])
 >>> alice = mf.new_user(random.Random(0))
 >>> before = float(mf.query(alice) @ mf.item_vector("matrix"))
 >>> for _ in range(20):
-...     alice = mf.learn(alice, "matrix", weight=1.0, negatives=["titanic"])
+...     alice = mf.learn(alice, matrix, weight=1.0, negatives=np.array([titanic]))
 >>> float(mf.query(alice) @ mf.item_vector("matrix")) > before
 True
 >>> float(mf.query(alice) @ mf.item_vector("titanic")) < float(mf.query(alice) @ mf.item_vector("matrix"))
@@ -28,13 +30,13 @@ True
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 from river import optim, reco, stats
 
 from recsys.models.base import UserFactors, VectorModel
+from recsys.rows import Rows, RowSpace
 
 MAX_STRENGTH = 3.0  # an event's weight scales its step up to this; larger steps make SGD diverge
 _USER = "__user__"  # the slot a user's factors occupy in the River model during one call
@@ -76,7 +78,9 @@ class OnlineMF(VectorModel):
         l2: float = 0.001,
         init_std: float = 0.1,
         seed: int = 42,
+        rows: RowSpace | None = None,
     ) -> None:
+        self.rows = RowSpace() if rows is None else rows
         self.factors = factors
         self.init_std = init_std
         self._loss = _WeightedSquared()
@@ -106,16 +110,18 @@ class OnlineMF(VectorModel):
         vector = np.array([rng.gauss(0.0, self.init_std) for _ in range(self.factors)])
         return UserFactors(vector=vector, bias=0.0)
 
-    def learn(self, user: UserFactors, item_id: str, weight: float, negatives: Sequence[str]) -> UserFactors:
-        model = self._river
+    def learn(self, user: UserFactors, item: int, weight: float, negatives: Rows) -> UserFactors:
+        model, ids = self._river, self.rows.ids
+        item_id = ids[item]
         model.u_latents[_USER] = np.array(user.vector, dtype=float)
         model.u_biases[_USER] = float(user.bias)
         try:
             steps = [(item_id, 1.0 if weight > 0 else 0.0, min(abs(weight), MAX_STRENGTH))]
-            steps += [(neg, 0.0, 1.0) for neg in negatives if neg != item_id] if weight > 0 else []
-            for item, target, strength in steps:
+            if weight > 0:
+                steps += [(ids[neg], 0.0, 1.0) for neg in np.asarray(negatives).tolist() if neg != item]
+            for target_item, target, strength in steps:
                 self._loss.weight = strength
-                model.learn_one(_USER, item, target)
+                model.learn_one(_USER, target_item, target)
                 self._updates += 1
             return UserFactors(vector=model.u_latents[_USER].copy(), bias=float(model.u_biases[_USER]))
         finally:
@@ -123,23 +129,20 @@ class OnlineMF(VectorModel):
             model.u_latents.pop(_USER, None)
             model.u_biases.pop(_USER, None)
 
-    def has_item(self, item_id: str) -> bool:
-        return item_id in self._river.i_latents
+    def has(self, rows: Rows) -> np.ndarray:
+        latents, ids = self._river.i_latents, self.rows.ids
+        return np.fromiter((ids[r] in latents for r in np.asarray(rows).tolist()), dtype=bool, count=len(rows))
 
-    def item_vector(self, item_id: str) -> np.ndarray:
-        model = self._river
-        return np.append(model.i_latents[item_id], model.i_biases[item_id]).astype(np.float32)
-
-    def item_vectors(self, item_ids: Sequence[str]) -> np.ndarray:
-        latents, biases = self._river.i_latents, self._river.i_biases
-        out = np.empty((len(item_ids), self.dim), dtype=np.float32)
-        for row, item_id in enumerate(item_ids):
-            out[row, :-1] = latents[item_id]
-            out[row, -1] = biases[item_id]
+    def vectors(self, rows: Rows) -> np.ndarray:
+        latents, biases, ids = self._river.i_latents, self._river.i_biases, self.rows.ids
+        out = np.empty((len(rows), self.dim), dtype=np.float32)
+        for n, row in enumerate(np.asarray(rows).tolist()):  # River's defaultdicts set up an unseen item
+            out[n, :-1] = latents[ids[row]]
+            out[n, -1] = biases[ids[row]]
         return out
 
     def query(self, user: UserFactors) -> np.ndarray:
         return np.append(np.asarray(user.vector, dtype=float), 1.0).astype(np.float32)
 
-    def item_ids(self) -> list[str]:
-        return [str(i) for i in self._river.i_latents]
+    def item_rows(self) -> Rows:
+        return self.rows.rows(str(i) for i in self._river.i_latents)

@@ -14,8 +14,9 @@ Examples
 >>> import numpy as np
 >>> model = PairwiseModel(k=1, negatives=1, min_examples=1)
 >>> names = ["a", "b"]
->>> model.remember("u", ["good", "bad"], np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([0.2, 0.1]), names)
->>> model.observe("u", "good", positive=True), model.learned
+>>> good, bad = 0, 1  # item rows
+>>> model.remember("u", np.array([good, bad]), np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([0.2, 0.1]), names)
+>>> model.observe("u", good, positive=True), model.learned
 (1, True)
 >>> bool(model.weights(names)[0] > model.weights(names)[1])
 True
@@ -34,10 +35,10 @@ from river import linear_model, optim
 
 @dataclass
 class Impression:
-    """What was ranked for a user: the remembered candidates' ids and feature rows, best first."""
+    """What was ranked for a user: the remembered candidates (item rows) and their feature rows, best first."""
 
-    ids: list[str]
-    rows: np.ndarray  # float32, one row per id
+    items: np.ndarray  # int64 item rows
+    rows: np.ndarray  # float32, one feature row per item
     shown: int  # the first ``shown`` ids were the list the user saw
     names: list[str]  # the feature names of the rows' columns
 
@@ -84,21 +85,25 @@ class PairwiseModel:
         w = self.model.weights
         return np.array([w.get(name, 0.0) for name in names])
 
-    def remember(self, user_id: str, ids: list[str], rows: np.ndarray, scores: np.ndarray, names: list[str]) -> None:
-        """The user was just ranked ``ids`` with these feature rows and scores: keep the best."""
-        best = np.lexsort((np.array(ids), -scores))[: self.keep]  # the engine's order: score, then id
-        self.impressions[user_id] = Impression([ids[j] for j in best], rows[best].astype(np.float32), self.k, names)
+    def remember(self, user_id: str, items: np.ndarray, rows: np.ndarray, scores: np.ndarray, names: list[str]) -> None:
+        """The user was just ranked ``items`` (item rows) with these feature rows and scores: keep the best."""
+        best = np.lexsort((items, -scores))[: self.keep]  # the engine's order: score, then row
+        self.impressions[user_id] = Impression(items[best], rows[best].astype(np.float32), self.k, names)
         self.impressions.move_to_end(user_id)
         while len(self.impressions) > self.memory:
             self.impressions.popitem(last=False)
 
-    def observe(self, user_id: str, item_id: str, positive: bool) -> int:
-        """Label the user's last impression with what they did; returns the pairs learned."""
+    def observe(self, user_id: str, item: int, positive: bool) -> int:
+        """Label the user's last impression with what they did to the item of row ``item``;
+        returns the pairs learned."""
         impression = self.impressions.pop(user_id, None)
-        if impression is None or item_id not in impression.ids:
+        if impression is None:
             return 0
-        p = impression.ids.index(item_id)
-        others = [j for j in range(len(impression.ids)) if j != p]
+        found = np.flatnonzero(impression.items == item)
+        if not len(found):
+            return 0
+        p = int(found[0])
+        others = [j for j in range(len(impression.items)) if j != p]
         if positive:  # it should outrank the other remembered candidates, drawn uniformly
             pairs = [(p, j) for j in self.rng.sample(others, min(self.negatives, len(others)))]
         else:  # a skip or a dislike: what it was ranked with should come first

@@ -90,12 +90,16 @@ import numpy as np
 
 from recsys.features import decade, stable_hash, tokens, user_tokens
 
-__all__ = ["TwoTower", "item_features", "token_bucket", "user_features"]
+__all__ = ["Codes", "ItemCodes", "TwoTower", "item_features", "token_bucket", "user_features"]
 
 UserInput = tuple[str, Mapping[str, Any], Sequence[str]]
 """``(user_id, attributes, recent_items)``."""
 ItemInput = tuple[str, Mapping[str, Any]]
 """``(item_id, attributes)``."""
+Codes = tuple[np.ndarray, np.ndarray]
+"""A bag of tokens encoded: table rows (int64) and pooling coefficients (float64)."""
+ItemCodes = tuple[np.ndarray, np.ndarray, np.ndarray]
+"""Bags of item tokens encoded: table rows, pooling coefficients, and each item's first position."""
 
 # Item attributes whose token kind is not the attribute's name (plural lists, the year).
 _ITEM_KINDS = {"genres": "genre", "genre": "genre", "tags": "tag", "tag": "tag", "creator": "creator"}
@@ -345,9 +349,15 @@ class TwoTower:
         if q is not None and len(keep) < len(negatives):
             q = q[[0, *(j + 1 for j in keep)]]
         items = [positive, *(negatives[j] for j in keep)]
+        return self.learn_codes(self._encode_user(*user), self._encode_items(items), q)
 
-        u_rows, u_coef = self._encode_user(*user)
-        i_rows, i_coef, starts = self._encode_items(items)
+    def learn_codes(self, user: Codes, items: ItemCodes, log_q: np.ndarray | None = None) -> float:
+        """:meth:`learn` on encoded inputs: the user's codes (:meth:`user_codes`) and the positive
+        then the negatives' codes (:meth:`item_codes`); ``log_q`` has one value per item (0 for an
+        uncorrected logit)."""
+        u_rows, u_coef = user
+        i_rows, i_coef, starts = items
+        n_items = len(starts)
         u_raw = u_coef @ self._users.rows(u_rows)
         v_raw = self._pool_items(i_rows, i_coef, starts)
         if self.normalize:
@@ -358,8 +368,8 @@ class TwoTower:
             u, v = u_raw, v_raw
         inv_t = 1.0 / self.temperature
         logits = (v @ u) * inv_t
-        if q is not None:
-            logits = logits - q
+        if log_q is not None:
+            logits = logits - log_q
         shifted = logits - logits.max()
         exp = np.exp(shifted)
         total = float(exp.sum())
@@ -371,11 +381,47 @@ class TwoTower:
         if self.normalize:  # back through x / |x|
             du = (du - u * float(u @ du)) / u_norm
             dv = (dv - v * np.einsum("ij,ij->i", v, dv)[:, None]) / v_norm[:, None]
-        owner = np.repeat(np.arange(len(items)), np.diff(np.append(starts, len(i_rows))))
+        owner = np.repeat(np.arange(n_items), np.diff(np.append(starts, len(i_rows))))
         self._users.update(u_rows, u_coef[:, None] * du[None, :], self.learning_rate, self.l2)
         self._items.update(i_rows, i_coef[:, None] * dv[owner], self.learning_rate, self.l2)
         self._updates += 1
         return loss
+
+    # --- encoded inputs ------------------------------------------------------------------------
+
+    def item_codes(self, items: Sequence[ItemInput]) -> ItemCodes:
+        """The table rows, pooling coefficients and first positions of items' tokens: what
+        :meth:`embed_codes` and :meth:`learn_codes` take (cache them per item: hashing tokens is
+        the costly part of an embedding)."""
+        return self._encode_items(items)
+
+    def user_codes(self, user_id: str, attributes: Mapping[str, Any], recent: Codes) -> Codes:
+        """The user's codes from their id, profile and the codes of their recent items' ``recent=``
+        tokens (:meth:`recent_codes`)."""
+        tokens = [f"uid={user_id}", *user_tokens(attributes)]
+        cache, lookup = self._rows, self._lookup
+        pairs = [cache.get(t) or lookup(t) for t in tokens]
+        rows = np.concatenate([np.array([r for r, _ in pairs], dtype=np.int64), recent[0]])
+        w = np.concatenate([np.array([w for _, w in pairs], dtype=np.float64), recent[1]])
+        total = np.sqrt(w @ w) if self.pooling == "sqrtn" else np.sum(w)
+        return rows, w / np.maximum(total, _EPS)
+
+    def recent_codes(self, item_ids: Sequence[str]) -> Codes:
+        """The rows and weights (not yet pooled) of the ``recent=`` tokens of ``item_ids``."""
+        pairs = [self._rows.get(t) or self._lookup(t) for t in (f"recent={i}" for i in item_ids)]
+        return np.array([r for r, _ in pairs], dtype=np.int64), np.array([w for _, w in pairs], dtype=np.float64)
+
+    def embed_codes(self, items: ItemCodes) -> np.ndarray:
+        """The item tower's outputs for encoded items (``(n, dim)``, float32)."""
+        rows, coef, starts = items
+        if len(starts) == 0:
+            return np.empty((0, self.dim), dtype=np.float32)
+        return self._finish(self._pool_items(rows, coef, starts))
+
+    def embed_user(self, user: Codes) -> np.ndarray:
+        """The user tower's output for encoded inputs (``dim``, float32)."""
+        rows, coef = user
+        return self._finish(coef @ self._users.rows(rows))
 
     # --- pickling ----------------------------------------------------------------------------
 

@@ -12,16 +12,19 @@ leave the list unchanged.
 Examples
 --------
 >>> from recsys.request import Request
+>>> from recsys.rerank.base import Ranked
+>>> from recsys.rows import RowSpace
 >>> from recsys.scoring import Scored
 >>> from recsys.state import UserState
 >>> genres = {"d1": ("Drama",), "d2": ("Drama",), "d3": ("Drama", "War"), "c": ("Comedy",), "w": ("War",)}
 >>> caps = AttributeCaps(lambda i: genres[i], lambda i: None, max_per_genre=1, max_per_creator=0)
->>> ranked = [Scored(i, 1.0 - n / 10, ("mf",)) for n, i in enumerate(["d1", "d2", "d3", "c", "w"])]
+>>> items = [Scored(i, 1.0 - n / 10, ("mf",)) for n, i in enumerate(["d1", "d2", "d3", "c", "w"])]
+>>> ranked = Ranked.of(RowSpace(), items)
 >>> out = caps.rerank(Request(UserState("u"), None, k=3), ranked)
->>> [(s.item_id, s.reasons) for s in out]
+>>> [(s.item_id, s.reasons) for s in out.scored()]
 [('d1', ()), ('c', ('for variety',)), ('w', ('for variety',)), ('d2', ()), ('d3', ())]
 >>> caps.max_per_genre = 0  # no cap: unchanged
->>> [s.item_id for s in caps.rerank(Request(UserState("u"), None, k=3), ranked)]
+>>> caps.rerank(Request(UserState("u"), None, k=3), ranked).ids
 ['d1', 'd2', 'd3', 'c', 'w']
 """
 
@@ -31,8 +34,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from recsys.request import Request
-from recsys.rerank.base import Reranker
-from recsys.scoring.base import Scored
+from recsys.rerank.base import Ranked, Reranker
 
 REASON = "for variety"
 
@@ -58,18 +60,20 @@ class AttributeCaps(Reranker):
         self.max_per_genre = max_per_genre
         self.max_per_creator = max_per_creator
 
-    def rerank(self, request: Request, ranked: list[Scored]) -> list[Scored]:
+    def rerank(self, request: Request, ranked: Ranked) -> Ranked:
         k = request.k
         if not (self.max_per_genre or self.max_per_creator) or k < 1 or len(ranked) < 2:
             return ranked
         genre_count: Counter[str] = Counter()
         creator_count: Counter[str] = Counter()
-        top: list[int] = []  # indexes into ranked
+        top: list[int] = []  # positions in ranked
         deferred: list[int] = []
+        ids = ranked.space.ids
         walked = 0
-        for walked, s in enumerate(ranked, start=1):
-            genres = set(self.genres_of(s.item_id)) if self.max_per_genre else set()
-            creator = self.creator_of(s.item_id) if self.max_per_creator else None
+        for walked, row in enumerate(ranked.rows.tolist(), start=1):
+            item_id = ids[row]
+            genres = set(self.genres_of(item_id)) if self.max_per_genre else set()
+            creator = self.creator_of(item_id) if self.max_per_creator else None
             if any(genre_count[g] >= self.max_per_genre for g in genres) or (
                 creator is not None and creator_count[creator] >= self.max_per_creator
             ):
@@ -85,5 +89,6 @@ class AttributeCaps(Reranker):
             return ranked
         relaxed = deferred[: k - len(top)]  # the list ran out under the caps: the best deferred fill it
         deferred = deferred[len(relaxed) :]
-        out = [ranked[i].moved(reason=REASON) if i >= k else ranked[i] for i in top]
-        return out + [ranked[i] for i in relaxed + deferred] + ranked[walked:]
+        order = top + relaxed + deferred + list(range(walked, len(ranked)))
+        promoted = [position for position, i in enumerate(top) if i >= k]
+        return ranked.take(order).with_reason(promoted, REASON)

@@ -19,16 +19,19 @@ rows, embeddings work as well.
 Examples
 --------
 >>> from recsys.request import Request
+>>> from recsys.rerank.base import Ranked
+>>> from recsys.rows import RowSpace
 >>> from recsys.scoring import Scored
 >>> from recsys.state import UserState
 >>> genres = {"a": ("Drama",), "a2": ("Drama",), "b": ("Comedy",), "c": ()}
 >>> mmr = MaximalMarginalRelevance(genre_vectors(lambda i: genres[i]), lam=0.5)
->>> ranked = [Scored("a", 1.0, ("mf",)), Scored("a2", 0.9, ("mf",)), Scored("b", 0.6, ("mf",)), Scored("c", 0.0, ())]
+>>> ranked = Ranked.of(RowSpace(), [Scored("a", 1.0, ("mf",)), Scored("a2", 0.9, ("mf",)), Scored("b", 0.6, ("mf",)),
+...                                 Scored("c", 0.0, ())])
 >>> out = mmr.rerank(Request(UserState("u"), None, k=2), ranked)
->>> [(s.item_id, s.reasons) for s in out]
+>>> [(s.item_id, s.reasons) for s in out.scored()]
 [('a', ()), ('b', ('for variety',)), ('a2', ()), ('c', ())]
 >>> mmr.lam = 1.0  # relevance only: unchanged
->>> [s.item_id for s in mmr.rerank(Request(UserState("u"), None, k=2), ranked)]
+>>> mmr.rerank(Request(UserState("u"), None, k=2), ranked).ids
 ['a', 'a2', 'b', 'c']
 """
 
@@ -39,8 +42,7 @@ from collections.abc import Callable
 import numpy as np
 
 from recsys.request import Request
-from recsys.rerank.base import Reranker
-from recsys.scoring.base import Scored
+from recsys.rerank.base import Ranked, Reranker
 
 Vectors = Callable[[list[str]], np.ndarray | None]
 
@@ -119,12 +121,12 @@ class MaximalMarginalRelevance(Reranker):
             closest = np.maximum(closest, similarity[best])
         return picked
 
-    def rerank(self, request: Request, ranked: list[Scored]) -> list[Scored]:
+    def rerank(self, request: Request, ranked: Ranked) -> Ranked:
         k = request.k
         if self.lam >= 1.0 or k < 2 or len(ranked) < 2:
             return ranked
-        pool = ranked[: self.pool * k]
-        ids = [s.item_id for s in pool]
+        pool = min(len(ranked), self.pool * k)
+        ids = ranked.space.ids_of(ranked.rows[:pool].tolist())
         raw = self.vectors(ids)
         if raw is None:
             return ranked
@@ -134,8 +136,8 @@ class MaximalMarginalRelevance(Reranker):
                 f"vectors(ids) must return one row per id ({len(ids)} rows, zeros for an unknown item) "
                 f"or None, got an array of shape {vectors.shape}"
             )
-        relevance = np.array([s.score for s in pool], dtype=float)
-        picked = self.order(relevance, cosine_similarities(vectors), k)
+        picked = self.order(ranked.scores[:pool], cosine_similarities(vectors), k)
         chosen = set(picked)
-        top = [pool[i].moved(reason=REASON) if position < i else pool[i] for position, i in enumerate(picked)]
-        return top + [s for i, s in enumerate(pool) if i not in chosen] + ranked[len(pool) :]
+        order = picked + [i for i in range(pool) if i not in chosen] + list(range(pool, len(ranked)))
+        moved_up = [position for position, i in enumerate(picked) if position < i]
+        return ranked.take(order).with_reason(moved_up, REASON)

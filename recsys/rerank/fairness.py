@@ -18,28 +18,32 @@ creators of every list it serves) and applies two rules to the top ``request.k``
 Promoted items carry the reason ``"less-exposed creator"``. An item with no creator is never
 capped and never promoted (it can be displaced). Nothing is dropped or listed twice, and the
 list stays best first by score too: a promoted item takes the score of the item above it and a
-displaced one at most that score (ties keep their order under :func:`~recsys.rerank.base.resort`).
+displaced one at most that score (ties keep their order under
+:meth:`~recsys.rerank.base.Ranked.resorted`).
 Both rules off: the list is returned unchanged.
 
 Examples
 --------
 >>> from recsys.request import Request
 >>> from recsys.exposure import CreatorExposure
+>>> from recsys.rerank.base import Ranked
+>>> from recsys.rows import RowSpace
 >>> from recsys.scoring import Scored
 >>> from recsys.state import UserState
 >>> creator = {"a1": "ann", "a2": "ann", "b1": "bob", "a3": "ann", "c1": "cy"}
 >>> exposure = CreatorExposure(window=3600.0)
 >>> exposure.record(["ann"] * 8 + ["bob"] * 2, at=0.0)  # ann 0.8 of the exposure, bob 0.2, cy none
->>> ranked = [Scored(i, 1.0 - n / 10, ("mf",)) for n, i in enumerate(["a1", "a2", "b1", "a3", "c1"])]
+>>> items = [Scored(i, 1.0 - n / 10, ("mf",)) for n, i in enumerate(["a1", "a2", "b1", "a3", "c1"])]
+>>> ranked = Ranked.of(RowSpace(), items)
 >>> request = Request(UserState("u"), None, k=3, now=60.0)
 >>> cap = CreatorFairness(creator.get, exposure, max_share=0.5, reserved_slots=0, min_share=0.0)
->>> [s.item_id for s in cap.rerank(request, ranked)]  # only c1 to replace ann's items: a1 stays
+>>> cap.rerank(request, ranked).ids  # only c1 to replace ann's items: a1 stays
 ['a1', 'b1', 'c1', 'a2', 'a3']
 >>> slots = CreatorFairness(creator.get, exposure, max_share=0.0, reserved_slots=1, min_share=0.1)
 >>> reranked = slots.rerank(request, ranked)
->>> [s.item_id for s in reranked]
+>>> reranked.ids
 ['a1', 'a2', 'c1', 'b1', 'a3']
->>> reranked[2]
+>>> reranked.scored()[2]
 Scored(item_id='c1', score=0.9, sources=('mf',), reasons=('less-exposed creator',))
 """
 
@@ -50,8 +54,7 @@ from itertools import islice
 
 from recsys.exposure import CreatorExposure
 from recsys.request import Request
-from recsys.rerank.base import Reranker
-from recsys.scoring.base import Scored
+from recsys.rerank.base import Ranked, Reranker
 
 REASON = "less-exposed creator"
 
@@ -91,18 +94,19 @@ class CreatorFairness(Reranker):
         self.reserved_slots = reserved_slots
         self.min_share = min_share
 
-    def rerank(self, request: Request, ranked: list[Scored]) -> list[Scored]:
+    def rerank(self, request: Request, ranked: Ranked) -> Ranked:
         k = request.k
-        if k <= 0 or not ranked or not (self.max_share or self.reserved_slots):
+        if k <= 0 or not len(ranked) or not (self.max_share or self.reserved_slots):
             return ranked
-        creators: dict[str, str | None] = {}
+        creators: dict[int, str | None] = {}
         shares: dict[str, float] = {}
+        ids = ranked.space.ids
 
-        def share(item_id: str) -> float | None:
+        def share(row: int) -> float | None:
             """The share of the item's creator; None when it has no creator."""
-            if item_id not in creators:
-                creators[item_id] = self.creator_of(item_id)
-            creator = creators[item_id]
+            if row not in creators:
+                creators[row] = self.creator_of(ids[row])
+            creator = creators[row]
             if creator is None:
                 return None
             if creator not in shares:
@@ -115,38 +119,40 @@ class CreatorFairness(Reranker):
             ranked = self._reserve(ranked, k, share)
         return ranked
 
-    def _cap(self, ranked: list[Scored], k: int, share: Callable[[str], float | None]) -> list[Scored]:
-        top = ranked[:k]
-        over = [j for j, s in enumerate(top) if (value := share(s.item_id)) is not None and value > self.max_share]
-        if not over or len(ranked) <= k:
+    def _cap(self, ranked: Ranked, k: int, share: Callable[[int], float | None]) -> Ranked:
+        rows = ranked.rows.tolist()
+        over = [j for j in range(min(k, len(rows))) if (value := share(rows[j])) is not None and value > self.max_share]
+        if not over or len(rows) <= k:
             return ranked
         replacements: list[int] = []  # the best items of creators under the cap (an item with no creator is not one)
-        for j in range(k, len(ranked)):
+        for j in range(k, len(rows)):
             if len(replacements) == len(over):
                 break
-            if (value := share(ranked[j].item_id)) is not None and value <= self.max_share:
+            if (value := share(rows[j])) is not None and value <= self.max_share:
                 replacements.append(j)
         # not enough replacements: the best capped items stay, the lowest-ranked leave first
         leaving = over[len(over) - len(replacements) :]
         return _swap(ranked, k, leaving, replacements)
 
-    def _reserve(self, ranked: list[Scored], k: int, share: Callable[[str], float | None]) -> list[Scored]:
-        def under(s: Scored) -> bool:
-            value = share(s.item_id)
+    def _reserve(self, ranked: Ranked, k: int, share: Callable[[int], float | None]) -> Ranked:
+        rows = ranked.rows.tolist()
+
+        def under(row: int) -> bool:
+            value = share(row)
             return value is not None and value < self.min_share
 
-        top = ranked[:k]
-        missing = min(self.reserved_slots, k) - sum(1 for s in top if under(s))
-        if missing <= 0 or len(ranked) <= k:
+        top = rows[:k]
+        missing = min(self.reserved_slots, k) - sum(1 for row in top if under(row))
+        if missing <= 0 or len(rows) <= k:
             return ranked
-        promoted = list(islice((j for j in range(k, len(ranked)) if under(ranked[j])), missing))
+        promoted = list(islice((j for j in range(k, len(rows)) if under(rows[j])), missing))
         if not promoted:
             return ranked
-        displaceable = [j for j, s in enumerate(top) if not under(s)]  # at least `missing` of them
+        displaceable = [j for j, row in enumerate(top) if not under(row)]  # at least `missing` of them
         return _swap(ranked, k, displaceable[len(displaceable) - len(promoted) :], promoted)
 
 
-def _swap(ranked: list[Scored], k: int, leaving: list[int], promoted: list[int]) -> list[Scored]:
+def _swap(ranked: Ranked, k: int, leaving: list[int], promoted: list[int]) -> Ranked:
     """The top ``k`` without ``leaving`` then ``promoted`` (in the last slots), then ``leaving``, then
     the rest, every part in its order. Scores keep the list best first: a promoted item takes the score
     of the item above it (the best score when no item stays above it) with the reason, a displaced one at
@@ -154,13 +160,14 @@ def _swap(ranked: list[Scored], k: int, leaving: list[int], promoted: list[int])
     if not promoted:
         return ranked
     gone, up = set(leaving), set(promoted)
-    out: list[Scored] = [s for j, s in enumerate(ranked[:k]) if j not in gone]
-    previous = out[-1].score if out else ranked[0].score  # the item above, or the best when all left
-    for j in promoted:
-        out.append(ranked[j].moved(previous, REASON))
-    for j in leaving:
-        s = ranked[j]
-        out.append(s if s.score <= previous else s.moved(previous))
-        previous = out[-1].score
-    out.extend(s for j, s in enumerate(ranked[k:], start=k) if j not in up)
-    return out
+    stay = [j for j in range(min(k, len(ranked))) if j not in gone]
+    order = stay + promoted + leaving + [j for j in range(k, len(ranked)) if j not in up]
+    out = ranked.take(order)
+    scores = out.scores.copy()
+    previous = float(scores[len(stay) - 1]) if stay else float(ranked.scores[0])  # the item above, or the best
+    for p in range(len(stay), len(stay) + len(promoted)):
+        scores[p] = previous
+    for p in range(len(stay) + len(promoted), len(stay) + len(promoted) + len(leaving)):
+        scores[p] = min(scores[p], previous)
+        previous = float(scores[p])
+    return out.with_scores(scores).with_reason(list(range(len(stay), len(stay) + len(promoted))), REASON)

@@ -10,36 +10,39 @@ user of another taste does not get it.
 
 Examples
 --------
+>>> import numpy as np
 >>> from recsys.items.catalog import Catalog
 >>> from recsys.state import UserState
 >>> from recsys.request import Request
+>>> from recsys.rerank.base import Ranked
 >>> from recsys.scoring import Scored
 >>> from schemas import Item
 >>> cat = Catalog()
 >>> for i, at in [("old1", 0.0), ("old2", 0.0), ("old3", 0.0), ("new", 95.0)]:
 ...     _ = cat.upsert(Item(i, published_at=at))
 >>> fit = {"old1": 0.9, "old2": 0.5, "old3": 0.1, "new": 0.8}
->>> slot = NewItemSlot(cat, lambda: 100.0, lambda r, ids: [fit[i] for i in ids], max_age=10.0)
->>> ranked = [Scored(i, 1.0, ("mf",)) for i in ["old1", "old2", "old3", "new"]]
->>> [s.item_id for s in slot.rerank(Request(UserState("u"), None, k=2), ranked)]
+>>> fits = lambda r, rows: np.array([fit[i] for i in cat.rows.ids_of(rows.tolist())])
+>>> slot = NewItemSlot(cat, lambda: 100.0, fits, max_age=10.0)
+>>> ranked = Ranked.of(cat.rows, [Scored(i, 1.0, ("mf",)) for i in ["old1", "old2", "old3", "new"]])
+>>> slot.rerank(Request(UserState("u"), None, k=2), ranked).ids
 ['old1', 'new', 'old2', 'old3']
 >>> fit["new"] = 0.4  # it fits less than the item it would displace: it stays where it was
->>> [s.item_id for s in slot.rerank(Request(UserState("u"), None, k=2), ranked)]
+>>> slot.rerank(Request(UserState("u"), None, k=2), ranked).ids
 ['old1', 'old2', 'old3', 'new']
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import numpy as np
 
 from recsys.items.catalog import Catalog
 from recsys.request import Request
-from recsys.rerank.base import Reranker
-from recsys.scoring.base import Scored
+from recsys.rerank.base import Ranked, Reranker
+from recsys.rows import Rows
 
-Fit = Callable[[Request, list[str]], Sequence[float] | np.ndarray | None]
+Fit = Callable[[Request, Rows], np.ndarray | None]
 
 
 class NewItemSlot(Reranker):
@@ -56,22 +59,18 @@ class NewItemSlot(Reranker):
         self.fit = fit
         self.max_age = max_age
 
-    def _is_new(self, item_id: str, now: float) -> bool:
-        age = self.catalog.age(item_id, now)
-        return age is not None and age <= self.max_age
-
-    def rerank(self, request: Request, ranked: list[Scored]) -> list[Scored]:
+    def rerank(self, request: Request, ranked: Ranked) -> Ranked:
         k = request.k
         if len(ranked) <= k or k < 2:
             return ranked
-        now = self.clock()
-        if any(self._is_new(s.item_id, now) for s in ranked[:k]):
+        with np.errstate(invalid="ignore"):
+            is_new = self.catalog.ages(ranked.rows, self.clock()) <= self.max_age  # NaN (unknown age): not new
+        if is_new[:k].any():
             return ranked
-        new = [j for j in range(k, len(ranked)) if self._is_new(ranked[j].item_id, now)]
-        if not new:
+        new = np.flatnonzero(is_new[k:]) + k
+        if not len(new):
             return ranked
-        ids = [s.item_id for s in ranked[:k]] + [ranked[j].item_id for j in new]
-        raw = self.fit(request, ids)
+        raw = self.fit(request, np.concatenate([ranked.rows[:k], ranked.rows[new]]))
         if raw is None:
             return ranked
         fit = np.asarray(raw, dtype=float)
@@ -81,6 +80,6 @@ class NewItemSlot(Reranker):
         best = int(np.nanargmax(candidates))
         if np.isnan(listed[-1]) or candidates[best] < listed[-1]:
             return ranked
-        chosen = new[best]
-        promoted = ranked[chosen].moved(reason="new")
-        return [*ranked[: k - 1], promoted, *ranked[k - 1 : chosen], *ranked[chosen + 1 :]]
+        chosen = int(new[best])
+        order = [*range(k - 1), chosen, *range(k - 1, chosen), *range(chosen + 1, len(ranked))]
+        return ranked.take(order).with_reason(np.array([k - 1]), "new")

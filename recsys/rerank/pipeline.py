@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from recsys.exposure import CreatorExposure
-from recsys.feedback import ItemFeedback
 from recsys.items.catalog import Catalog
+from recsys.items.feedback import ItemFeedback
 from recsys.rerank.base import Reranker
 from recsys.rerank.caps import AttributeCaps
 from recsys.rerank.clickbait import ClickBait
@@ -46,8 +46,7 @@ class Parts:
 
 
 def hard_filters(settings: Settings, parts: Parts) -> HardFilters:
-    return HardFilters(parts.catalog, settings.creator_attribute, settings.blocked_creators_attribute,
-                       settings.max_item_age)  # fmt: skip
+    return HardFilters(parts.catalog, settings.blocked_creators_attribute, settings.max_item_age)
 
 
 @dataclass(frozen=True)
@@ -76,7 +75,7 @@ STEPS: dict[str, Step] = {
     "clickbait": Step(
         lambda s, p: s.clickbait_weight > 0 or s.clickbait_flag_weight > 0,
         lambda s, p, f: ClickBait(p.catalog, p.feedback, s.clickbait_weight, s.clickbait_min_clicks,
-                                  s.clickbait_flag, s.clickbait_flag_weight),  # fmt: skip
+                                  s.clickbait_flag_weight),  # fmt: skip
     ),
     "boosts": Step(lambda s, p: True, lambda s, p, f: Boosts(p.catalog, p.rules, p.wall_clock)),
     "diversity": Step(lambda s, p: s.mmr_lambda < 1, _diversity),
@@ -90,7 +89,7 @@ STEPS: dict[str, Step] = {
                                         s.fairness_min_share),  # fmt: skip
     ),
     "new_item_slot": Step(lambda s, p: s.new_item_slot and p.fit is not None, _new_item_slot),
-    "pins": Step(lambda s, p: True, lambda s, p, f: Pins(p.rules, p.wall_clock, f.allowed)),
+    "pins": Step(lambda s, p: True, lambda s, p, f: Pins(p.catalog, p.rules, p.wall_clock, f.mask)),
 }
 """Every step that may follow the hard filters, by name (``RECSYS_RERANK_STEPS`` orders them)."""
 

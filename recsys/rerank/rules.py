@@ -10,8 +10,10 @@ the hard filters allow, so an excluded or unavailable item is never pinned into 
 
 Examples
 --------
+>>> import numpy as np
 >>> from recsys.items.catalog import Catalog
 >>> from recsys.request import Request
+>>> from recsys.rerank.base import Ranked
 >>> from recsys.rules import RuleBook
 >>> from recsys.scoring import Scored
 >>> from recsys.state import UserState
@@ -24,18 +26,20 @@ Examples
 >>> book.apply(Rule("war", "boost", item_ids=("d",), weight=-0.5))
 >>> book.apply(Rule("promo", "pin", item_ids=("promo",), position=2, ends_at=2000.0))
 >>> request = Request(UserState("u"), None, exclude=set(), k=3)
->>> ranked = [Scored("d", 1.0, ("mf",)), Scored("a", 0.8, ("mf",)), Scored("b", 0.7, ("mf",)),
-...           Scored("c", 0.6, ("mf",))]
+>>> ranked = Ranked.of(cat.rows, [Scored("d", 1.0, ("mf",)), Scored("a", 0.8, ("mf",)), Scored("b", 0.7, ("mf",)),
+...                               Scored("c", 0.6, ("mf",))])
 >>> ranked = Boosts(cat, book, lambda: 1000.0).rerank(request, ranked)
->>> [(s.item_id, round(s.score, 2), s.reasons) for s in ranked]  # doctest: +NORMALIZE_WHITESPACE
+>>> [(s.item_id, round(s.score, 2), s.reasons) for s in ranked.scored()]  # doctest: +NORMALIZE_WHITESPACE
 [('c', 0.9, ('boosted by rule sale',)), ('a', 0.8, ()), ('b', 0.7, ()),
  ('d', 0.5, ('buried by rule war',))]
->>> pins = Pins(book, lambda: 1000.0, lambda r, i: i not in r.exclude and cat.is_available(i))
->>> [(s.item_id, round(s.score, 2), s.reasons) for s in pins.rerank(request, ranked)[:3]]
+>>> allowed = lambda request, rows: cat.available.data[rows]
+>>> pins = Pins(cat, book, lambda: 1000.0, allowed)
+>>> [(s.item_id, round(s.score, 2), s.reasons) for s in pins.rerank(request, ranked).scored(3)]
 [('c', 0.9, ('boosted by rule sale',)), ('promo', 0.8, ('pinned by rule promo',)), ('a', 0.8, ())]
->>> [s.item_id for s in pins.rerank(Request(UserState("u"), None, exclude={"promo"}), ranked)]
+>>> no_promo = lambda request, rows: rows != cat.rows.find("promo")
+>>> Pins(cat, book, lambda: 1000.0, no_promo).rerank(request, ranked).ids
 ['c', 'a', 'b', 'd']
->>> [s.item_id for s in Pins(book, lambda: 2000.0, lambda r, i: True).rerank(request, ranked)]  # ended
+>>> Pins(cat, book, lambda: 2000.0, allowed).rerank(request, ranked).ids  # ended
 ['c', 'a', 'b', 'd']
 """
 
@@ -43,14 +47,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
+
 from recsys.items.catalog import Catalog
 from recsys.request import Request
-from recsys.rerank.base import Reranker, resort
+from recsys.rerank.base import Ranked, Reranker
+from recsys.rows import Rows
 from recsys.rules import RuleBook, matches
-from recsys.scoring.base import Scored
 
 Clock = Callable[[], float]
-Allowed = Callable[[Request, str], bool]
+Allowed = Callable[[Request, Rows], np.ndarray]
 
 PIN_SOURCE = "rule"
 """The source of an item a pin added to the list (it was not among the candidates)."""
@@ -71,22 +77,26 @@ class Boosts(Reranker):
         self.rules = rules
         self.clock = clock
 
-    def rerank(self, request: Request, ranked: list[Scored]) -> list[Scored]:
+    def rerank(self, request: Request, ranked: Ranked) -> Ranked:
         boosts = [r for r in self.rules.active(self.clock(), request.context) if r.action == "boost" and r.weight]
-        if not boosts or not ranked:
+        if not boosts or not len(ranked):
             return ranked
-        out: list[Scored] = []
-        changed = False
-        for s in ranked:
-            info = self.catalog.items.get(s.item_id)
-            attributes = info.attributes if info is not None else {}
-            for rule in boosts:
-                if matches(rule, s.item_id, attributes):
-                    verb = "boosted" if rule.weight > 0 else "buried"
-                    s = s.moved(s.score + rule.weight, f"{verb} by rule {rule.rule_id}")
-                    changed = True
-            out.append(s)
-        return resort(out) if changed else ranked
+        ids, records = ranked.ids, self.catalog.info.data[ranked.rows]
+        scores = ranked.scores.copy()
+        hits: list[tuple[np.ndarray, str]] = []
+        for rule in boosts:
+            attributes = ({} if info is None else info.attributes for info in records)
+            reach = np.fromiter((matches(rule, i, a) for i, a in zip(ids, attributes, strict=True)), bool, len(ids))
+            if reach.any():
+                scores[reach] += rule.weight
+                verb = "boosted" if rule.weight > 0 else "buried"
+                hits.append((np.flatnonzero(reach), f"{verb} by rule {rule.rule_id}"))
+        if not hits:
+            return ranked
+        out = ranked.with_scores(scores)
+        for positions, reason in hits:
+            out = out.with_reason(positions, reason)
+        return out.resorted()
 
 
 class Pins(Reranker):
@@ -96,57 +106,71 @@ class Pins(Reranker):
     Rules go by ``position``, then ``rule_id``; the first to claim an item or a slot keeps
     it (a later rule's item takes the next free slot, an item pinned twice stays where the
     first rule put it). A listed item is moved and keeps its score; an absent one is added
-    only when ``allowed(request, item_id)`` (the hard filters: never an excluded or
-    unavailable item), with the score of the item it lands before (0 at the end); one not
-    allowed is skipped and the next item takes its slot. A slot past the end of the list
-    appends. Every placed item carries ``"pinned by rule <rule_id>"``; nothing is dropped.
+    only when ``allowed(request, rows)`` (the hard filters: never an excluded or unavailable
+    item), with the score of the item it lands before (0 at the end); one not allowed is
+    skipped and the next item takes its slot. A slot past the end of the list appends. Every
+    placed item carries ``"pinned by rule <rule_id>"``; nothing is dropped.
     """
 
     name = "pins"
 
-    def __init__(self, rules: RuleBook, clock: Clock, allowed: Allowed) -> None:
+    def __init__(self, catalog: Catalog, rules: RuleBook, clock: Clock, allowed: Allowed) -> None:
+        self.catalog = catalog
         self.rules = rules
         self.clock = clock
         self.allowed = allowed
 
-    def rerank(self, request: Request, ranked: list[Scored]) -> list[Scored]:
+    def rerank(self, request: Request, ranked: Ranked) -> Ranked:
         pins = [r for r in self.rules.active(self.clock(), request.context) if r.action == "pin" and r.item_ids]
         if not pins:
             return ranked
-        listed = {s.item_id: s for s in ranked}
-        slots: dict[int, Scored] = {}  # 0-based slot -> the item pinned there
-        placed: set[str] = set()
+        space = self.catalog.rows
+        listed = {row: p for p, row in enumerate(ranked.rows.tolist())}
+        slots: dict[int, tuple[int, str]] = {}  # 0-based slot -> (item row, the rule's reason)
+        placed: set[int] = set()
         for rule in sorted(pins, key=lambda r: (r.position, r.rule_id)):
             slot = max(rule.position, 1) - 1
             for item_id in rule.item_ids:
-                if item_id in placed:
+                row = space.find(item_id)
+                if row < 0 or row in placed:
                     continue
-                item = listed.get(item_id)
-                if item is None:
-                    if not self.allowed(request, item_id):
-                        continue
-                    item = Scored(item_id, float("nan"), (PIN_SOURCE,))
+                if row not in listed and not self.allowed(request, np.array([row]))[0]:
+                    continue
                 while slot in slots:
                     slot += 1
-                slots[slot] = item.moved(reason=f"pinned by rule {rule.rule_id}")
-                placed.add(item_id)
+                slots[slot] = (row, f"pinned by rule {rule.rule_id}")
+                placed.add(row)
         if not slots:
             return ranked
-        rest = [s for s in ranked if s.item_id not in placed]
+        rest = [p for p, row in enumerate(ranked.rows.tolist()) if row not in placed]
         order = sorted(slots)
-        out: list[Scored] = []
+        rows: list[int] = []
         p = r = 0
         while p < len(order) or r < len(rest):
-            if p < len(order) and (r == len(rest) or order[p] <= len(out)):  # past the end: appended
-                out.append(slots[order[p]])
+            if p < len(order) and (r == len(rest) or order[p] <= len(rows)):  # past the end: appended
+                rows.append(slots[order[p]][0])
                 p += 1
             else:
-                out.append(rest[r])
+                rows.append(int(ranked.rows[rest[r]]))
                 r += 1
-        # An added item takes the score of the item it lands before (0 at the end).
+        return self._placed(ranked, rows, listed, {row: reason for row, reason in slots.values()})
+
+    def _placed(
+        self, ranked: Ranked, rows: list[int], listed: dict[int, int], reasons: dict[int, str]
+    ) -> Ranked:
+        """The list in the order of ``rows``: listed items keep their score and sources; an added
+        item takes the score of the item it lands before (0 at the end) and the source ``rule``."""
+        names = ranked.names if PIN_SOURCE in ranked.names else (*ranked.names, PIN_SOURCE)
+        rule_bit = 1 << names.index(PIN_SOURCE)
+        scores = np.empty(len(rows))
+        sources = np.empty(len(rows), dtype=np.int64)
         after = 0.0
-        for i in range(len(out) - 1, -1, -1):
-            if out[i].item_id not in listed:
-                out[i] = out[i].moved(after)
-            after = out[i].score
+        for i in range(len(rows) - 1, -1, -1):
+            p = listed.get(rows[i])
+            scores[i] = after if p is None else ranked.scores[p]
+            sources[i] = rule_bit if p is None else ranked.sources[p]
+            after = scores[i]
+        out = Ranked(ranked.space, np.array(rows, dtype=np.int64), scores, sources, names, ranked.reasons)
+        for row, reason in reasons.items():
+            out = out.with_reason(np.array([rows.index(row)]), reason)
         return out

@@ -1,6 +1,6 @@
 """Scoring: one precise score per merged candidate."""
 
-from recsys.scoring.base import Scored, Scorer, merge
+from recsys.scoring.base import Scored, Scorer, Signal
 from recsys.scoring.mf_dot import MFScorer
 
-__all__ = ["MFScorer", "Scored", "Scorer", "merge"]
+__all__ = ["MFScorer", "Scored", "Scorer", "Signal"]

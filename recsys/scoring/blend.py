@@ -22,7 +22,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from recsys.request import Request
-from recsys.scoring.base import Scored, Scorer, Signal
+from recsys.scoring.base import Scorer, Signal
 
 
 def signal_order(values: np.ndarray) -> np.ndarray:
@@ -43,26 +43,26 @@ def fuse_orders(orders: Mapping[str, np.ndarray], weights: Mapping[str, float], 
 
 
 def rank_contributions(
-    orders: Mapping[str, np.ndarray], weights: Mapping[str, float], offset: float, listed: list[str], ids: list[str]
+    orders: Mapping[str, np.ndarray], weights: Mapping[str, float], offset: float, listed: np.ndarray, rows: np.ndarray
 ) -> list[dict[str, float]]:
-    """What each weighted signal added (``weight / (offset + rank)``) to each of ``ids`` in the
-    list ``listed`` fused by :func:`fuse_orders` (nothing for an id not in it).
+    """What each weighted signal added (``weight / (offset + rank)``) to each of ``rows`` in the
+    list ``listed`` (item rows) fused by :func:`fuse_orders` (nothing for a row not in it).
 
-    >>> rank_contributions({"mf": np.array([1, 0])}, {"mf": 2.0}, 1.0, ["a", "b"], ["a", "b", "c"])
+    >>> rank_contributions({"mf": np.array([1, 0])}, {"mf": 2.0}, 1.0, np.array([7, 8]), np.array([7, 8, 9]))
     [{'mf': 0.666667}, {'mf': 1.0}, {}]
     """
-    position = {item_id: row for row, item_id in enumerate(listed)}
-    rows = [position.get(i) for i in ids]
-    out: list[dict[str, float]] = [{} for _ in ids]
+    where = {row: p for p, row in enumerate(listed.tolist())}
+    positions = [where.get(r) for r in rows.tolist()]
+    out: list[dict[str, float]] = [{} for _ in positions]
     for signal, order in orders.items():
         weight = weights.get(signal, 0.0)
         if not weight:
             continue
         rank = np.zeros(len(listed), dtype=int)
         rank[order] = np.arange(1, len(order) + 1)
-        for parts, row in zip(out, rows, strict=True):
-            if row is not None and rank[row]:
-                parts[signal] = round(float(weight / (offset + rank[row])), 6)
+        for parts, p in zip(out, positions, strict=True):
+            if p is not None and rank[p]:
+                parts[signal] = round(float(weight / (offset + rank[p])), 6)
     return out
 
 
@@ -80,19 +80,18 @@ class BlendScorer(Scorer):
         self.signals = {name: signal for name, signal in signals.items() if weights.get(name, 0.0)}
         self.weights = dict(weights)
         self.offset = offset
+        self._last: tuple[str, np.ndarray, dict[str, np.ndarray]] | None = None
 
-    def score(self, request: Request, candidates: dict[str, dict[str, float]]) -> list[Scored]:
-        ids = list(candidates)
-        if not ids:
-            return []
-        values = {name: signal(request, ids) for name, signal in self.signals.items()}
+    def score(self, request: Request, rows: np.ndarray) -> np.ndarray:
+        if not len(rows):
+            return np.zeros(0)
+        values = {name: signal(request, rows) for name, signal in self.signals.items()}
         orders = {name: signal_order(v) for name, v in values.items() if v is not None}
-        fused = fuse_orders(orders, self.weights, self.offset, len(ids))
-        self._last = (request.user.user_id, ids, orders)
-        return [Scored(i, s, tuple(candidates[i])) for i, s in zip(ids, fused.tolist(), strict=True)]
+        self._last = (request.user.user_id, rows, orders)
+        return fuse_orders(orders, self.weights, self.offset, len(rows))
 
-    def components(self, request: Request, ids: list[str]) -> list[dict[str, float]]:
-        last = getattr(self, "_last", None)
+    def components(self, request: Request, rows: np.ndarray) -> list[dict[str, float]]:
+        last = self._last
         if last is None or last[0] != request.user.user_id:
-            return super().components(request, ids)
-        return rank_contributions(last[2], self.weights, self.offset, last[1], ids)
+            return super().components(request, rows)
+        return rank_contributions(last[2], self.weights, self.offset, last[1], rows)

@@ -34,31 +34,32 @@ each user teaches nothing.
 Examples
 --------
 >>> import numpy as np
->>> from recsys.state import UserState
 >>> from recsys.models.pairwise import PairwiseModel
 >>> from recsys.request import Request
->>> signals = {"popular": lambda r, ids: np.array([5.0 if i == "good" else 1.0 for i in ids])}
+>>> from recsys.state import UserState
+>>> good, bad = 7, 8  # item rows
+>>> signals = {"popular": lambda r, rows: np.where(rows == good, 5.0, 1.0)}
 >>> scorer = LearnedScorer(signals, {"popular": 1.0}, PairwiseModel(k=1, min_examples=2, negatives=1))
 >>> request = Request(UserState("u"), None)
->>> [s.item_id for s in sorted(scorer.score(request, {"bad": {}, "good": {}}), key=lambda s: -s.score)]
-['good', 'bad']
->>> scorer.observe("u", "bad", positive=True)  # the user took the item ranked second: one pair
+>>> scores = scorer.score(request, np.array([bad, good]))  # the blend ranks until it has learned
+>>> bool(scores[1] > scores[0])
+True
+>>> scorer.observe("u", bad, positive=True)  # the user took the item ranked second: one pair
 1
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import numpy as np
 
+from recsys.items.catalog import Catalog
 from recsys.models.pairwise import PairwiseModel
 from recsys.request import Request
-from recsys.scoring.base import Scored, Scorer, Signal
+from recsys.rows import Rows
+from recsys.scoring.base import Scorer, Signal
 from recsys.scoring.blend import fuse_orders, rank_contributions, signal_order
-
-Genres = Callable[[str], tuple[str, ...]]
 
 
 class LearnedScorer(Scorer):
@@ -75,15 +76,17 @@ class LearnedScorer(Scorer):
         model: PairwiseModel,
         *,
         blend_offset: float = 60.0,
-        genres: Genres | None = None,
+        catalog: Catalog | None = None,
     ) -> None:
         self.signals = dict(signals)
         self.blend_weights = dict(blend_weights)
         self.blend_offset = blend_offset
-        self.genres = genres
+        self.catalog = catalog  # item genres, for the genre affinity (none without)
         self.pairwise = model
         self.names = [f"{name}:{part}" for name in self.signals for part in ("value", "rank", "known")]
         self.names += ["blend", "genre_affinity"]
+        self._weights: tuple[int, np.ndarray] | None = None
+        self._last: tuple[str, Rows, np.ndarray, dict[str, np.ndarray]] | None = None
 
     @property
     def learned(self) -> bool:
@@ -94,77 +97,86 @@ class LearnedScorer(Scorer):
     def examples(self) -> int:
         return self.pairwise.examples
 
-    def observe(self, user_id: str, item_id: str, positive: bool) -> int:
+    def observe(self, user_id: str, item: int, positive: bool) -> int:
         """Label the user's last impression with what they did (see :meth:`PairwiseModel.observe`)."""
-        return self.pairwise.observe(user_id, item_id, positive)
+        return self.pairwise.observe(user_id, item, positive)
+
+    def weights(self) -> np.ndarray:
+        """The model's weights in column order (read again only after it learned)."""
+        if self._weights is None or self._weights[0] != self.pairwise.examples:
+            self._weights = (self.pairwise.examples, self.pairwise.weights(self.names))
+        return self._weights[1]
 
     # ------------------------------------------------------------------ features
-    def features(self, request: Request, ids: list[str]) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-        """The feature matrix (one row per id, columns :attr:`names`), the blend's scores, and
-        each signal's order (for :meth:`components`)."""
-        n = len(ids)
+    def features(self, request: Request, rows: Rows) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        """The feature matrix (one row per candidate, columns :attr:`names`), the blend's scores,
+        and each signal's order (for :meth:`components`)."""
+        n = len(rows)
         orders: dict[str, np.ndarray] = {}
-        columns: list[np.ndarray] = []
+        features = np.zeros((n, len(self.names)))
         ranks = 1.0 / np.log2(2.0 + np.arange(n))
-        for name, signal in self.signals.items():
-            raw = signal(request, ids)
+        for column, (name, signal) in enumerate(self.signals.items()):
+            raw = signal(request, rows)
             if raw is None:
-                columns += [np.zeros(n), np.zeros(n), np.zeros(n)]
                 continue
             v = np.asarray(raw, dtype=float)
             known = ~np.isnan(v)
             order = orders[name] = signal_order(v)
-            rank_col = np.zeros(n)
-            rank_col[order] = ranks[: len(order)]
-            columns += [np.where(known, np.sign(v) * np.log1p(np.abs(np.nan_to_num(v))), 0.0), rank_col, known * 1.0]
+            at = 3 * column
+            features[known, at] = np.sign(v[known]) * np.log1p(np.abs(v[known]))
+            features[order, at + 1] = ranks[: len(order)]
+            features[:, at + 2] = known
         fused = fuse_orders(orders, self.blend_weights, self.blend_offset, n)
         total = sum(w for w in self.blend_weights.values() if w > 0) or 1.0
-        columns.append(fused * (self.blend_offset + 1.0) / total)
-        columns.append(self._genre_affinity(request, ids))
-        return np.column_stack(columns), fused, orders
+        features[:, -2] = fused * (self.blend_offset + 1.0) / total
+        features[:, -1] = self._genre_affinity(request, rows)
+        return features, fused, orders
 
-    def _genre_affinity(self, request: Request, ids: list[str]) -> np.ndarray:
-        history = request.user.history
-        if self.genres is None or not history:
-            return np.zeros(len(ids))
-        counts = Counter(g for item in history for g in set(self.genres(item)))
-        scale = 1.0 / len(history)
-        return np.fromiter(
-            (min(1.0, sum(counts[g] for g in self.genres(i)) * scale) for i in ids), dtype=float, count=len(ids)
-        )
+    def _genre_affinity(self, request: Request, rows: Rows) -> np.ndarray:
+        """The share of the user's recent items that share a genre with each candidate (at most 1)."""
+        history = request.history
+        if self.catalog is None or not len(history):
+            return np.zeros(len(rows))
+        genres, owner = self.catalog.genre_matrix(history)
+        if not len(genres):
+            return np.zeros(len(rows))
+        unique_per_item = np.unique(owner * (int(genres.max()) + 1) + genres)  # a genre once per item
+        counts = np.bincount(unique_per_item % (int(genres.max()) + 1))
+        candidate_genres, candidate = self.catalog.genre_matrix(rows)
+        if not len(candidate_genres):
+            return np.zeros(len(rows))
+        hits = np.where(candidate_genres < len(counts), counts[np.minimum(candidate_genres, len(counts) - 1)], 0)
+        summed = np.bincount(candidate, weights=hits, minlength=len(rows))
+        return np.minimum(1.0, summed / len(history))
 
     # ------------------------------------------------------------------ scoring
-    def score(self, request: Request, candidates: dict[str, dict[str, float]]) -> list[Scored]:
-        ids = list(candidates)
-        if not ids:
-            return []
-        rows, fused, orders = self.features(request, ids)
-        if self.learned:
-            scores = rows @ self.pairwise.weights(self.names)
-        else:
-            scores = fused
-        self.pairwise.remember(request.user.user_id, ids, rows, scores, self.names)
-        self._last = (request.user.user_id, ids, rows, orders)
-        return [Scored(i, float(s), tuple(candidates[i])) for i, s in zip(ids, scores.tolist(), strict=True)]
+    def score(self, request: Request, rows: Rows) -> np.ndarray:
+        if not len(rows):
+            return np.zeros(0)
+        features, fused, orders = self.features(request, rows)
+        scores = features @ self.weights() if self.learned else fused
+        self.pairwise.remember(request.user.user_id, rows, features, scores, self.names)
+        self._last = (request.user.user_id, rows, features, orders)
+        return scores
 
-    def components(self, request: Request, ids: list[str]) -> list[dict[str, float]]:
+    def components(self, request: Request, rows: Rows) -> list[dict[str, float]]:
         """Per signal, what its value, rank and presence features added (weight times
         feature) once the model ranks; the blend's rank contributions before."""
-        last = getattr(self, "_last", None)
+        last = self._last
         if last is None or last[0] != request.user.user_id:
-            return super().components(request, ids)
-        _, listed, rows, orders = last
+            return super().components(request, rows)
+        _, listed, features, orders = last
         if not self.learned:
-            return rank_contributions(orders, self.blend_weights, self.blend_offset, listed, ids)
-        position = {item_id: row for row, item_id in enumerate(listed)}
-        known = [position.get(i, -1) for i in ids]
-        weights = self.pairwise.weights(self.names)
+            return rank_contributions(orders, self.blend_weights, self.blend_offset, listed, rows)
+        where = {row: p for p, row in enumerate(listed.tolist())}
+        weights = self.weights()
         groups = [name.split(":")[0] for name in self.names]
         out: list[dict[str, float]] = []
-        for p in known:
+        for row in rows.tolist():
             parts: dict[str, float] = {}
-            if p >= 0:
-                for group, value in zip(groups, rows[p] * weights, strict=True):
-                    parts[group] = parts.get(group, 0.0) + float(value)
+            p = where.get(row)
+            if p is not None:
+                for group, value in zip(groups, (features[p] * weights).tolist(), strict=True):
+                    parts[group] = parts.get(group, 0.0) + value
             out.append({g: round(v, 6) for g, v in parts.items() if v})
         return out

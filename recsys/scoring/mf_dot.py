@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import math
+import numpy as np
 
 from recsys.items.catalog import Catalog
 from recsys.models.base import VectorModel
 from recsys.request import Request
-from recsys.scoring.base import Scored, Scorer
+from recsys.rows import Rows
+from recsys.scoring.base import Scorer
 
 
 class MFScorer(Scorer):
@@ -17,13 +18,7 @@ class MFScorer(Scorer):
         self.model = model
         self.catalog = catalog
 
-    def score(self, request: Request, candidates: dict[str, dict[str, float]]) -> list[Scored]:
-        ids = list(candidates)
-        if not ids:
-            return []
+    def score(self, request: Request, rows: Rows) -> np.ndarray:
         if request.factors is None:
-            values = [math.log1p(max(p, 0.0)) for p in self.catalog.popularity_of(ids).tolist()]
-        else:
-            matrix = self.model.item_vectors(ids)
-            values = (matrix @ self.model.query(request.factors)).tolist()
-        return [Scored(i, float(v), tuple(candidates[i])) for i, v in zip(ids, values, strict=True)]
+            return np.log1p(np.maximum(self.catalog.popularity.data[rows], 0.0))
+        return self.model.scores(request.factors, rows)

@@ -90,9 +90,54 @@ def running(kafka: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Wo
     create_topics(settings)
     catalogue = [Item(f"item-{n}", title=f"Item {n}") for n in range(30)]
     send(settings, settings.topic_items, [(i.item_id, encode(i)) for i in catalogue])
+    seed_legacy_state(settings, LEGACY_STATE)
     worker.start()
     yield worker
     worker.stop()
+
+
+# dora's state as the worker's table held it before recsys.users: one JSON document (UserState.to_dict())
+LEGACY_STATE = {
+    "user_id": "dora", "vector": None, "bias": 0.0, "history": ["item-20", "item-21"],
+    "seen": ["item-20", "item-21", "item-22"], "disliked": ["item-22"], "recent_events": ["d-old"],
+    "events": 3, "attributes": {}, "context": {}, "following": [], "epoch": 0,
+}  # fmt: skip
+
+
+def seed_legacy_state(settings: Settings, state: dict[str, Any]) -> None:
+    """Write ``state`` into the user table's changelog as the old worker did (JSON key and value, on the
+    user's partition), before the worker starts: its table is recovered from there."""
+    from confluent_kafka.admin import NewTopic
+
+    from streams.kafka_io import make_admin
+    from streams.web import owner_partition
+
+    topic = f"{settings.app_id}-user-state-changelog"
+    admin = make_admin(settings)  # kept until the topic exists: a destroyed client fails its futures
+    futures = admin.create_topics(
+        [NewTopic(topic, num_partitions=settings.partitions, replication_factor=settings.replication_factor,
+                  config={"cleanup.policy": "compact"})]  # fmt: skip
+    )
+    futures[topic].result()
+    producer = make_producer(settings)
+    producer.produce(topic, key=json.dumps(state["user_id"]).encode(), value=json.dumps(state).encode(),
+                     partition=owner_partition(state["user_id"], settings.partitions))  # fmt: skip
+    assert producer.flush(30) == 0
+
+
+def test_a_state_stored_as_one_json_document_still_loads(running: WorkerProcess) -> None:
+    s = running.settings
+    reader = Reader(s, s.topic_recommendations)
+    before = max(applied(running), 0)
+    send(s, s.topic_interactions, [like("d-old", "dora", "item-23"), like("d-1", "dora", "item-24")])
+    reader.poll_until(has_rec_for("dora", "d-1"), FIRST_RECOMMENDATION_TIMEOUT, running)
+    settle(reader, running, before + 1)
+    dora = reader.recommendations("dora")
+    reader.close()
+    assert [r.event_id for r in dora] == ["d-1"]  # d-old was in the old record's dedupe window
+    assert applied(running) == before + 1
+    listed = {i.item_id for i in dora[-1].items}
+    assert not listed & {"item-20", "item-21", "item-22", "item-24"}  # the old seen items stay excluded
 
 
 def test_interactions_produce_a_recommendation_that_excludes_what_was_seen(running: WorkerProcess) -> None:

@@ -5,15 +5,18 @@ from __future__ import annotations
 import heapq
 import random
 
+import numpy as np
 import pytest
 
 from recsys.items.catalog import Catalog
+from recsys.rows import member
 from schemas import Item
 
 
-def recount(cat: Catalog, n: int, exclude: set[str]) -> list[tuple[str, float]]:
-    pool = ((float(cat.popularity_of([i])[0]), i) for i in cat.available_ids() if i not in exclude)
-    return [(i, s) for s, i in heapq.nlargest(n, pool)]
+def recount(cat: Catalog, n: int, exclude: set[int]) -> list[tuple[int, float]]:
+    """The ``n`` available rows not in ``exclude`` with the highest popularity (ties: the earlier row)."""
+    pool = ((float(cat.popularity.data[r]), -r) for r in cat.available_rows().tolist() if r not in exclude)
+    return [(-r, s) for s, r in heapq.nlargest(n, pool)]
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -26,33 +29,44 @@ def test_most_popular_matches_a_full_recount_under_random_operations(seed: int) 
         op = rng.random()
         if op < 0.6:
             cat.observe(item)
-            cat.add_popularity(item, rng.choice([0.5, 1.0, 2.0, 3.0]))
+            cat.add_popularity(cat.rows.find(item), rng.choice([0.5, 1.0, 2.0, 3.0]))
         elif op < 0.65:
             cat.upsert(Item(item, available=rng.random() < 0.5))
         elif op < 0.67:
             cat.remove(item)
         else:
             n = rng.choice([1, 10, 50, 300, 500])
-            exclude = set(rng.sample(ids, rng.choice([0, 5, 100])))
-            assert cat.most_popular(n, exclude) == recount(cat, n, exclude), f"step {step}"
+            excluded = cat.rows.lookup(rng.sample(ids, rng.choice([0, 5, 100])))
+            excluded = np.unique(excluded[excluded >= 0])
+            allowed = None if not len(excluded) else lambda rows, excluded=excluded: ~member(rows, excluded)
+            rows, popularity = cat.most_popular(n, allowed)
+            assert rows.dtype == np.int64 and popularity.shape == rows.shape
+            got = list(zip(rows.tolist(), popularity.tolist(), strict=True))
+            assert got == recount(cat, n, set(excluded.tolist())), f"step {step}"
 
 
 def test_popularity_only_grows() -> None:
+    cat = Catalog()
+    cat.observe("a")
     with pytest.raises(ValueError, match="only grows"):
-        Catalog().add_popularity("a", -1.0)
+        cat.add_popularity(cat.rows.find("a"), -1.0)
 
 
 def test_engaged_negatives_come_from_available_items_someone_took() -> None:
     cat = Catalog()
     for n in range(100):
         cat.upsert(Item(f"i{n}"))
-    rng = random.Random(0)
-    assert len(cat.sample(rng, 5, engaged=True)) == 5  # too few engaged yet: all available items
+    rng = np.random.default_rng(0)
+    nothing = np.empty(0, dtype=np.int64)
+
+    def drawn(avoid: np.ndarray = nothing, engaged: bool = True) -> set[str]:
+        return {i for _ in range(50) for i in cat.rows.ids_of(cat.sample(rng, 5, avoid, engaged=engaged).tolist())}
+
+    assert len(cat.sample(rng, 5, nothing, engaged=True)) == 5  # too few engaged yet: all available items
     for n in range(10):
-        cat.add_popularity(f"i{n}", 1.0)
+        cat.add_popularity(cat.rows.find(f"i{n}"), 1.0)
     cat.upsert(Item("i0", available=False))
-    drawn = {i for _ in range(50) for i in cat.sample(rng, 5, avoid={"i1"}, engaged=True)}
-    assert drawn == {f"i{n}" for n in range(2, 10)}
+    assert drawn(avoid=cat.rows.lookup(["i1"])) == {f"i{n}" for n in range(2, 10)}
     cat.upsert(Item("i0"))  # back in the catalogue, and still engaged
-    assert "i0" in {i for _ in range(50) for i in cat.sample(rng, 5, engaged=True)}
-    assert len({i for _ in range(50) for i in cat.sample(rng, 5)}) > 10  # plain sampling draws from all
+    assert "i0" in drawn()
+    assert len(drawn(engaged=False)) > 10  # plain sampling draws from all

@@ -117,16 +117,19 @@ def test_the_index_is_rewritten_only_for_vectors_that_moved_enough() -> None:
     engine = engine_with(50, index_tolerance=0.5, init_std=0.1, learning_rate=0.02, user_learning_rate=0.02)
     engine.process(ev("e0", "u", "i1"))
     engine.refresh_index()
-    before = engine.indexes.mf.vectors_of(["i1"])[0]
+    row = engine.items.rows.find("i1")
+    label = str(row)  # the MF index is labelled by item row
+    before = engine.indexes.mf.vectors_of([label])[0]
+    assert before is not None
     engine.process(ev("e1", "u2", "i1"))  # one small SGD step: within tolerance, the index keeps the old vector
-    assert "i1" in engine.indexes.dirty
+    assert row in engine.indexes.dirty
     assert engine.refresh_index() == 0
-    assert np.array_equal(engine.indexes.mf.vectors_of(["i1"])[0], before)
+    assert np.array_equal(engine.indexes.mf.vectors_of([label])[0], before)
     assert not np.allclose(engine.items.model.item_vector("i1"), before)
-    engine.indexes.dirty.add("i1")
+    engine.indexes.dirty.add(row)
     assert engine.refresh_index(tolerance=0.0) == 1  # any change is written with tolerance 0
     current = engine.items.model.item_vector("i1")
-    assert np.allclose(engine.indexes.mf.vectors_of(["i1"])[0], current)
+    assert np.allclose(engine.indexes.mf.vectors_of([label])[0], current)
 
 
 def test_loading_without_a_snapshot_says_so(tmp_path: Path) -> None:

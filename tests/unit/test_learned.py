@@ -12,28 +12,38 @@ from recsys.datasets.synthetic import SyntheticWorld
 from recsys.engine import Engine
 from recsys.models.pairwise import PairwiseModel
 from recsys.request import Request
+from recsys.rows import RowSpace
+from recsys.scoring import Signal
 from recsys.scoring.learned import LearnedScorer
 from recsys.settings import Settings
 from recsys.state import UserState
 
 ITEMS = [f"i{n}" for n in range(40)]
+SPACE = RowSpace()
+ROWS = SPACE.rows(ITEMS)  # the candidates' item rows: i<n> is row n
 
 
-def two_signals(seed: int) -> tuple[dict[str, object], dict[str, float]]:
+def row(item_id: str) -> int:
+    return SPACE.row(item_id)
+
+
+def two_signals(seed: int) -> tuple[dict[str, Signal], dict[str, float]]:
     """``loud`` ranks by a value unrelated to what users take; ``quiet`` ranks by what they take."""
     rng = np.random.default_rng(seed)
-    loud = {i: float(v) for i, v in zip(ITEMS, rng.random(len(ITEMS)), strict=True)}
-    quiet = {i: float(v) for i, v in zip(ITEMS, rng.random(len(ITEMS)), strict=True)}
-    signals = {
-        "loud": lambda r, ids: np.array([loud[i] for i in ids]),
-        "quiet": lambda r, ids: np.array([quiet[i] for i in ids]),
+    loud_values, quiet_values = rng.random(len(ITEMS)), rng.random(len(ITEMS))
+    quiet = {i: float(v) for i, v in zip(ITEMS, quiet_values, strict=True)}
+    signals: dict[str, Signal] = {
+        "loud": lambda r, rows: loud_values[rows],
+        "quiet": lambda r, rows: quiet_values[rows],
     }
     return signals, quiet
 
 
 def top(scorer: LearnedScorer, user: str, k: int = 5) -> list[str]:
-    scored = scorer.score(Request(UserState(user), None), {i: {} for i in ITEMS})
-    return [s.item_id for s in sorted(scored, key=lambda s: (-s.score, s.item_id))[:k]]
+    """The ids of the ``k`` best candidates, best first (ties: the earlier row, as the engine breaks them)."""
+    scores = scorer.score(Request(UserState(user), None), ROWS)
+    assert scores.shape == ROWS.shape
+    return SPACE.ids_of(ROWS[np.lexsort((ROWS, -scores))][:k].tolist())
 
 
 def test_it_ranks_by_the_blend_until_it_learned_then_by_what_users_took() -> None:
@@ -47,7 +57,7 @@ def test_it_ranks_by_the_blend_until_it_learned_then_by_what_users_took() -> Non
         user = f"u{n % 20}"
         top(scorer, user)  # an impression
         taken = rng.choice(by_quiet[:5])  # what this user then did
-        scorer.observe(user, taken, positive=True)
+        scorer.observe(user, row(taken), positive=True)
     assert scorer.learned
     learned_top = top(scorer, "u0")
     overlap = len(set(learned_top) & set(by_quiet[:5]))
@@ -61,24 +71,24 @@ def test_before_min_examples_the_order_is_the_blends() -> None:
     first = top(scorer, "u", k=len(ITEMS))
     for n in range(50):
         top(scorer, "u")
-        scorer.observe("u", first[-1 - n % 5], positive=True)
+        scorer.observe("u", row(first[-1 - n % 5]), positive=True)
     assert not scorer.learned and top(scorer, "u", k=len(ITEMS)) == first
 
 
 def test_each_action_is_paired_with_drawn_candidates_and_unranked_items_teach_nothing() -> None:
     signals, _ = two_signals(seed=3)
     scorer = LearnedScorer(signals, {"loud": 1.0}, PairwiseModel(k=5, keep=10, negatives=4))
-    assert scorer.observe("u", ITEMS[0], positive=True) == 0  # no impression yet
+    assert scorer.observe("u", row(ITEMS[0]), positive=True) == 0  # no impression yet
     shown = top(scorer, "u", k=10)
-    assert scorer.observe("u", "never-ranked", positive=True) == 0  # not among the remembered candidates
-    assert scorer.observe("u", shown[1], positive=True) == 0  # an impression is labelled once
+    assert scorer.observe("u", row("never-ranked"), positive=True) == 0  # not among the remembered candidates
+    assert scorer.observe("u", row(shown[1]), positive=True) == 0  # an impression is labelled once
     top(scorer, "u")
-    assert scorer.observe("u", shown[7], positive=True) == 4  # a take: four pairs
+    assert scorer.observe("u", row(shown[7]), positive=True) == 4  # a take: four pairs
     top(scorer, "u")
-    assert scorer.observe("u", shown[0], positive=False) == 4  # a skip: four pairs the other way
+    assert scorer.observe("u", row(shown[0]), positive=False) == 4  # a skip: four pairs the other way
     few = LearnedScorer(signals, {"loud": 1.0}, PairwiseModel(k=5, keep=3, negatives=4))
     remembered = top(few, "u", k=3)
-    assert few.observe("u", remembered[2], positive=True) == 2  # only two others were remembered
+    assert few.observe("u", row(remembered[2]), positive=True) == 2  # only two others were remembered
     assert scorer.examples == 8
 
 
@@ -86,7 +96,7 @@ def test_a_pickled_scorer_keeps_its_weights_and_drops_impressions() -> None:
     signals, _ = two_signals(seed=4)
     scorer = LearnedScorer(signals, {"loud": 1.0}, PairwiseModel(k=5, min_examples=1))
     top(scorer, "u")
-    scorer.observe("u", ITEMS[3], positive=True)
+    scorer.observe("u", row(ITEMS[3]), positive=True)
     top(scorer, "u")
     copy = pickle.loads(pickle.dumps(scorer.pairwise))  # what the scorer learned: its model, kept with the items
     assert copy.examples == scorer.examples and dict(copy.model.weights) == dict(scorer.pairwise.model.weights)

@@ -8,7 +8,7 @@ import pytest
 
 PACKAGES = [
     "schemas", "recsys.ann", "recsys.candidates", "recsys.datasets", "recsys.evaluate", "recsys.models",
-    "recsys.rerank", "recsys.scoring",
+    "recsys.rerank", "recsys.scoring", "recsys.users",
 ]  # fmt: skip
 
 

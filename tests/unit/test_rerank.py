@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from recsys.items.catalog import Catalog
 from recsys.request import Request
 from recsys.rerank import NewItemSlot
+from recsys.rows import Rows
 from recsys.scoring import Scored
 from recsys.state import UserState
 from schemas import Item
+from tests.conftest import rerank
 
 NOW = 1000.0
 
@@ -18,12 +21,16 @@ def setup(fit: dict[str, float], published: dict[str, float]) -> tuple[NewItemSl
     catalog = Catalog()
     for item_id, at in published.items():
         catalog.upsert(Item(item_id, published_at=at))
-    slot = NewItemSlot(catalog, lambda: NOW, lambda r, ids: [fit[i] for i in ids], max_age=100.0)
+
+    def fits(request: Request, rows: Rows) -> np.ndarray:
+        return np.array([fit[i] for i in catalog.rows.ids_of(rows.tolist())])
+
+    slot = NewItemSlot(catalog, lambda: NOW, fits, max_age=100.0)
     return slot, [Scored(i, float(-n), ("mf",)) for n, i in enumerate(published)]
 
 
 def order(slot: NewItemSlot, ranked: list[Scored], k: int) -> list[str]:
-    return [s.item_id for s in slot.rerank(Request(UserState("u"), None, k=k), ranked)]
+    return [s.item_id for s in rerank(slot, Request(UserState("u"), None, k=k), ranked, slot.catalog.rows)]
 
 
 def test_the_best_fitting_new_item_takes_the_last_slot_and_nothing_is_dropped() -> None:
@@ -44,4 +51,4 @@ def test_no_move_when_a_new_item_is_listed_or_none_is_new_enough_or_it_fits_less
 
 def test_max_age_must_be_positive() -> None:
     with pytest.raises(ValueError, match="max_age"):
-        NewItemSlot(Catalog(), lambda: NOW, lambda r, ids: None, max_age=0)
+        NewItemSlot(Catalog(), lambda: NOW, lambda r, rows: None, max_age=0)

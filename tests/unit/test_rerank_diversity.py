@@ -16,6 +16,7 @@ from recsys.rerank.caps import AttributeCaps
 from recsys.rerank.diversity import MaximalMarginalRelevance, cosine_similarities, genre_vectors
 from recsys.scoring import Scored
 from recsys.state import UserState
+from tests.conftest import rerank
 
 
 def request(k: int) -> Request:
@@ -37,7 +38,7 @@ def table(rows: dict[str, list[float]]) -> Callable[[list[str]], np.ndarray]:
 
 
 def check_permutation(step: Reranker, ranked: list[Scored], k: int) -> list[Scored]:
-    out = step.rerank(request(k), ranked)
+    out = rerank(step, request(k), ranked)
     assert sorted(ids_of(out)) == sorted(ids_of(ranked))  # nothing dropped, nothing twice
     assert {s.item_id: s.score for s in out} == {s.item_id: s.score for s in ranked}  # scores kept
     return out
@@ -49,7 +50,7 @@ def check_permutation(step: Reranker, ranked: list[Scored], k: int) -> list[Scor
 def test_lam_one_keeps_the_relevance_order() -> None:
     ranked = ranked_list(["a", "a2", "a3", "b"])
     vectors = table({"a": [1, 0], "a2": [1, 0], "a3": [1, 0], "b": [0, 1]})
-    out = MaximalMarginalRelevance(vectors, lam=1.0).rerank(request(3), ranked)
+    out = rerank(MaximalMarginalRelevance(vectors, lam=1.0), request(3), ranked)
     assert out == ranked
 
 
@@ -61,7 +62,7 @@ def test_a_near_duplicate_of_the_top_item_falls_behind_a_dissimilar_one() -> Non
     assert ids_of(out) == ["a", "other", "dup", "tail"]
     assert out[1].reasons == ("for variety",) and out[0].reasons == () and out[2].reasons == ()
     # with relevance weighing more, the duplicate keeps its place
-    out = MaximalMarginalRelevance(vectors, lam=0.9).rerank(request(2), ranked)
+    out = rerank(MaximalMarginalRelevance(vectors, lam=0.9), request(2), ranked)
     assert ids_of(out) == ["a", "dup", "other", "tail"]
 
 
@@ -119,12 +120,12 @@ def test_nothing_dropped_or_duplicated_and_the_tail_beyond_the_pool_keeps_its_pl
 
 def test_unknown_vectors_leave_the_list_unchanged_and_zero_rows_are_similar_to_nothing() -> None:
     ranked = ranked_list(["a", "b", "c"])
-    assert MaximalMarginalRelevance(lambda ids: None, lam=0.2).rerank(request(2), ranked) == ranked
+    assert rerank(MaximalMarginalRelevance(lambda ids: None, lam=0.2), request(2), ranked) == ranked
     zeros = table({"a": [0, 0], "b": [0, 0], "c": [0, 0]})
-    assert MaximalMarginalRelevance(zeros, lam=0.2).rerank(request(2), ranked) == ranked
+    assert rerank(MaximalMarginalRelevance(zeros, lam=0.2), request(2), ranked) == ranked
     # "b" is unknown (zeros): not a duplicate of "a", so it keeps its place ahead of "c"
     some = table({"a": [1, 0], "b": [0, 0], "c": [0, 1]})
-    assert ids_of(MaximalMarginalRelevance(some, lam=0.3).rerank(request(2), ranked)) == ["a", "b", "c"]
+    assert ids_of(rerank(MaximalMarginalRelevance(some, lam=0.3), request(2), ranked)) == ["a", "b", "c"]
 
 
 def test_mmr_errors_say_what_to_fix() -> None:
@@ -134,7 +135,7 @@ def test_mmr_errors_say_what_to_fix() -> None:
         MaximalMarginalRelevance(lambda ids: None, lam=0.5, pool=0)
     wrong = MaximalMarginalRelevance(lambda ids: np.zeros((len(ids) - 1, 2)), lam=0.5)
     with pytest.raises(ValueError, match="one row per id"):
-        wrong.rerank(request(2), ranked_list(["a", "b", "c"]))
+        rerank(wrong, request(2), ranked_list(["a", "b", "c"]))
 
 
 def test_genre_vectors_are_multi_hot_over_the_genres_of_the_ids_given() -> None:
@@ -181,7 +182,7 @@ def test_at_most_n_per_genre_and_creator_in_the_top_k_when_the_list_allows_it() 
 
 def test_items_that_entered_the_top_k_say_why() -> None:
     ranked = ranked_list(["d1", "d2", "d3", "d4", "c1", "c2", "w1", "x"])
-    out = caps(2, 0).rerank(request(5), ranked)
+    out = rerank(caps(2, 0), request(5), ranked)
     reasons = {s.item_id: s.reasons for s in out}
     assert reasons["c2"] == reasons["w1"] == ("for variety",)  # came in from beyond the top 5
     assert reasons["d1"] == reasons["c1"] == reasons["d3"] == ()  # kept its slot, or was pushed out
@@ -206,7 +207,7 @@ def test_items_beyond_k_keep_their_order() -> None:
 
 def test_both_caps_zero_or_nothing_to_defer_leaves_the_list_unchanged() -> None:
     ranked = ranked_list(["d1", "d2", "d3", "d4", "c1"])
-    assert caps(0, 0).rerank(request(3), ranked) == ranked
-    assert caps(3, 3).rerank(request(3), ranked) == ranked
+    assert rerank(caps(0, 0), request(3), ranked) == ranked
+    assert rerank(caps(3, 3), request(3), ranked) == ranked
     with pytest.raises(ValueError, match="max_per_creator must be 0 \\(no cap\\)"):
         caps(1, -1)

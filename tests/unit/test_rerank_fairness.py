@@ -10,10 +10,12 @@ import pytest
 
 from recsys.exposure import CreatorExposure
 from recsys.request import Request
-from recsys.rerank.base import Reranker
+from recsys.rerank.base import Ranked, Reranker
 from recsys.rerank.fairness import REASON, CreatorFairness
+from recsys.rows import RowSpace
 from recsys.scoring import Scored
 from recsys.state import UserState
+from tests.conftest import rerank
 
 
 def ranked_list(ids: list[str]) -> list[Scored]:
@@ -21,7 +23,7 @@ def ranked_list(ids: list[str]) -> list[Scored]:
 
 
 def order(step: Reranker, ranked: list[Scored], k: int, now: float = 10.0) -> list[str]:
-    return [s.item_id for s in step.rerank(Request(UserState("u"), None, k=k, now=now), ranked)]
+    return [s.item_id for s in rerank(step, Request(UserState("u"), None, k=k, now=now), ranked)]
 
 
 def creator_of(item_id: str) -> str | None:
@@ -102,7 +104,7 @@ def test_the_cap_moves_a_dominant_creators_items_just_after_the_top_k() -> None:
     exposure = exposure_with({"ann": 70, "bob": 20, "cy": 10})
     step = CreatorFairness(creator_of, exposure, max_share=0.5, reserved_slots=0, min_share=0.0)
     ranked = ranked_list(["ann1", "bob1", "ann2", "ann3", "cy1", "ann4", "bob2", "dan1"])
-    out = step.rerank(Request(UserState("u"), None, k=4, now=10.0), ranked)
+    out = rerank(step, Request(UserState("u"), None, k=4, now=10.0), ranked)
     assert [s.item_id for s in out] == ["bob1", "cy1", "bob2", "dan1", "ann1", "ann2", "ann3", "ann4"]
     assert [s.reasons for s in out[:4]] == [(), (REASON,), (REASON,), (REASON,)]
     scores = [s.score for s in out]
@@ -142,7 +144,7 @@ def test_reserved_slots_bring_under_exposed_creators_best_items_into_the_last_sl
     exposure = exposure_with({"ann": 50, "bob": 45, "cy": 5})  # dan and eve never exposed
     step = CreatorFairness(creator_of, exposure, max_share=0.0, reserved_slots=2, min_share=0.1)
     ranked = ranked_list(["ann1", "bob1", "ann2", "bob2", "ann3", "cy1", "dan1", "cy2", "eve1"])
-    out = step.rerank(Request(UserState("u"), None, k=4, now=10.0), ranked)
+    out = rerank(step, Request(UserState("u"), None, k=4, now=10.0), ranked)
     # cy1 and dan1 (best first among cy, dan, eve) take the last two slots, displacing ann2 and bob2
     assert [s.item_id for s in out] == ["ann1", "bob1", "cy1", "dan1", "ann2", "bob2", "ann3", "cy2", "eve1"]
     assert out[2].reasons == (REASON,) and out[3].reasons == (REASON,)
@@ -182,10 +184,10 @@ def test_both_rules_together() -> None:
 def test_both_rules_off_return_the_list_unchanged() -> None:
     exposure = exposure_with({"ann": 99, "bob": 1})
     step = CreatorFairness(creator_of, exposure, max_share=0.0, reserved_slots=0, min_share=0.0)
-    ranked = ranked_list(["ann1", "ann2", "bob1", "cy1"])
+    ranked = Ranked.of(RowSpace(), ranked_list(["ann1", "ann2", "bob1", "cy1"]))
     assert step.rerank(Request(UserState("u"), None, k=2, now=10.0), ranked) is ranked
     on = CreatorFairness(creator_of, exposure, max_share=0.5, reserved_slots=1, min_share=0.1)
-    assert on.rerank(Request(UserState("u"), None, k=2, now=10.0), []) == []
+    assert rerank(on, Request(UserState("u"), None, k=2, now=10.0), []) == []
     assert on.rerank(Request(UserState("u"), None, k=0, now=10.0), ranked) is ranked
     assert on.name == "fairness"
 
@@ -206,7 +208,7 @@ def test_nothing_is_dropped_or_duplicated_on_random_lists() -> None:
             min_share=0.05,
         )
         k = rng.randint(0, 12)
-        out = step.rerank(Request(UserState("u"), None, k=k, now=50.0), ranked)
+        out = rerank(step, Request(UserState("u"), None, k=k, now=50.0), ranked)
         assert sorted(s.item_id for s in out) == sorted(ids), trial
         scores = [s.score for s in out]
         assert scores == sorted(scores, reverse=True), trial
@@ -258,7 +260,7 @@ def simulate(step: CreatorFairness | None, exposure: CreatorExposure, rounds: in
         scored = sorted(((quality[i] + rng.gauss(0, 0.1), i) for i in pool), reverse=True)
         ranked = [Scored(i, s, ("mf",)) for s, i in scored]
         request = Request(UserState(f"u{r}"), None, k=k, now=now)
-        out = step.rerank(request, ranked) if step is not None else ranked
+        out = rerank(step, request, ranked) if step is not None else ranked
         assert sorted(s.item_id for s in out) == sorted(pool)
         listed = [fair_creator(s.item_id) for s in out[:k]]
         exposure.record(listed, at=now)

@@ -7,11 +7,12 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from recsys.engine import Engine
 from recsys.request import Request
-from recsys.rerank.base import normalise
+from recsys.rerank.base import Ranked, normalise
 from recsys.rerank.pipeline import STEPS
 from recsys.scoring import Scored
 from recsys.settings import Settings
@@ -64,23 +65,27 @@ def test_every_step_keeps_the_contract() -> None:
     assert len(engine.ranker.steps) == len(STEPS), names
     rng = random.Random(7)
     state = engine.user_state("u0")
+    space = engine.items.rows
     for trial in range(30):
         ids = rng.sample([f"i{n}" for n in range(60)], rng.randint(0, 40))
-        exclude = set(rng.sample(ids, min(3, len(ids))))
-        request = Request(state, None, exclude | state.excluded(), k=rng.choice([1, 5, 10]), now=1000.0)
-        given = normalise(engine.ranker.filters.rerank(request, [Scored(i, rng.random(), ("mf",)) for i in ids]))
-        given.sort(key=lambda s: -s.score)
+        exclude = set(rng.sample(ids, min(3, len(ids)))) | state.excluded()
+        rows = space.lookup(sorted(exclude))
+        excluded = np.unique(rows[rows >= 0])  # the request's exclude as rows: sorted, only known items
+        request = Request(state, None, exclude, k=rng.choice([1, 5, 10]), now=1000.0, excluded=excluded)
+        scored = Ranked.of(space, [Scored(i, rng.random(), ("mf",)) for i in ids])
+        filtered = engine.ranker.filters.rerank(request, scored)
+        given = filtered.with_scores(normalise(filtered.scores)).resorted()
         for step in engine.ranker.steps:
             out = step.rerank(request, given)
-            out_ids = [s.item_id for s in out]
+            out_ids = out.ids
             assert len(out_ids) == len(set(out_ids)), (step.name, trial)
             assert not set(out_ids) & request.exclude, step.name
             assert all(engine.catalog.is_available(i) for i in out_ids), step.name
-            missing = {s.item_id for s in given} - set(out_ids)
+            missing = set(given.ids) - set(out_ids)
             assert not missing, (step.name, missing)
-            added = set(out_ids) - {s.item_id for s in given}
+            added = set(out_ids) - set(given.ids)
             assert step.name == "pins" or not added, (step.name, added)
-            assert all(engine.ranker.filters.allowed(request, i) for i in added)
+            assert engine.ranker.filters.mask(request, space.rows(sorted(added))).all(), (step.name, added)
             given = out
 
 
@@ -217,7 +222,7 @@ def test_rules_exposure_and_feedback_survive_a_snapshot(tmp_path: Path) -> None:
     engine.save(tmp_path)
     restored = world(**EVERY_STEP_ON)  # type: ignore[arg-type]
     assert restored.load(tmp_path)
-    assert "promo" in restored.items.rules and restored.items.feedback.clicks("i5") == 1
+    assert "promo" in restored.items.rules and restored.items.feedback.clicks(restored.items.rows.find("i5")) == 1
     assert restored.items.exposure.total(1000.0) == engine.items.exposure.total(1000.0) > 0
     assert listed(restored, "u")[0] == "i42"
 

@@ -5,16 +5,19 @@ from __future__ import annotations
 import pickle
 from collections.abc import Callable
 
+import numpy as np
 import pytest
 
 from recsys.items.catalog import Catalog
 from recsys.request import Request
 from recsys.rerank.filters import HardFilters
 from recsys.rerank.rules import Boosts, Pins
+from recsys.rows import Rows, member
 from recsys.rules import RuleBook, matches
 from recsys.scoring import Scored
 from recsys.state import UserState
 from schemas import Item, Rule
+from tests.conftest import rerank
 
 NOW = 1_700_000_000.0
 
@@ -23,8 +26,16 @@ def ids(ranked: list[Scored]) -> list[str]:
     return [s.item_id for s in ranked]
 
 
-def request(exclude: set[str] | None = None, **context: object) -> Request:
-    return Request(UserState("u"), None, exclude=exclude or set(), k=3, now=5.0, context=dict(context))
+def request(exclude: set[str] | None = None, cat: Catalog | None = None, **context: object) -> Request:
+    """A request for a list of 3; ``exclude`` needs the catalogue whose rows it excludes."""
+    excluded = np.empty(0, dtype=np.int64)
+    if exclude:
+        assert cat is not None
+        rows = cat.rows.lookup(sorted(exclude))
+        excluded = np.unique(rows[rows >= 0])
+    return Request(
+        UserState("u"), None, exclude=exclude or set(), k=3, now=5.0, context=dict(context), excluded=excluded
+    )
 
 
 def catalog() -> Catalog:
@@ -42,9 +53,9 @@ def ranked_list() -> list[Scored]:
     return [Scored(i, score, ("mf",)) for i, score in [("a", 1.0), ("b", 0.8), ("c", 0.6), ("d", 0.4), ("e", 0.0)]]
 
 
-def allowed_in(cat: Catalog) -> Callable[[Request, str], bool]:
+def allowed_in(cat: Catalog) -> Callable[[Request, Rows], np.ndarray]:
     """What the hard filters allow: not excluded, and available."""
-    return lambda req, item_id: item_id not in req.exclude and cat.is_available(item_id)
+    return lambda req, rows: ~member(rows, req.excluded) & cat.available.data[rows]
 
 
 # --- the rule book -----------------------------------------------------------------------------
@@ -156,7 +167,7 @@ def test_the_rule_book_pickles_with_its_rules_and_version() -> None:
 def test_a_boost_moves_matching_items_up_with_the_reason() -> None:
     cat = catalog()
     book = RuleBook([Rule("comedy", "boost", match={"genres": "Comedy"}, weight=0.5)])
-    out = Boosts(cat, book, lambda: NOW).rerank(request(), ranked_list())
+    out = rerank(Boosts(cat, book, lambda: NOW), request(), ranked_list(), cat.rows)
     assert ids(out) == ["c", "a", "d", "b", "e"]
     by_id = {s.item_id: s for s in out}
     assert by_id["c"].score == pytest.approx(1.1) and by_id["c"].reasons == ("boosted by rule comedy",)
@@ -174,7 +185,7 @@ def test_a_negative_weight_buries_and_weights_of_several_rules_add_up() -> None:
             Rule("e", "boost", item_ids=("e",), weight=0.3),
         ]
     )
-    out = Boosts(cat, book, lambda: NOW).rerank(request(), ranked_list())
+    out = rerank(Boosts(cat, book, lambda: NOW), request(), ranked_list(), cat.rows)
     assert ids(out) == ["a", "c", "d", "b", "e"]
     by_id = {s.item_id: s for s in out}
     assert by_id["a"].score == pytest.approx(0.8) and by_id["a"].reasons == ("buried by rule old",)
@@ -196,18 +207,20 @@ def test_boosts_change_nothing_without_an_active_boost_rule() -> None:
             Rule("pin", "pin", item_ids=("e",)),
         ]
     )
-    assert Boosts(cat, expired, lambda: NOW).rerank(request(page="home"), ranked) == ranked
-    assert Boosts(cat, RuleBook(), lambda: NOW).rerank(request(), ranked) == ranked
+    assert rerank(Boosts(cat, expired, lambda: NOW), request(page="home"), ranked, cat.rows) == ranked
+    assert rerank(Boosts(cat, RuleBook(), lambda: NOW), request(), ranked, cat.rows) == ranked
     nobody = RuleBook([Rule("x", "boost", match={"genres": "Western"}, weight=1.0)])
-    assert Boosts(cat, nobody, lambda: NOW).rerank(request(), ranked) == ranked
+    assert rerank(Boosts(cat, nobody, lambda: NOW), request(), ranked, cat.rows) == ranked
     # The wall clock decides: the same book boosts once the clock enters the window.
-    assert ids(Boosts(cat, expired, lambda: NOW - 1).rerank(request(page="home"), ranked))[:2] == ["b", "e"]
+    boosted = rerank(Boosts(cat, expired, lambda: NOW - 1), request(page="home"), ranked, cat.rows)
+    assert ids(boosted)[:2] == ["b", "e"]
 
 
 def test_a_boost_reaches_an_item_the_catalogue_does_not_describe_only_by_its_id() -> None:
     book = RuleBook([Rule("r", "boost", item_ids=("unknown",), match={"genres": "War"}, weight=1.0)])
     ranked = [Scored("known", 0.9, ("mf",)), Scored("unknown", 0.1, ("mf",)), Scored("other", 0.5, ("mf",))]
-    assert ids(Boosts(Catalog(), book, lambda: NOW).rerank(request(), ranked)) == ["unknown", "known", "other"]
+    cat = Catalog()
+    assert ids(rerank(Boosts(cat, book, lambda: NOW), request(), ranked, cat.rows)) == ["unknown", "known", "other"]
 
 
 # --- pins --------------------------------------------------------------------------------------
@@ -216,7 +229,7 @@ def test_a_boost_reaches_an_item_the_catalogue_does_not_describe_only_by_its_id(
 def test_a_pin_puts_listed_items_at_exact_positions_with_the_reason() -> None:
     cat = catalog()
     book = RuleBook([Rule("promo", "pin", item_ids=("e", "c"), position=2)])
-    out = Pins(book, lambda: NOW, allowed_in(cat)).rerank(request(), ranked_list())
+    out = rerank(Pins(cat, book, lambda: NOW, allowed_in(cat)), request(), ranked_list(), cat.rows)
     assert ids(out) == ["a", "e", "c", "b", "d"]
     assert [s.reasons for s in out] == [(), ("pinned by rule promo",), ("pinned by rule promo",), (), ()]
     assert out[1].score == 0.0 and out[2].score == 0.6  # a moved item keeps its score
@@ -225,12 +238,12 @@ def test_a_pin_puts_listed_items_at_exact_positions_with_the_reason() -> None:
 def test_a_pin_injects_an_absent_allowed_item_with_the_score_of_the_item_it_lands_before() -> None:
     cat = catalog()
     book = RuleBook([Rule("promo", "pin", item_ids=("p1", "p2"), position=1)])
-    out = Pins(book, lambda: NOW, allowed_in(cat)).rerank(request(), ranked_list())
+    out = rerank(Pins(cat, book, lambda: NOW, allowed_in(cat)), request(), ranked_list(), cat.rows)
     assert ids(out) == ["p1", "p2", "a", "b", "c", "d", "e"]
     assert [s.score for s in out[:3]] == [1.0, 1.0, 1.0]
     assert out[0].reasons == ("pinned by rule promo",) and out[0].item_id not in {s.item_id for s in ranked_list()}
     at_end = RuleBook([Rule("last", "pin", item_ids=("p3",), position=99)])  # past the end: appended
-    out = Pins(at_end, lambda: NOW, allowed_in(cat)).rerank(request(), ranked_list())
+    out = rerank(Pins(cat, at_end, lambda: NOW, allowed_in(cat)), request(), ranked_list(), cat.rows)
     assert ids(out) == ["a", "b", "c", "d", "e", "p3"] and out[-1].score == 0.0
 
 
@@ -238,18 +251,18 @@ def test_a_pin_never_injects_an_excluded_or_unavailable_item_even_when_the_list_
     cat = catalog()
     book = RuleBook([Rule("promo", "pin", item_ids=("p1", "gone", "never-seen", "p2", "p3"), position=1)])
     short = [Scored("a", 1.0, ("mf",))]
-    out = Pins(book, lambda: NOW, allowed_in(cat)).rerank(request(exclude={"p2"}), short)
+    out = rerank(Pins(cat, book, lambda: NOW, allowed_in(cat)), request(exclude={"p2"}, cat=cat), short, cat.rows)
     assert ids(out) == ["p1", "p3", "a"]  # a skipped item leaves no gap: the next takes its slot
     assert all("gone" != s.item_id and "p2" != s.item_id for s in out)
-    nothing_allowed = Pins(book, lambda: NOW, lambda r, i: False)
-    assert nothing_allowed.rerank(request(), short) == short
-    assert nothing_allowed.rerank(request(), []) == []
+    nothing_allowed = Pins(cat, book, lambda: NOW, lambda r, rows: np.zeros(len(rows), dtype=bool))
+    assert rerank(nothing_allowed, request(), short, cat.rows) == short
+    assert rerank(nothing_allowed, request(), [], cat.rows) == []
 
 
 def test_an_item_named_twice_is_placed_once_and_nothing_is_dropped() -> None:
     cat = catalog()
     book = RuleBook([Rule("twice", "pin", item_ids=("d", "d", "e"), position=1)])
-    out = Pins(book, lambda: NOW, allowed_in(cat)).rerank(request(), ranked_list())
+    out = rerank(Pins(cat, book, lambda: NOW, allowed_in(cat)), request(), ranked_list(), cat.rows)
     assert ids(out) == ["d", "e", "a", "b", "c"]
 
 
@@ -263,7 +276,7 @@ def test_pin_rules_go_by_position_then_rule_id_and_the_first_keeps_its_slot() ->
             Rule("later", "pin", item_ids=("p3",), position=4),
         ]
     )
-    out = Pins(book, lambda: NOW, allowed_in(cat)).rerank(request(), ranked_list())
+    out = rerank(Pins(cat, book, lambda: NOW, allowed_in(cat)), request(), ranked_list(), cat.rows)
     assert ids(out) == ["e", "p1", "p2", "p3", "a", "b", "c", "d"]
     assert [s.reasons for s in out[:4]] == [
         ("pinned by rule first",),
@@ -285,11 +298,11 @@ def test_an_inactive_pin_changes_nothing() -> None:
             Rule("boost", "boost", item_ids=("e",), weight=1.0),
         ]
     )
-    pins = Pins(book, lambda: NOW, allowed_in(cat))
-    assert pins.rerank(request(page="home"), ranked) == ranked
-    assert ids(pins.rerank(request(page="search"), ranked)) == ["p3", "a", "b", "c", "d", "e"]
+    pins = Pins(cat, book, lambda: NOW, allowed_in(cat))
+    assert rerank(pins, request(page="home"), ranked, cat.rows) == ranked
+    assert ids(rerank(pins, request(page="search"), ranked, cat.rows)) == ["p3", "a", "b", "c", "d", "e"]
     book.remove("elsewhere")
-    assert Pins(book, lambda: NOW - 1, allowed_in(cat)).rerank(request(), ranked)[:2] == [
+    assert rerank(Pins(cat, book, lambda: NOW - 1, allowed_in(cat)), request(), ranked, cat.rows)[:2] == [
         Scored("p1", 0.0, ("rule",), ("pinned by rule expired",)),  # the score of e, which it lands before
         Scored("e", 0.0, ("mf",), ("pinned by rule expired",)),
     ]
@@ -300,6 +313,6 @@ def test_pins_check_injected_items_with_the_hard_filters() -> None:
     cat.upsert(Item("by-bob", attributes={"creator": "bob"}))
     book = RuleBook([Rule("promo", "pin", item_ids=("by-bob", "gone", "p2", "p1"), position=1)])
     user = UserState("u", attributes={"blocked_creators": ["bob"]})
-    req = Request(user, None, exclude={"p2"}, k=3)
-    out = Pins(book, lambda: NOW, HardFilters(cat).allowed).rerank(req, [Scored("a", 1.0, ("mf",))])
+    req = Request(user, None, exclude={"p2"}, k=3, excluded=cat.rows.lookup(["p2"]))
+    out = rerank(Pins(cat, book, lambda: NOW, HardFilters(cat).mask), req, [Scored("a", 1.0, ("mf",))], cat.rows)
     assert ids(out) == ["p1", "a"]

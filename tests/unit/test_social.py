@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -60,10 +61,11 @@ def test_following_is_bounded_to_the_most_recent() -> None:
 
 
 def test_a_user_state_saved_before_follows_existed_still_loads() -> None:
-    old = UserState("ann").to_dict()
-    del old["following"]
+    # the JSON record the user table held before follows (and before the split into small records)
+    old = {"user_id": "ann", "vector": None, "bias": 0.0, "history": [], "seen": [], "disliked": [],
+           "recent_events": [], "events": 0, "attributes": {}}  # fmt: skip
     engine = small_engine()
-    engine.users["ann"] = old
+    engine.users.mapping["ann"] = json.dumps(old).encode()
     assert engine.user_state("ann").following == []
     assert engine.apply_follow(follow("f1", "ann", "bob"))
     assert engine.user_state("ann").following == ["bob"]
@@ -89,8 +91,8 @@ def test_the_engine_feeds_recent_likes_with_positive_events_only() -> None:
     engine.apply(like("e1", "bob", "i1"))
     engine.apply(like("e2", "bob", "i2", kind="dislike"))
     engine.apply(like("e3", "bob", "i3", kind="view"))
-    weights = engine.settings.event_weights
-    assert engine.items.likes.of("bob") == [("i1", 1.0, weights["like"]), ("i3", 1.0, weights["view"])]
+    weights, row = engine.settings.event_weights, engine.items.rows.find
+    assert engine.items.likes.of("bob") == [(row("i1"), 1.0, weights["like"]), (row("i3"), 1.0, weights["view"])]
 
 
 def test_older_likes_weigh_less() -> None:
@@ -101,10 +103,11 @@ def test_older_likes_weigh_less() -> None:
     engine.apply(like("e2", "new-friend", "i2", at=10.0))
     state = engine.user_state("ann")
     social = engine.ranker.generators["social"]
-    values = social.signal(Request(state, None), ["i1", "i2", "i3"])
+    rows = engine.items.rows.rows(["i1", "i2", "i3"])
+    values = social.signal(Request(state, None), rows)
     assert values is not None
     assert values[:2].tolist() == [1.0, 2.0] and np.isnan(values[2])  # a like, halved once; nothing on i3
-    assert social.signal(Request(UserState("x"), None), ["i1"]) is None
+    assert social.signal(Request(UserState("x"), None), rows[:1]) is None
 
 
 def test_the_blend_ranks_a_followees_like_first_when_social_weighs_most() -> None:
@@ -127,7 +130,8 @@ def test_a_snapshot_keeps_recent_likes_and_ignores_an_older_format(tmp_path: Pat
     assert restored.items.likes.of("bob") == engine.items.likes.of("bob")
     restored.apply_follow(follow("f1", "ann", "bob"))
     social = next(s for s in restored.ranker.sources if s.name == "social")  # built on the restored likes
-    assert [c.item_id for c in social.generate(Request(restored.user_state("ann"), None), 5)] == ["i1"]
+    rows, _ = social.generate(Request(restored.user_state("ann"), None), 5)
+    assert restored.items.rows.ids_of(rows.tolist()) == ["i1"]
 
     meta_file = tmp_path / "snapshot" / "meta.json"  # as written by an older version: started afresh
     meta_file.write_text(meta_file.read_text().replace('"format": 3', '"format": 2'))

@@ -86,7 +86,7 @@ def test_a_stale_user_is_folded_in_at_their_next_event_and_ranks_their_cluster_f
     bootstrap(engine, [*world.catalogue(), *world.interactions(3000)], replay=False)
     # a user the worker's table knew before the fit: history, an old-basis vector, epoch 0
     own = [i for i in world.by_cluster[world.cluster_of_user("u2")][:8]]
-    engine.users["u2"] = UserState("u2", vector=[5.0, -5.0, 5.0], history=own[:7], seen=own[:7]).to_dict()
+    engine.users.save(UserState("u2", vector=[5.0, -5.0, 5.0], history=own[:7], seen=own[:7]))
     assert engine.user_state("u2").epoch == 0
     engine.apply(Interaction("late-1", "u2", own[7], "like", timestamp=1e10))
     state = engine.user_state("u2")
@@ -112,7 +112,7 @@ def test_periodic_refit_bumps_the_epoch_and_keeps_the_clusters() -> None:
     for user_id in world.user_cluster:
         state = engine.user_state(user_id)
         engine.items.wals.fold_in(engine.items.model, engine.settings, state)
-        engine.users[user_id] = state.to_dict()
+        engine.users.save(state)
     assert np.mean([own_share(engine, world, u) for u in world.user_cluster]) >= 0.9  # measured 0.96
     # online steps go on from there; a stale user is folded in at their next event
     engine.items.wals.epoch += 1
@@ -182,5 +182,6 @@ def test_bpr_learns_when_its_negatives_grow_the_item_matrix() -> None:
     from recsys.models import OnlineBPR
 
     bpr = OnlineBPR(factors=2)
-    user = bpr.learn(bpr.new_user(random.Random(0)), "a", 1.0, [f"n{i}" for i in range(1100)])
+    a, *negatives = bpr.rows.rows(["a", *(f"n{i}" for i in range(1100))])
+    user = bpr.learn(bpr.new_user(random.Random(0)), a, 1.0, np.array(negatives))
     assert len(bpr.item_ids()) == 1101 and np.isfinite(user.vector).all()

@@ -132,7 +132,8 @@ def test_strengths_must_be_positive(strength: float) -> None:
 def test_install_continues_bpr_from_the_batch_factors(fitted: tuple[WALS, WalsFactors]) -> None:
     _, factors = fitted
     bpr = OnlineBPR(factors=3, seed=0)
-    bpr.learn(bpr.new_user(random.Random(0)), factors.item_ids[0], 1.0, [factors.item_ids[1]])
+    first, second = bpr.rows.rows(factors.item_ids[:2])
+    bpr.learn(bpr.new_user(random.Random(0)), first, 1.0, np.array([second]))
     bias_before = bpr.item_vector(factors.item_ids[0])[-1]
     assert bias_before != 0.0
     bpr.install(factors.item_ids, factors.items)
@@ -160,5 +161,5 @@ def test_install_checks_shapes_and_max_norm_applies_when_a_row_is_next_learned()
     assert not bpr.has_item("a")  # a rejected install changes nothing
     bpr.install(["a"], np.array([[10.0, 0.0, 0.0, 0.0]]))
     assert bpr.item_vector("a")[:-1].tolist() == [10.0, 0.0, 0.0, 0.0]  # set as given
-    bpr.learn(UserFactors(vector=np.array([0.0, 1.0, 0.0, 0.0])), "a", 1.0, negatives=[])
+    bpr.learn(UserFactors(vector=np.array([0.0, 1.0, 0.0, 0.0])), bpr.rows.find("a"), 1.0, negatives=np.array([]))
     assert np.linalg.norm(bpr.item_vector("a")[:-1]) == pytest.approx(3.0)
