@@ -267,5 +267,3 @@ class Applier:
 
     def _learn_towers(self, seen: Observation) -> None:
         self.items.tower_items.learn(seen.user, seen.recent, seen.row, seen.negatives)
-        if self.items.towers.updates % self.settings.tower_reembed_events == 0:
-            self.indexes.refresh_towers(everything=True)

@@ -50,7 +50,7 @@ from recsys.rows import Rows
 from recsys.settings import Settings
 from recsys.shown import ShownLists
 from recsys.similar import similar_items
-from recsys.snapshot import load_snapshot, save_snapshot
+from recsys.snapshot import fork_snapshot, load_snapshot, save_snapshot
 from recsys.state import UserState
 from recsys.users.store import UserStore
 from schemas import Context, Follow, Interaction, Item, Recommendation, RecommendedItem, Rule, User
@@ -279,6 +279,13 @@ class Engine:
         """Snapshot the item-side state and the MF index atomically into ``directory``."""
         self.indexes.refresh(tolerance=0.0)
         return save_snapshot(self.items, self.indexes.mf, self.settings, self.model_version, directory)
+
+    def save_in_background(self, directory: Path) -> int | None:
+        """Snapshot like :meth:`save`, from a forked child; returns its pid (see
+        :func:`recsys.snapshot.reaped`), or None when it was written here. The index gets the
+        changes due by the usual tolerance first (a few writes), not every small move."""
+        self.indexes.refresh()
+        return fork_snapshot(self.items, self.indexes.mf, self.settings, self.model_version, directory)
 
     def load(self, directory: Path) -> bool:
         """Restore a snapshot written by :meth:`save`; False when there is none (or it was written

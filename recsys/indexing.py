@@ -33,35 +33,15 @@ from recsys.settings import Settings
 _EMBED_CHUNK = 65536  # rows embedded at once when the whole catalogue is re-embedded (bounds memory)
 
 
-def new_index(settings: Settings, dim: int) -> VectorIndex:
-    """An empty index of the configured backend and parameters."""
+def new_index(settings: Settings, dim: int, mips: bool = True) -> VectorIndex:
+    """An empty index of the configured backend and parameters (``mips=False``: the vectors are
+    unit length, no norm-equalising coordinate is needed)."""
     s = settings
     params: dict[str, Any] = {}
-    if s.ann_backend == "hnsw":
-        params = {"m": s.hnsw_m, "ef_construction": s.hnsw_ef_construction, "ef": s.hnsw_ef, "seed": s.seed}
+    if s.ann_backend in ("hnsw", "auto"):
+        params = {"m": s.hnsw_m, "ef_construction": s.hnsw_ef_construction, "ef": s.hnsw_ef, "seed": s.seed,
+                  "mips": mips}  # fmt: skip
     return make_index(s.ann_backend, dim, **params)
-
-
-def _labels(rows: Rows) -> list[str]:
-    return [str(r) for r in rows.tolist()]
-
-
-def search(index: VectorIndex, vector: np.ndarray, n: int, allowed: Mask | None) -> tuple[Rows, np.ndarray]:
-    """Up to ``n`` allowed rows nearest ``vector`` in ``index``, best first, with their scores: the
-    search widens (4x) while fewer than ``n`` of what it found are allowed."""
-    live = len(index)
-    want = min(live, 2 * n)
-    while want > 0:
-        hits = index.query(vector, want)
-        rows = np.fromiter((int(i) for i, _ in hits), dtype=np.int64, count=len(hits))
-        scores = np.fromiter((s for _, s in hits), dtype=np.float64, count=len(hits))
-        if allowed is not None and len(rows):
-            keep = allowed(rows)
-            rows, scores = rows[keep], scores[keep]
-        if len(rows) >= n or want >= live:
-            return rows[:n], scores[:n]
-        want = min(live, 4 * want)
-    return np.empty(0, dtype=np.int64), np.empty(0)
 
 
 class Indexes:
@@ -71,12 +51,18 @@ class Indexes:
         self.items = items
         self.settings = settings
         s = settings
-        # the towers learn only when something uses them (they cost ~0.5 ms per event)
+        # the towers learn only when something uses them (they cost ~0.2 ms per event)
         self.uses_towers = "two_tower" in s.generators or bool(s.blend_weights.get("two_tower"))
+        # a content index only for the content generator (an index costs ~350 B an item); without
+        # one, a content search (``/similar/``) scans the content vectors exactly
+        self.uses_content = "content" in [g.strip() for g in s.generators.split(",")]
         self.mf = new_index(s, items.model.dim) if mf is None else mf
-        self.tower = new_index(s, s.tower_dim)
-        self._content = new_index(s, s.content_dim)
+        self.tower = new_index(s, s.tower_dim, mips=False)  # two-tower embeddings are unit length
+        self._content = new_index(s, s.content_dim, mips=False)  # so are content vectors
+        self._written = {"mf": Written(items.model.dim), "tower": Written(s.tower_dim)}
         self.dirty: set[int] = set()  # rows whose MF vector changed since the last refresh
+        self._reembed_cursor = 0  # the next row of the rolling re-embedding of the whole catalogue
+        self._reembed_steps = items.towers.updates  # tower steps the rolling re-embedding has caught up with
         self.content_pending: set[int] = set()  # rows whose content vector is not yet written
         self.last_refresh = time.monotonic()
 
@@ -88,21 +74,24 @@ class Indexes:
 
     def content_changed(self, row: int) -> None:
         """An item's content vector changed (or it lost it): written before the next content search."""
+        if not self.uses_content:
+            return
         if self.items.content.has.data[row]:
             self.content_pending.add(row)
         else:
             self.content_pending.discard(row)
-            self._content.remove(str(row))
+            self._content.remove([row])
 
     def withdraw(self, row: int) -> None:
         """An item is no longer available: out of every index now (cheap), not at the next refresh."""
-        label = str(row)
         self.dirty.discard(row)
-        self.mf.remove(label)
+        self.mf.remove([row])
         self.content_pending.discard(row)
-        self._content.remove(label)
+        self._content.remove([row])
         self.items.tower_items.discard(row)
-        self.tower.remove(label)
+        self.tower.remove([row])
+        for written in self._written.values():
+            written.forget(np.array([row]))
 
     # ---------------------------------------------------------------- reads
     @property
@@ -114,8 +103,27 @@ class Indexes:
 
     def search(self, name: str, vector: np.ndarray, n: int, allowed: Mask | None) -> tuple[Rows, np.ndarray]:
         """Up to ``n`` allowed rows nearest ``vector`` in the ``mf``, ``tower`` or ``content`` index."""
+        if name == "content" and not self.uses_content:
+            return self._scan_content(vector, n, allowed)
         index = self.mf if name == "mf" else self.tower if name == "tower" else self.content
-        return search(index, vector, n, allowed)
+        if n <= 0 or not len(index):
+            return np.empty(0, dtype=np.int64), np.empty(0)
+        rows, scores = index.query(vector, n, allowed)
+        return rows, scores.astype(np.float64)
+
+    def _scan_content(self, vector: np.ndarray, n: int, allowed: Mask | None) -> tuple[Rows, np.ndarray]:
+        """The exact content search, for a worker without a content index."""
+        content = self.items.content
+        size = len(self.items.rows)
+        scores = content.matrix.data[:size] @ vector.astype(np.float32)
+        keep = content.has.data[:size].copy()
+        rows = np.flatnonzero(keep).astype(np.int64)
+        if allowed is not None and len(rows):
+            rows = rows[allowed(rows)]
+        if len(rows) > n:
+            rows = rows[np.argpartition(-scores[rows], n - 1)[:n]]
+        order = np.lexsort((rows, -scores[rows]))
+        return rows[order], scores[rows[order]].astype(np.float64)
 
     def flush_content(self) -> int:
         """Write pending content vectors in one batch; returns how many."""
@@ -124,7 +132,7 @@ class Indexes:
         self.content_pending.clear()
         rows = np.sort(rows[content.has.data[rows]])
         if len(rows):
-            self._content.upsert(_labels(rows), content.matrix.data[rows])
+            self._content.upsert(rows, content.matrix.data[rows])
         return len(rows)
 
     # ---------------------------------------------------------------- refresh
@@ -155,49 +163,106 @@ class Indexes:
         rows = np.sort(rows[self.items.catalog.available.data[rows]])
         if len(rows) == 0:
             return 0
-        written = _write_moved(self.mf, rows, self.items.model.vectors(rows), tol)
+        written = self._write_moved("mf", rows, self.items.model.vectors(rows), tol)
         if written:
             self.items.counters["refreshes"] += 1
         return written
 
     def refresh_towers(self, everything: bool = False) -> int:
-        """Re-embed the items the towers marked (or every available item) and rewrite those that
-        moved; returns how many were rewritten."""
+        """Re-embed the items the towers marked, and the next slice of the whole catalogue (or all
+        of it), and rewrite those that moved; returns how many were rewritten.
+
+        A step on ``genre=drama`` moves every drama, not only the items of the event, so the whole
+        catalogue is re-embedded once every ``tower_reembed_events`` tower steps: a slice of it at
+        every refresh, in proportion to the steps since the last one, so no refresh re-embeds a
+        million items at once.
+        """
         towers = self.items.tower_items
-        rows = self.items.catalog.available_rows() if everything else towers.take_dirty()
         if everything:
             towers.dirty.clear()
-            rows.sort()
+            rows = np.sort(self.items.catalog.available_rows())
+        else:
+            rows = np.union1d(towers.take_dirty(), self._reembed_slice())
         written = 0
         for start in range(0, len(rows), _EMBED_CHUNK):
             chunk = rows[start : start + _EMBED_CHUNK]
-            written += _write_moved(self.tower, chunk, towers.refresh(chunk), self.settings.index_tolerance)
+            written += self._write_moved("tower", chunk, towers.refresh(chunk), self.settings.index_tolerance)
         return written
+
+    def _write_moved(self, name: str, rows: Rows, vectors: np.ndarray, tolerance: float) -> int:
+        """Write the rows whose vector is new to the index or moved by more than ``tolerance`` of
+        its indexed length; returns how many."""
+        index, written = (self.mf, self._written["mf"]) if name == "mf" else (self.tower, self._written["tower"])
+        moved = written.moved(index, rows, vectors, tolerance)
+        if moved.any():
+            index.upsert(rows[moved], vectors[moved])
+            written.wrote(rows[moved], vectors[moved])
+        return int(moved.sum())
+
+    def _reembed_slice(self) -> Rows:
+        """The next rows of the rolling re-embedding (available ones), as many as the tower steps
+        since the last call are of ``tower_reembed_events``, of the whole row space."""
+        steps = self.items.towers.updates - self._reembed_steps
+        self._reembed_steps = self.items.towers.updates
+        size = len(self.items.rows)
+        count = min(size, -(-size * steps // self.settings.tower_reembed_events))
+        if count <= 0:
+            return np.empty(0, dtype=np.int64)
+        rows = (self._reembed_cursor + np.arange(count)) % size
+        self._reembed_cursor = int((self._reembed_cursor + count) % size)
+        return rows[self.items.catalog.available.data[rows]]
 
     def rebuild_mf(self) -> None:
         """Derive the MF index afresh from the item vectors (after a batch fit, or without a saved one)."""
         self.mf = new_index(self.settings, self.items.model.dim)
+        self._written["mf"] = Written(self.items.model.dim)
         rows = self.items.model.item_rows()
         self.dirty = set(rows[self.items.catalog.available.data[rows]].tolist())
         self.refresh(tolerance=0.0)
 
     def rebuild_derived(self) -> None:
         """Derive the content and two-tower indexes afresh from the content vectors and the towers."""
-        self._content = new_index(self.settings, self.settings.content_dim)
-        self.content_pending = set(self.items.content.rows_with_vectors().tolist())
-        self.tower = new_index(self.settings, self.settings.tower_dim)
+        self._content = new_index(self.settings, self.settings.content_dim, mips=False)
+        self.content_pending = set(self.items.content.rows_with_vectors().tolist()) if self.uses_content else set()
+        self.tower = new_index(self.settings, self.settings.tower_dim, mips=False)
+        self._written["tower"] = Written(self.settings.tower_dim)
         self.refresh_towers(everything=True)
 
 
-def _write_moved(index: VectorIndex, rows: Rows, vectors: np.ndarray, tolerance: float) -> int:
-    """Write the rows whose vector is new to ``index`` or moved by more than ``tolerance`` of its
-    indexed length; returns how many."""
-    labels = _labels(rows)
-    indexed = index.vectors_of(labels)
-    moved = [
-        n for n, old in enumerate(indexed)
-        if old is None or float(np.linalg.norm(vectors[n] - old)) > tolerance * float(np.linalg.norm(old))
-    ]  # fmt: skip
-    if moved:
-        index.upsert([labels[n] for n in moved], vectors[moved])
-    return len(moved)
+class Written:
+    """What an index holds, as far as the re-index test needs it: each row's vector as last written,
+    in float16 (hnswlib's ``get_items`` costs 3-10 us a label; this is one numpy gather). A row it
+    has not seen written (an index loaded from a snapshot) is read from the index once."""
+
+    def __init__(self, dim: int) -> None:
+        self.vectors = np.zeros((1024, dim), dtype=np.float16)
+        self.present = np.zeros(1024, dtype=bool)
+
+    def _fit(self, rows: Rows) -> None:
+        needed = int(rows.max()) + 1 if len(rows) else 0
+        if needed > len(self.present):
+            size = max(needed, 2 * len(self.present))
+            self.vectors = np.concatenate([self.vectors, np.zeros((size - len(self.vectors), self.vectors.shape[1]),
+                                                                  dtype=np.float16)])  # fmt: skip
+            self.present = np.concatenate([self.present, np.zeros(size - len(self.present), dtype=bool)])
+
+    def moved(self, index: VectorIndex, rows: Rows, vectors: np.ndarray, tolerance: float) -> np.ndarray:
+        """Whether each row is new to ``index`` or its vector moved by more than ``tolerance`` of
+        its indexed length."""
+        self._fit(rows)
+        unknown = rows[~self.present[rows]]
+        if len(unknown):
+            old, there = index.indexed(unknown)
+            self.wrote(unknown[there], old[there])
+        old = self.vectors[rows].astype(np.float32)
+        step = np.linalg.norm(vectors - old, axis=1)
+        return ~self.present[rows] | (step > tolerance * np.linalg.norm(old, axis=1))
+
+    def wrote(self, rows: Rows, vectors: np.ndarray) -> None:
+        self._fit(rows)
+        self.vectors[rows] = vectors
+        self.present[rows] = True
+
+    def forget(self, rows: Rows) -> None:
+        self._fit(rows)
+        self.present[rows] = False

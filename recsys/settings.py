@@ -70,6 +70,11 @@ class Settings:
     snapshot_seconds: float = _doc("Seconds between model snapshots (and one at shutdown).", 30.0)
     log_level: str = _doc("Log level of the worker.", "info")
     log_format: str = _doc("Worker log format: json (one object per line on stderr) or text (faust's own).", "json")
+    blas_threads: int = _doc(
+        "Threads numpy's BLAS may use in the worker and the recsys commands (1 measured best on 2 cores: "
+        "matrix products next to the event loop and hnswlib); 0 leaves the library's default (one per core).",
+        1,
+    )
     fetch_wait_ms: int = _doc(
         "Longest time (ms) the broker holds the worker's fetch when no new data came; low keeps "
         "interactions from waiting behind a fetch of the quiet topics.",
@@ -204,7 +209,11 @@ class Settings:
     tower_dim: int = _doc("Length of the two-tower embeddings.", 32)
     tower_learning_rate: float = _doc("Adagrad step of the two-tower model.", 0.1)
     tower_history: int = _doc("Recent positives in the user tower's input.", 20)
-    tower_reembed_events: int = _doc("Re-embed every item after this many two-tower steps.", 2000)
+    tower_reembed_events: int = _doc(
+        "Re-embed every item once per this many two-tower steps (a slice of the catalogue at every index "
+        "refresh, so no refresh re-embeds it whole).",
+        2000,
+    )
     covisit_window: int = _doc("Recent positives per user that co-visitation pairs and queries with.", 5)
     covisit_half_life: float = _doc("Event-time seconds in which a co-visitation count halves (0: never).", 0.0)
     mf_loss: str = _doc(
@@ -238,10 +247,14 @@ class Settings:
         0,
     )
     wals_buffer: int = _doc("Recent (user, item, weight) positives kept for the periodic WALS re-fit.", 200000)
-    ann_backend: str = _doc("Nearest-neighbour index: hnsw (approximate) or brute (exact numpy).", "hnsw")
-    hnsw_m: int = _doc("hnswlib M: graph degree.", 16)
+    ann_backend: str = _doc(
+        "Nearest-neighbour index: auto (exact numpy up to 10,000 items, then hnswlib), hnsw (approximate, "
+        "hnswlib through the maximum-inner-product reduction) or brute (exact numpy).",
+        "auto",
+    )
+    hnsw_m: int = _doc("hnswlib M: graph degree.", 12)
     hnsw_ef_construction: int = _doc("hnswlib ef_construction.", 200)
-    hnsw_ef: int = _doc("hnswlib ef at query time (raised to n when n is larger).", 100)
+    hnsw_ef: int = _doc("hnswlib ef at query time (raised to n when n is larger).", 200)
     index_refresh_events: int = _doc("Refresh the index after this many changed item vectors ...", 256)
     index_refresh_seconds: float = _doc("... or after this many seconds, whichever comes first.", 1.0)
     index_tolerance: float = _doc(
@@ -336,10 +349,11 @@ class Settings:
         need(self.init_std > 0, "init_std", "must be positive")
         need(self.snapshot_seconds > 0, "snapshot_seconds", "must be positive")
         need(self.fetch_wait_ms >= 1, "fetch_wait_ms", "must be at least 1")
+        need(self.blas_threads >= 0, "blas_threads", "must be 0 (the library's default) or more")
         need(self.log_format in ("json", "text"), "log_format", "must be json or text")
         need(self.index_refresh_seconds >= 0, "index_refresh_seconds", "must be 0 or more")
         need(self.index_tolerance >= 0, "index_tolerance", "must be 0 or more")
-        need(self.ann_backend in ("hnsw", "brute"), "ann_backend", "must be hnsw or brute")
+        need(self.ann_backend in ("auto", "hnsw", "brute"), "ann_backend", "must be auto, hnsw or brute")
         need(0 < self.web_port < 65536, "web_port", "must be a TCP port")
         need("://" in self.broker_url, "broker_url", "must look like kafka://127.0.0.1:9092")
         need(not self.web_url or self.web_url.startswith(("http://", "https://")), "web_url",

@@ -3,7 +3,11 @@
 User state is not here: it lives in the partitioned user table and its changelog (who a
 user follows included). Everything item-side is one object, pickled whole, so a part added to
 it is in the snapshot without a line here. A snapshot is written into a fresh folder and
-swapped in by rename, so a crash mid-write leaves the previous snapshot whole. The indexes are
+swapped in by rename, so a crash mid-write leaves the previous snapshot whole.
+
+Pickling a catalogue of a million items takes seconds, and the worker's event loop must not
+stop for that: :func:`fork_snapshot` writes it from a forked child, a copy-on-write image of the
+state at that instant, while the parent goes on (where ``fork`` is missing it writes in place). The indexes are
 derived state: the MF index is saved beside the state (loaded when it was written for the same
 settings, else rebuilt from the item vectors); the content and two-tower indexes are rebuilt
 on every load.
@@ -13,20 +17,21 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import pickle
 import shutil
 import time
 from pathlib import Path
 from typing import Any
 
-from recsys.ann import VectorIndex, make_index
+from recsys.ann import VectorIndex, load_index
 from recsys.errors import SnapshotError
 from recsys.items.state import ItemState
 from recsys.settings import Settings
 
 log = logging.getLogger(__name__)
 
-FORMAT = 3  # 3: one pickled ItemState around a shared row space
+FORMAT = 4  # 3: one pickled ItemState around a shared row space; 4: indexes labelled by item row
 _STATE = "state.pickle"
 _META = "meta.json"
 _INDEX = "index"
@@ -59,6 +64,35 @@ def save_snapshot(
     return final
 
 
+def fork_snapshot(
+    items: ItemState, mf: VectorIndex, settings: Settings, model_version: str, directory: Path
+) -> int | None:
+    """Write the snapshot from a forked child and return its pid at once (reap it with
+    :func:`reaped`); without ``fork`` (not POSIX) write it here and return None.
+
+    The child only pickles and writes files, then leaves with ``os._exit``: it touches none of
+    the parent's sockets, tables or threads, and runs no exit handlers.
+    """
+    if not hasattr(os, "fork"):
+        save_snapshot(items, mf, settings, model_version, directory)
+        return None
+    pid = os.fork()
+    if pid == 0:  # the child
+        status = 1
+        try:
+            save_snapshot(items, mf, settings, model_version, directory)
+            status = 0
+        finally:
+            os._exit(status)
+    return pid
+
+
+def reaped(pid: int) -> int | None:
+    """The exit status of the snapshot child ``pid`` once it ended (0: written), None while it runs."""
+    done, status = os.waitpid(pid, os.WNOHANG)
+    return None if done == 0 else os.waitstatus_to_exitcode(status)
+
+
 def load_snapshot(settings: Settings, directory: Path) -> tuple[ItemState, VectorIndex | None] | None:
     """The item state and MF index of ``directory/snapshot`` (the index None when it must be
     rebuilt); None when there is no snapshot, or one written for other settings."""
@@ -82,5 +116,5 @@ def load_snapshot(settings: Settings, directory: Path) -> tuple[ItemState, Vecto
         raise SnapshotError(f"{path}/{_STATE} holds no item state; delete that folder to rebuild")
     mf: VectorIndex | None = None
     if meta.get("ann_backend") == settings.ann_backend and (path / _INDEX).exists():
-        mf = type(make_index(settings.ann_backend, 1)).load(path / _INDEX)
+        mf = load_index(path / _INDEX)
     return items, mf

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -22,6 +23,7 @@ from faust.types import EventT
 from recsys.coalesce import Coalescer
 from recsys.engine import Engine
 from recsys.settings import Settings
+from recsys.snapshot import reaped
 from schemas import Context, Follow, Interaction, Item, Recommendation, Rule, SchemaError, User, decode, encode
 from streams.dead_letters import dead_letter
 from streams.fetch_wait import App
@@ -298,12 +300,27 @@ def create_app(settings: Settings) -> Service:
     async def refresh_index() -> None:
         engine.maybe_refresh()
 
+    writing: list[int] = []  # the snapshot child at work, if any
+
     @app.timer(interval=settings.snapshot_seconds)
     async def snapshot() -> None:
-        engine.save(service.model_dir)
+        """Every snapshot_seconds, a snapshot written by a forked child (pickling a large catalogue
+        would stop the event loop for seconds); one at a time."""
+        if writing:
+            status = reaped(writing[0])
+            if status is None:
+                return
+            writing.clear()
+            if status:
+                log.error("writing the model snapshot failed (child exit status %d); retrying next time", status)
+        pid = engine.save_in_background(service.model_dir)
+        if pid is not None:
+            writing.append(pid)
 
     @app.on_before_shutdown.connect  # type: ignore[arg-type]
     async def final_snapshot(app: faust.App, **_: Any) -> None:
+        if writing:
+            os.waitpid(writing.pop(), 0)  # the last periodic one must not rename over this one
         engine.save(service.model_dir)
         log.info("saved model snapshot at shutdown: %s (%s)", service.model_dir, engine.model_version)
 

@@ -25,6 +25,7 @@ from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, KafkaError, KafkaExcep
 
 from recsys.errors import ConfigError
 from recsys.settings import ENV_PREFIX, Settings
+from recsys.threads import limit_blas_threads
 from schemas import DeadLetter, Recommendation, SchemaError, encode
 from streams.events_io import EventFileError, detect_format, read_events
 from streams.kafka_io import (
@@ -50,6 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     command: Command = args.command
     try:
         settings = Settings.from_env()
+        limit_blas_threads(settings.blas_threads)
         return command(args, settings)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -12,6 +12,7 @@ import sys
 import faust
 
 from recsys.settings import Settings
+from recsys.threads import limit_blas_threads
 from streams.app import create_app
 from streams.catalogue import load_catalogue
 from streams.kafka_io import create_topics, wait_for_broker
@@ -22,6 +23,7 @@ log = logging.getLogger("streams")
 
 def run_worker(settings: Settings) -> int:
     """Block running one worker; SIGTERM or Ctrl-C stops it cleanly (with a final snapshot)."""
+    limit_blas_threads(settings.blas_threads)  # also when started as python -m streams.worker
     config = logging_config(settings.log_format, settings.log_level)
     if config is not None:
         logging.config.dictConfig(config)  # so the start-up lines below are JSON too; faust applies it again

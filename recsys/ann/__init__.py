@@ -1,31 +1,36 @@
-"""Nearest-neighbour (maximum inner product) indexes over item vectors.
+"""Nearest-neighbour (maximum inner product) indexes over item vectors, labelled by item row.
 
-``make_index("hnsw", dim, m=..., ef_construction=..., ef=...)`` builds the approximate
-hnswlib index; ``make_index("brute", dim)`` the exact numpy one used as the oracle.
+``make_index(backend, dim, **params)`` builds an empty index: ``"brute"`` (exact numpy, the
+oracle), ``"hnsw"`` (hnswlib through the MIPS reduction) or ``"auto"`` (exact while small,
+hnsw past a threshold). ``load_index(path)`` reads a file any of them saved.
 
 Examples
 --------
 >>> import numpy as np
 >>> index = make_index("hnsw", dim=2, m=8)
->>> index.upsert(["x", "y"], np.array([[1.0, 0.0], [0.0, 1.0]]))
->>> [item for item, _ in index.query(np.array([0.1, 0.9]), n=2)]
-['y', 'x']
+>>> index.upsert(np.array([0, 1]), np.array([[1.0, 0.0], [0.0, 1.0]]))
+>>> index.query(np.array([0.1, 0.9]), n=2)[0].tolist()
+[1, 0]
 >>> make_index("faiss", dim=2)
 Traceback (most recent call last):
 ...
-ValueError: unknown ANN backend 'faiss'; valid backends: 'brute', 'hnsw'
+ValueError: unknown ANN backend 'faiss'; valid backends: 'auto', 'brute', 'hnsw'
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from .base import VectorIndex
+from recsys.errors import SnapshotError
+
+from .auto import AutoIndex
+from .base import Allowed, VectorIndex, moved_since_indexed
 from .brute_force import BruteForceIndex
+from .files import peek_kind
 from .hnsw import HnswIndex
 
-BACKENDS: dict[str, Callable[..., VectorIndex]] = {"brute": BruteForceIndex, "hnsw": HnswIndex}
+BACKENDS: dict[str, type[VectorIndex]] = {"auto": AutoIndex, "brute": BruteForceIndex, "hnsw": HnswIndex}
 
 
 def make_index(backend: str, dim: int, **params: Any) -> VectorIndex:
@@ -34,7 +39,26 @@ def make_index(backend: str, dim: int, **params: Any) -> VectorIndex:
     if cls is None:
         valid = ", ".join(repr(name) for name in sorted(BACKENDS))
         raise ValueError(f"unknown ANN backend {backend!r}; valid backends: {valid}")
-    return cls(dim, **params)
+    return cls(dim, **params)  # type: ignore[call-arg]
 
 
-__all__ = ["BACKENDS", "BruteForceIndex", "HnswIndex", "VectorIndex", "make_index"]
+def load_index(path: Path | str) -> VectorIndex:
+    """Read an index file written by any backend's ``save``."""
+    kind = peek_kind(path)
+    cls = BACKENDS.get(kind)
+    if cls is None:
+        raise SnapshotError(f"{path}: holds an index of unknown kind {kind!r}; delete it to rebuild")
+    return cls.load(path)
+
+
+__all__ = [
+    "Allowed",
+    "AutoIndex",
+    "BACKENDS",
+    "BruteForceIndex",
+    "HnswIndex",
+    "VectorIndex",
+    "load_index",
+    "make_index",
+    "moved_since_indexed",
+]

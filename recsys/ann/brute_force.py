@@ -1,61 +1,77 @@
-"""Exact top-n inner-product search in numpy: the oracle the approximate index is tested against.
+"""Exact top-n inner-product search in numpy: the oracle every approximate index is tested against.
 
-Every query is one matrix-vector product over a contiguous float32 matrix, then
-``np.argpartition`` for the n best and a sort of those n. All operations hold one
-``threading.Lock``, so the index may be shared between threads.
+One float32 matrix indexed by label (row ``label`` holds that label's vector) and a live
+mask; both grow by doubling to fit the largest label. The matrix is the only copy of the
+vectors the index keeps. A query is one matrix-vector product over the rows in use, the
+``allowed`` filter applied once to the whole label range, then ``np.argpartition`` for the
+n best and a sort of those n (:func:`recsys.ann.base.top_n`).
+
+Concurrency: every method holds the index's one ``threading.RLock``; the index may be shared
+between threads. The ``allowed`` filter runs under that lock: it must not write to the index.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
-from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
+import numpy as np
 import numpy.typing as npt
 
-from recsys.errors import SnapshotError
-
 from .base import (
-    StoreBackedIndex,
-    VectorStore,
+    NO_LABELS,
+    NO_SCORES,
+    Allowed,
+    Labels,
+    Mask,
+    Scores,
+    VectorIndex,
+    Vectors,
+    allowed_mask,
     check_batch,
     check_dim,
+    check_labels,
     check_query,
-    read_index_file,
-    write_index_file,
+    positive_int,
+    top_n,
 )
+from .files import IndexReader, IndexWriter
 
-_KIND = "brute"
 
-
-class BruteForceIndex(StoreBackedIndex):
-    """Exact inner-product index over a growing float32 matrix with a live mask.
+class BruteForceIndex(VectorIndex):
+    """Exact inner-product index over a float32 matrix indexed by label, with a live mask.
 
     Parameters
     ----------
     dim : int
         Vector dimension.
     initial_capacity : int, default 1024
-        Rows allocated up front; the matrix doubles when it fills.
+        Rows allocated up front; the matrix doubles until the largest label fits.
 
     Examples
     --------
     >>> import numpy as np
     >>> index = BruteForceIndex(dim=2)
-    >>> index.upsert(["a", "b", "c"], np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]))
-    >>> index.query(np.array([1.0, 0.0]), n=2)
-    [('a', 1.0), ('c', 1.0)]
-    >>> index.remove("a"), index.remove("a"), len(index), "a" in index
-    (True, False, 2, False)
-    >>> index.query(np.array([1.0, 0.0]), n=10)
-    [('c', 1.0), ('b', 0.0)]
+    >>> index.upsert([0, 1, 2], np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]))
+    >>> index.query([1.0, 0.0], n=2)[0].tolist()  # 0 and 2 tie: label order
+    [0, 2]
+    >>> index.remove([0, 7]), len(index), 0 in index, index.labels().tolist()
+    (1, 2, False, [1, 2])
+    >>> labels, scores = index.query([1.0, 0.0], n=10, allowed=lambda rows: rows != 2)
+    >>> labels.tolist(), scores.tolist()
+    ([1], [0.0])
     """
+
+    kind = "brute"
 
     def __init__(self, dim: int, *, initial_capacity: int = 1024) -> None:
         self._dim = check_dim(dim)
-        self._store = VectorStore(self._dim, int(initial_capacity))
-        self._lock = threading.Lock()
+        capacity = positive_int("initial_capacity", initial_capacity)
+        self._vectors: Vectors = np.zeros((capacity, self._dim), dtype=np.float32)
+        self._live: Mask = np.zeros(capacity, dtype=bool)
+        self._size = 0  # one past the largest label ever upserted
+        self._count = 0
+        self._lock = threading.RLock()
 
     @property
     def dim(self) -> int:
@@ -64,41 +80,115 @@ class BruteForceIndex(StoreBackedIndex):
     @property
     def capacity(self) -> int:
         """Rows currently allocated (grows by doubling)."""
-        return self._store.capacity
+        return int(self._vectors.shape[0])
 
-    def upsert(self, ids: Sequence[str], vectors: npt.ArrayLike) -> None:
-        id_list, matrix = check_batch(ids, vectors, self._dim)
-        if not id_list:
+    def __len__(self) -> int:
+        return self._count
+
+    def __contains__(self, label: object) -> bool:
+        if isinstance(label, bool) or not isinstance(label, int | np.integer):
+            return False
+        with self._lock:
+            return bool(0 <= label < self._size and self._live[label])
+
+    def labels(self) -> Labels:
+        with self._lock:
+            return np.flatnonzero(self._live[: self._size]).astype(np.int64)
+
+    # writes ----------------------------------------------------------------------------
+
+    def _reserve(self, size: int) -> None:
+        capacity = self.capacity
+        if size <= capacity:
+            return
+        while capacity < size:
+            capacity *= 2
+        vectors = np.zeros((capacity, self._dim), dtype=np.float32)
+        vectors[: self._size] = self._vectors[: self._size]
+        live = np.zeros(capacity, dtype=bool)
+        live[: self._size] = self._live[: self._size]
+        self._vectors, self._live = vectors, live
+
+    def upsert(self, labels: npt.ArrayLike, vectors: npt.ArrayLike) -> None:
+        label_array, matrix = check_batch(labels, vectors, self._dim)
+        if label_array.size == 0:
             return
         with self._lock:
-            labels = self._store.assign(id_list)
-            self._store.write(labels, matrix)
+            self._reserve(int(label_array.max()) + 1)
+            self._size = max(self._size, int(label_array.max()) + 1)
+            self._count += int(np.count_nonzero(~self._live[label_array]))
+            self._vectors[label_array] = matrix
+            self._live[label_array] = True
 
-    def remove(self, item_id: str) -> bool:
+    def remove(self, labels: npt.ArrayLike) -> int:
+        label_array = np.unique(check_labels(labels))
         with self._lock:
-            return self._store.remove(item_id) is not None
+            label_array = label_array[label_array < self._size]
+            label_array = label_array[self._live[label_array]]
+            self._live[label_array] = False
+            self._count -= len(label_array)
+            return len(label_array)
 
-    def query(self, vector: npt.ArrayLike, n: int) -> list[tuple[str, float]]:
+    # reads -----------------------------------------------------------------------------
+
+    def query(self, vector: npt.ArrayLike, n: int, allowed: Allowed | None = None) -> tuple[Labels, Scores]:
         q = check_query(vector, n, self._dim)
         with self._lock:
-            return self._store.topk(q, int(n))
+            size = self._size
+            if min(n, self._count) == 0:
+                return NO_LABELS, NO_SCORES
+            scores = self._vectors[:size] @ q
+            if allowed is None and self._count == size:
+                return top_n(np.arange(size, dtype=np.int64), scores, n)
+            keep = self._live[:size]
+            if allowed is not None:
+                keep = keep & allowed_mask(allowed, np.arange(size, dtype=np.int64))
+            kept = np.flatnonzero(keep).astype(np.int64)
+            return top_n(kept, scores[kept], n)
+
+    def indexed(self, labels: npt.ArrayLike) -> tuple[Vectors, Mask]:
+        label_array = check_labels(labels)
+        out = np.zeros((len(label_array), self._dim), dtype=np.float32)
+        present = np.zeros(len(label_array), dtype=bool)
+        with self._lock:
+            known = label_array < self._size
+            present[known] = self._live[label_array[known]]
+            out[present] = self._vectors[label_array[present]]
+        return out, present
+
+    def memory_bytes(self) -> int:
+        return int(self._vectors.nbytes + self._live.nbytes)
 
     def __repr__(self) -> str:
         return f"BruteForceIndex(dim={self._dim}, live={len(self)}, capacity={self.capacity})"
 
-    def save(self, path: Path | str) -> None:
-        with self._lock:
-            arrays = self._store.to_arrays()
-            meta = {"dim": self._dim, "capacity": self._store.capacity}
-            write_index_file(Path(path), _KIND, meta, arrays)
+    # persistence -----------------------------------------------------------------------
+
+    def _meta(self) -> dict[str, Any]:
+        return {"dim": self._dim, "capacity": self.capacity}
+
+    def _write(self, out: IndexWriter) -> None:
+        out.array("vectors", self._vectors[: self._size])
+        out.array("live", self._live[: self._size])
 
     @classmethod
-    def load(cls, path: Path | str) -> Self:
-        meta, arrays = read_index_file(Path(path), _KIND)
+    def _read(cls, file: IndexReader) -> Self:
         try:
-            dim, capacity = int(meta["dim"]), int(meta["capacity"])
+            dim, capacity = int(file.meta["dim"]), int(file.meta["capacity"])
+            index = cls(dim, initial_capacity=capacity)
         except (KeyError, TypeError, ValueError) as exc:
-            raise SnapshotError(f"{path}: index metadata is invalid ({exc}); delete it to rebuild") from exc
-        index = cls(dim)
-        index._store = VectorStore.from_arrays(arrays, dim, capacity)
+            raise file.corrupt(f"index metadata is invalid ({exc})") from exc
+        vectors = file.array("vectors", np.float32, ndim=2)
+        live = file.array("live", np.bool_)
+        if vectors.shape != (len(live), dim) or len(live) > capacity:
+            raise file.corrupt(f"index file's vectors {vectors.shape} and live mask {live.shape} disagree")
+        index._load_rows(vectors, live)
         return index
+
+    def _load_rows(self, vectors: Vectors, live: Mask) -> None:
+        size = len(live)
+        self._reserve(size)
+        self._vectors[:size] = vectors
+        self._live[:size] = live
+        self._size = size
+        self._count = int(np.count_nonzero(live))

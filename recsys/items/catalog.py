@@ -29,7 +29,6 @@ True
 
 from __future__ import annotations
 
-import heapq
 import math
 import random
 from collections.abc import Iterable, Iterator, Mapping
@@ -153,10 +152,11 @@ class Catalog:
         self._order: list[int] = []  # known rows, first record first
         self._live = SampleSet()  # available rows
         self._engaged = SampleSet()  # available rows with a positive interaction
-        # The exact top-``_top_size`` available items as (popularity, -row), best first (ties: the
-        # earlier row), kept up to date incrementally (popularity only grows); rebuilt when
-        # availability changes.
-        self._top: list[tuple[float, int]] = []
+        # The exact top-``_top_size`` available items, best first (ties: the earlier row), as rows and
+        # popularity, kept up to date incrementally (popularity only grows); rebuilt when an item of
+        # it is withdrawn.
+        self._top_rows = np.empty(0, dtype=np.int64)
+        self._top_pops = np.empty(0)
         self._top_size = 0
 
     @property
@@ -293,15 +293,13 @@ class Catalog:
         """The ``n`` allowed available items with the highest popularity (ties: the earlier row),
         best first, and their popularity."""
         while True:
-            top = self._top
-            complete = self._top_size > 0 and len(top) == min(self._top_size, len(self._live))
+            rows, pops = self._top_rows, self._top_pops
+            complete = self._top_size > 0 and len(rows) == min(self._top_size, len(self._live))
             if complete:
-                rows = np.fromiter((-r for _, r in top), dtype=np.int64, count=len(top))
-                pops = np.fromiter((p for p, _ in top), dtype=np.float64, count=len(top))
                 if allowed is not None and len(rows):
                     keep = allowed(rows)
                     rows, pops = rows[keep], pops[keep]
-                if len(rows) >= n or len(top) == len(self._live):
+                if len(rows) >= n or len(self._top_rows) == len(self._live):
                     return rows[:n], pops[:n]
             self._rebuild_top(max(2 * self._top_size, 2 * n, 256))
 
@@ -310,19 +308,30 @@ class Catalog:
         """Keep the cached top list exact after ``row`` rose from ``old`` (None: it is new)."""
         if not self._top_size:
             return
-        top, entry = self._top, (float(self.popularity.data[row]), -row)
-        if old is not None and (old, -row) in top:  # a few hundred entries: cheap
-            top.remove((old, -row))
-        elif len(top) >= self._top_size and entry <= top[-1]:
+        rows, pops, pop = self._top_rows, self._top_pops, float(self.popularity.data[row])
+        found = np.flatnonzero(rows == row) if old is not None else np.empty(0, dtype=np.int64)
+        if len(found):
+            rows, pops = np.delete(rows, found[0]), np.delete(pops, found[0])
+        elif len(rows) >= self._top_size and (pop < pops[-1] or (pop == pops[-1] and row > rows[-1])):
             return
-        top.append(entry)
-        top.sort(reverse=True)
-        del top[self._top_size :]
+        after = (pops < pop) | ((pops == pop) & (rows > row))  # the entries it goes before
+        at = int(np.argmax(after)) if after.any() else len(rows)
+        self._top_rows = np.insert(rows, at, row)[: self._top_size]
+        self._top_pops = np.insert(pops, at, pop)[: self._top_size]
 
     def _rebuild_top(self, size: int) -> None:
         self._top_size = size
-        pop = self.popularity.data
-        self._top = heapq.nlargest(size, ((float(pop[r]), -r) for r in self._live))
+        live = self._live.array()
+        pops = self.popularity.data[live]
+        if len(live) > size:  # the `size` best exactly: those above the size-th value, then its ties by row
+            last = -np.partition(-pops, size - 1)[size - 1]
+            above, tied = live[pops > last], live[pops == last]
+            need = size - len(above)
+            tied = np.sort(np.partition(tied, need - 1)[:need]) if need < len(tied) else tied
+            live = np.concatenate([above, tied])
+            pops = self.popularity.data[live]
+        order = np.lexsort((live, -pops))
+        self._top_rows, self._top_pops = live[order], pops[order]
 
     def _set_live(self, row: int, live: bool) -> None:
         self.available.data[row] = live
@@ -332,8 +341,8 @@ class Catalog:
                 self._engaged.add(row)
             self._offer(row, None)
         elif not live and row in self._live:
-            if (float(self.popularity.data[row]), -row) in self._top:
-                self._top, self._top_size = [], 0  # rebuilt on the next request
+            if np.any(self._top_rows == row):
+                self._top_rows, self._top_pops, self._top_size = self._top_rows[:0], self._top_pops[:0], 0
             self._live.discard(row)
             self._engaged.discard(row)
 

@@ -193,13 +193,11 @@ class _Tower:
 
     def update(self, rows: np.ndarray, grads: np.ndarray, learning_rate: float, l2: float) -> None:
         """One Adagrad step on ``rows`` (repeats allowed: their gradients add up)."""
-        unique, inverse = np.unique(rows, return_inverse=True)
-        if len(unique) == len(rows):
-            order = np.argsort(inverse)
-            g = grads[order]
-        else:
-            g = np.zeros((len(unique), grads.shape[1]))
-            np.add.at(g, inverse, grads)
+        order = np.argsort(rows, kind="stable")
+        ordered = rows[order]
+        starts = np.flatnonzero(np.concatenate([[True], ordered[1:] != ordered[:-1]]))
+        unique = ordered[starts]
+        g = grads[order] if len(unique) == len(rows) else np.add.reduceat(grads[order], starts, axis=0)
         current = self.rows(unique)
         if l2:
             g = g + l2 * current

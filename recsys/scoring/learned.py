@@ -59,7 +59,7 @@ from recsys.models.pairwise import PairwiseModel
 from recsys.request import Request
 from recsys.rows import Rows
 from recsys.scoring.base import Scorer, Signal
-from recsys.scoring.blend import fuse_orders, rank_contributions, signal_order
+from recsys.scoring.blend import Evidence, fuse, positions_in, rank_contributions
 
 
 class LearnedScorer(Scorer):
@@ -86,7 +86,7 @@ class LearnedScorer(Scorer):
         self.names = [f"{name}:{part}" for name in self.signals for part in ("value", "rank", "known")]
         self.names += ["blend", "genre_affinity"]
         self._weights: tuple[int, np.ndarray] | None = None
-        self._last: tuple[str, Rows, np.ndarray, dict[str, np.ndarray]] | None = None
+        self._last: tuple[str, Rows, np.ndarray, Evidence] | None = None
 
     @property
     def learned(self) -> bool:
@@ -108,29 +108,22 @@ class LearnedScorer(Scorer):
         return self._weights[1]
 
     # ------------------------------------------------------------------ features
-    def features(self, request: Request, rows: Rows) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    def features(self, request: Request, rows: Rows) -> tuple[np.ndarray, np.ndarray, Evidence]:
         """The feature matrix (one row per candidate, columns :attr:`names`), the blend's scores,
-        and each signal's order (for :meth:`components`)."""
-        n = len(rows)
-        orders: dict[str, np.ndarray] = {}
-        features = np.zeros((n, len(self.names)))
-        ranks = 1.0 / np.log2(2.0 + np.arange(n))
-        for column, (name, signal) in enumerate(self.signals.items()):
-            raw = signal(request, rows)
-            if raw is None:
-                continue
-            v = np.asarray(raw, dtype=float)
-            known = ~np.isnan(v)
-            order = orders[name] = signal_order(v)
-            at = 3 * column
-            features[known, at] = np.sign(v[known]) * np.log1p(np.abs(v[known]))
-            features[order, at + 1] = ranks[: len(order)]
-            features[:, at + 2] = known
-        fused = fuse_orders(orders, self.blend_weights, self.blend_offset, n)
+        and the signals' evidence (for :meth:`components`)."""
+        evidence = Evidence.gather(self.signals, request, rows)
+        n, signals = len(rows), len(self.signals)
+        v, known = evidence.values, evidence.known
+        features = np.empty((n, len(self.names)))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            features[:, 0 : 3 * signals : 3] = np.where(known, np.sign(v) * np.log1p(np.abs(v)), 0.0)
+            features[:, 1 : 3 * signals : 3] = np.where(known, 1.0 / np.log2(1.0 + evidence.rank), 0.0)
+        features[:, 2 : 3 * signals : 3] = known
+        fused = fuse(evidence, self.blend_weights, self.blend_offset)
         total = sum(w for w in self.blend_weights.values() if w > 0) or 1.0
         features[:, -2] = fused * (self.blend_offset + 1.0) / total
         features[:, -1] = self._genre_affinity(request, rows)
-        return features, fused, orders
+        return features, fused, evidence
 
     def _genre_affinity(self, request: Request, rows: Rows) -> np.ndarray:
         """The share of the user's recent items that share a genre with each candidate (at most 1)."""
@@ -140,23 +133,22 @@ class LearnedScorer(Scorer):
         genres, owner = self.catalog.genre_matrix(history)
         if not len(genres):
             return np.zeros(len(rows))
-        unique_per_item = np.unique(owner * (int(genres.max()) + 1) + genres)  # a genre once per item
-        counts = np.bincount(unique_per_item % (int(genres.max()) + 1))
+        width = int(genres.max()) + 1
+        counts = np.bincount(np.unique(owner * width + genres) % width, minlength=width)  # a genre once per item
         candidate_genres, candidate = self.catalog.genre_matrix(rows)
         if not len(candidate_genres):
             return np.zeros(len(rows))
-        hits = np.where(candidate_genres < len(counts), counts[np.minimum(candidate_genres, len(counts) - 1)], 0)
-        summed = np.bincount(candidate, weights=hits, minlength=len(rows))
-        return np.minimum(1.0, summed / len(history))
+        hits = np.where(candidate_genres < width, counts[np.minimum(candidate_genres, width - 1)], 0)
+        return np.minimum(1.0, np.bincount(candidate, weights=hits, minlength=len(rows)) / len(history))
 
     # ------------------------------------------------------------------ scoring
     def score(self, request: Request, rows: Rows) -> np.ndarray:
         if not len(rows):
             return np.zeros(0)
-        features, fused, orders = self.features(request, rows)
+        features, fused, evidence = self.features(request, rows)
         scores = features @ self.weights() if self.learned else fused
         self.pairwise.remember(request.user.user_id, rows, features, scores, self.names)
-        self._last = (request.user.user_id, rows, features, orders)
+        self._last = (request.user.user_id, rows, features, evidence)
         return scores
 
     def components(self, request: Request, rows: Rows) -> list[dict[str, float]]:
@@ -165,18 +157,16 @@ class LearnedScorer(Scorer):
         last = self._last
         if last is None or last[0] != request.user.user_id:
             return super().components(request, rows)
-        _, listed, features, orders = last
+        _, listed, features, evidence = last
+        positions = positions_in(listed, rows)
         if not self.learned:
-            return rank_contributions(orders, self.blend_weights, self.blend_offset, listed, rows)
-        where = {row: p for p, row in enumerate(listed.tolist())}
-        weights = self.weights()
-        groups = [name.split(":")[0] for name in self.names]
+            return rank_contributions(evidence, self.blend_weights, self.blend_offset, positions)
+        signals = len(self.signals)
+        parts = features[np.maximum(positions, 0)] * self.weights()
+        groups = np.concatenate([parts[:, : 3 * signals].reshape(len(rows), signals, 3).sum(axis=2), parts[:, -2:]],
+                                axis=1)  # fmt: skip
+        names = [*self.signals, "blend", "genre_affinity"]
         out: list[dict[str, float]] = []
-        for row in rows.tolist():
-            parts: dict[str, float] = {}
-            p = where.get(row)
-            if p is not None:
-                for group, value in zip(groups, (features[p] * weights).tolist(), strict=True):
-                    parts[group] = parts.get(group, 0.0) + value
-            out.append({g: round(v, 6) for g, v in parts.items() if v})
+        for p, row in zip(positions.tolist(), groups.tolist(), strict=True):
+            out.append({} if p < 0 else {g: round(v, 6) for g, v in zip(names, row, strict=True) if v})
         return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -117,19 +118,22 @@ def test_the_index_is_rewritten_only_for_vectors_that_moved_enough() -> None:
     engine = engine_with(50, index_tolerance=0.5, init_std=0.1, learning_rate=0.02, user_learning_rate=0.02)
     engine.process(ev("e0", "u", "i1"))
     engine.refresh_index()
-    row = engine.items.rows.find("i1")
-    label = str(row)  # the MF index is labelled by item row
-    before = engine.indexes.mf.vectors_of([label])[0]
-    assert before is not None
+    row = engine.items.rows.find("i1")  # the MF index is labelled by item row
+
+    def indexed() -> np.ndarray:
+        vectors, present = engine.indexes.mf.indexed([row])
+        assert present[0]
+        return vectors[0]
+
+    before = indexed()
     engine.process(ev("e1", "u2", "i1"))  # one small SGD step: within tolerance, the index keeps the old vector
     assert row in engine.indexes.dirty
     assert engine.refresh_index() == 0
-    assert np.array_equal(engine.indexes.mf.vectors_of([label])[0], before)
+    assert np.array_equal(indexed(), before)
     assert not np.allclose(engine.items.model.item_vector("i1"), before)
     engine.indexes.dirty.add(row)
     assert engine.refresh_index(tolerance=0.0) == 1  # any change is written with tolerance 0
-    current = engine.items.model.item_vector("i1")
-    assert np.allclose(engine.indexes.mf.vectors_of([label])[0], current)
+    assert np.allclose(indexed(), engine.items.model.item_vector("i1"))
 
 
 def test_loading_without_a_snapshot_says_so(tmp_path: Path) -> None:
@@ -141,3 +145,28 @@ def test_a_snapshot_for_other_settings_is_ignored(tmp_path: Path) -> None:
     engine.process(ev("e", "u", "i1"))
     engine.save(tmp_path)
     assert Engine(Settings(factors=16)).load(tmp_path) is False
+
+
+def test_a_snapshot_written_by_a_forked_child_loads_like_one_written_in_place(tmp_path: Path) -> None:
+    """The worker writes its periodic snapshot from a forked child (the event loop goes on); what
+    the child writes is the state at the fork, and it loads like a snapshot written in place."""
+    import os
+
+    from recsys.snapshot import reaped
+
+    if not hasattr(os, "fork"):
+        pytest.skip("no fork on this platform: save_in_background writes in place")
+    engine = engine_with(30)
+    for n in range(40):
+        engine.process(ev(f"e{n}", f"u{n % 4}", f"i{n % 30}"))
+    pid = engine.save_in_background(tmp_path / "forked")
+    assert pid is not None
+    engine.process(ev("after", "u0", "i7"))  # the parent goes on while the child writes
+    while (status := reaped(pid)) is None:
+        time.sleep(0.01)
+    assert status == 0
+    engine.save(tmp_path / "in-place")
+    forked, in_place = Engine(Settings(ann_backend="brute")), Engine(Settings(ann_backend="brute"))
+    assert forked.load(tmp_path / "forked") and in_place.load(tmp_path / "in-place")
+    assert forked.counters["applied"] == 40 and in_place.counters["applied"] == 41  # the state at the fork
+    assert forked.items.rows.ids == in_place.items.rows.ids

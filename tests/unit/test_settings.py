@@ -44,7 +44,7 @@ def test_defaults_come_from_one_place_and_are_documented() -> None:
     [
         ({"RECSYS_K": "0"}, "RECSYS_K: must be at least 1"),
         ({"RECSYS_PARTITIONS": "four"}, "RECSYS_PARTITIONS: expected an integer"),
-        ({"RECSYS_ANN_BACKEND": "faiss"}, "must be hnsw or brute"),
+        ({"RECSYS_ANN_BACKEND": "faiss"}, "must be auto, hnsw or brute"),
         ({"RECSYS_BROKER_URL": "localhost"}, "kafka://"),
         ({"RECSYS_EVENT_WEIGHTS": "love=3"}, "unknown event type"),
         ({"RECSYS_EVENT_WEIGHTS": "like=lots"}, "type=weight pairs"),
@@ -87,3 +87,14 @@ def test_the_settings_document_every_registered_generator_and_step() -> None:
     assert all(f"{name} (" in docs["RECSYS_GENERATORS"] for name in GENERATORS)
     assert all(name in docs["RECSYS_BLEND_WEIGHTS"] for name in GENERATORS)
     assert Settings().rerank_steps.split(",") == list(STEPS)  # every step, in the registry's order
+
+
+def test_the_commands_limit_numpys_blas_threads_as_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``recsys`` commands apply RECSYS_BLAS_THREADS to the BLAS numpy loaded (after import)."""
+    from recsys.threads import blas_threads, limit_blas_threads
+    from streams.cli import main
+
+    limit_blas_threads(2)
+    monkeypatch.setenv("RECSYS_BLAS_THREADS", "1")
+    assert main(["settings"]) == 0
+    assert blas_threads() == 1

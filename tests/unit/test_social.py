@@ -134,7 +134,8 @@ def test_a_snapshot_keeps_recent_likes_and_ignores_an_older_format(tmp_path: Pat
     assert restored.items.rows.ids_of(rows.tolist()) == ["i1"]
 
     meta_file = tmp_path / "snapshot" / "meta.json"  # as written by an older version: started afresh
-    meta_file.write_text(meta_file.read_text().replace('"format": 3', '"format": 2'))
+    meta = json.loads(meta_file.read_text())
+    meta_file.write_text(json.dumps({**meta, "format": meta["format"] - 1}))
     older = small_engine(n_items=0)
     assert not older.load(tmp_path) and older.items.likes.of("bob") == []
 
