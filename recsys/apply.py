@@ -252,7 +252,7 @@ class Applier:
             taken = items.rows.lookup([*state.seen, *state.history])
             seen.negatives = items.catalog.sample(items.sampler, s.negatives, np.unique(taken), engaged=True)
         factors = items.model.learn(factors, row, seen.weight, seen.negatives)
-        state.vector = [float(x) for x in factors.vector]
+        state.vector = factors.vector.tolist()
         state.bias = factors.bias
         if seen.weight > 0:
             at = seen.event.timestamp
@@ -260,10 +260,7 @@ class Applier:
             items.trending.observe(row, seen.weight, at, segments_of(items.catalog.genres(row), state.attributes))
             if self.indexes.uses_towers:
                 self._learn_towers(seen)
-        if available:
-            self.indexes.changed(row)
-        for negative in seen.negatives.tolist():
-            self.indexes.changed(negative)
+        self.indexes.changed_rows(np.concatenate([[row], seen.negatives]) if available else seen.negatives)
 
     def _learn_towers(self, seen: Observation) -> None:
         self.items.tower_items.learn(seen.user, seen.recent, seen.row, seen.negatives)

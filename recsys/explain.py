@@ -31,7 +31,9 @@ The most telling source first, and "new" from the fresh generator only for an it
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+
+import numpy as np
 
 from recsys.candidates import Generator
 from recsys.request import Request
@@ -54,11 +56,27 @@ class Explainer:
     def reasons(self, request: Request, row: int, item: Scored) -> tuple[str, ...]:
         """Up to :data:`MOST` reasons from the sources of ``item`` (at ``row``), most telling first,
         then every step's."""
-        out: list[str] = []
-        for source in sorted(item.sources, key=self._priority):
+        return self.explain(request, np.array([row]), [item])[0]
+
+    def explain(self, request: Request, rows: np.ndarray, items: Sequence[Scored]) -> list[tuple[str, ...]]:
+        """:meth:`reasons` of every listed item (``items`` at ``rows``): each generator explains all
+        the items it nominated in one call (:meth:`recsys.candidates.Generator.reasons`)."""
+        by_source: dict[str, list[int]] = {}
+        for position, item in enumerate(items):
+            for source in item.sources:
+                by_source.setdefault(source, []).append(position)
+        said: dict[tuple[str, int], str | None] = {}
+        for source, positions in by_source.items():
             generator = self.generators.get(source)
-            reason = None if generator is None else generator.reason(request, row)
-            if reason and reason not in out and len(out) < MOST:
-                out.append(reason)
-        out += [r for r in item.reasons if r not in out]
-        return tuple(out)
+            if generator is not None:
+                found = generator.reasons(request, rows[positions])
+                said.update(((source, p), r) for p, r in zip(positions, found, strict=True))
+        out: list[tuple[str, ...]] = []
+        for position, item in enumerate(items):
+            reasons: list[str] = []
+            for source in sorted(item.sources, key=self._priority):
+                reason = said.get((source, position))
+                if reason and reason not in reasons and len(reasons) < MOST:
+                    reasons.append(reason)
+            out.append((*reasons, *(r for r in item.reasons if r not in reasons)))
+        return out

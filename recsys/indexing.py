@@ -72,6 +72,11 @@ class Indexes:
         if self.items.catalog.available.data[row]:
             self.dirty.add(row)
 
+    def changed_rows(self, rows: Rows) -> None:
+        """:meth:`changed` for many rows."""
+        rows = np.asarray(rows, dtype=np.int64)
+        self.dirty.update(rows[self.items.catalog.available.data[rows]].tolist())
+
     def content_changed(self, row: int) -> None:
         """An item's content vector changed (or it lost it): written before the next content search."""
         if not self.uses_content:

@@ -210,8 +210,9 @@ class Ranker:
     def explain(self, request: Request, top: Ranked) -> list[RecommendedItem]:
         """The listed items with their sources, reasons and score components."""
         components = self.scorer.components(request, top.rows)
-        reasons = self.explainer.reasons
+        scored = top.scored()
+        reasons = self.explainer.explain(request, top.rows, scored)
         return [
-            RecommendedItem(s.item_id, round(s.score, 6), s.sources, reasons(request, row, s), parts)
-            for s, row, parts in zip(top.scored(), top.rows.tolist(), components, strict=True)
+            RecommendedItem(s.item_id, round(s.score, 6), s.sources, why, parts)
+            for s, why, parts in zip(scored, reasons, components, strict=True)
         ]

@@ -78,3 +78,8 @@ class Generator(abc.ABC):
     def reason(self, request: Request, row: int) -> str | None:
         """Why it nominated the item of ``row``, in words ("because you liked matrix"); None: no reason."""
         return None
+
+    def reasons(self, request: Request, rows: Rows) -> list[str | None]:
+        """:meth:`reason` of each of ``rows`` (a generator whose reason needs lookups does them
+        once for all)."""
+        return [self.reason(request, row) for row in rows.tolist()]

@@ -42,17 +42,24 @@ class CoVisitationSource(Generator):
         return np.where(keys[at] == rows, scores[at], np.nan)
 
     def reason(self, request: Request, row: int) -> str | None:
-        liked = self.liked_with(request.recent.tolist(), row)
-        if liked is None:
-            return "often taken with what you liked"
-        return f"because you liked {self.items.rows.ids[liked]}"
+        return self.reasons(request, np.array([row]))[0]
 
-    def liked_with(self, recent: list[int], row: int) -> int | None:
-        """The item of ``recent`` most co-visited with ``row`` (None if none is)."""
+    def reasons(self, request: Request, rows: Rows) -> list[str | None]:
+        ids = self.items.rows.ids
+        return [
+            "often taken with what you liked" if liked < 0 else f"because you liked {ids[liked]}"
+            for liked in self.liked_with(request.recent, rows).tolist()
+        ]
+
+    def liked_with(self, recent: Rows, rows: Rows) -> Rows:
+        """For each of ``rows``, the item of ``recent`` most co-visited with it (-1 if none is; ties:
+        the older)."""
         covisitation = self.items.covisitation
-        best, best_count = None, 0.0
-        for other in recent[-covisitation.window :]:
-            count = covisitation.count(other, row)
-            if count > best_count:
-                best, best_count = other, count
+        window = recent[-covisitation.window :]
+        counts = covisitation.counts(window, rows)  # one row per recent item
+        best = np.full(len(rows), -1, dtype=np.int64)
+        if len(window):
+            top = counts.argmax(axis=0)
+            found = counts[top, np.arange(len(rows))] > 0
+            best[found] = window[top[found]]
         return best

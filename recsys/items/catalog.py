@@ -53,7 +53,8 @@ class ItemInfo:
 
 
 class SampleSet:
-    """A set of rows with O(1) add, discard and uniform draw.
+    """A set of rows with O(1) add, discard and uniform draw (kept in a numpy array, so a batch
+    of draws is one gather).
 
     >>> bag = SampleSet(); bag.add(3); bag.add(5); bag.discard(3)
     >>> list(bag), 5 in bag, bag.draw(random.Random(0))
@@ -61,44 +62,48 @@ class SampleSet:
     """
 
     def __init__(self) -> None:
-        self._rows: list[int] = []
+        self._rows = np.empty(64, dtype=np.int64)
+        self._n = 0
         self._pos: dict[int, int] = {}
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return self._n
 
     def __contains__(self, row: object) -> bool:
         return row in self._pos
 
     def __iter__(self) -> Iterator[int]:
-        return iter(self._rows)
+        return iter(self._rows[: self._n].tolist())
 
     def add(self, row: int) -> None:
         if row not in self._pos:
-            self._pos[row] = len(self._rows)
-            self._rows.append(row)
+            if self._n == len(self._rows):
+                self._rows = np.concatenate([self._rows, np.empty_like(self._rows)])
+            self._pos[row] = self._n
+            self._rows[self._n] = row
+            self._n += 1
 
     def discard(self, row: int) -> None:
         index = self._pos.pop(row, None)
         if index is None:
             return
-        last = self._rows.pop()
+        self._n -= 1
+        last = int(self._rows[self._n])
         if last != row:
             self._rows[index] = last
             self._pos[last] = index
 
     def draw(self, rng: random.Random) -> int:
-        return self._rows[rng.randrange(len(self._rows))]
+        return int(self._rows[rng.randrange(self._n)])
 
     def draw_many(self, rng: np.random.Generator, n: int) -> Rows:
         """``n`` rows drawn uniformly with replacement."""
-        if not self._rows:
+        if not self._n:
             return np.empty(0, dtype=np.int64)
-        picks = rng.integers(0, len(self._rows), size=n)
-        return np.fromiter((self._rows[p] for p in picks.tolist()), dtype=np.int64, count=n)
+        return self._rows[rng.integers(0, self._n, size=n)]
 
     def array(self) -> Rows:
-        return np.asarray(self._rows, dtype=np.int64)
+        return self._rows[: self._n].copy()
 
 
 class Records(Mapping[str, ItemInfo]):

@@ -128,6 +128,21 @@ class CoVisitation:
         hit = np.flatnonzero(row.keys[: row.n] == b)
         return float(row.counts[hit[0]]) * self._now() if len(hit) else 0.0
 
+    def counts(self, items: Rows, others: Rows) -> np.ndarray:
+        """The (decayed) co-visitation of each of ``items`` with each of ``others``: one row per item."""
+        out = np.zeros((len(items), len(others)))
+        now = self._now()
+        for n, item in enumerate(items.tolist()):
+            row = self.rows.get(item)
+            if row is None or row.n == 0:
+                continue
+            keys = row.keys[: row.n]
+            hit = np.isin(keys, others)
+            if hit.any():
+                where = {k: c for k, c in zip(keys[hit].tolist(), row.counts[: row.n][hit].tolist(), strict=True)}
+                out[n] = [where.get(o, 0.0) * now for o in others.tolist()]
+        return out
+
     def scores(self, recent: Sequence[int]) -> tuple[Rows, np.ndarray]:
         """Summed (decayed) co-visitation with ``recent`` (oldest first; the most recent weighs
         most): the item rows co-visited with any of them, ascending, and their sums."""
