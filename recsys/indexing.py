@@ -41,6 +41,8 @@ def new_index(settings: Settings, dim: int, mips: bool = True) -> VectorIndex:
     if s.ann_backend in ("hnsw", "auto"):
         params = {"m": s.hnsw_m, "ef_construction": s.hnsw_ef_construction, "ef": s.hnsw_ef, "seed": s.seed,
                   "mips": mips}  # fmt: skip
+    if s.ann_backend == "auto":
+        params["background"] = True  # the switch to hnswlib builds its graph off the event loop
     return make_index(s.ann_backend, dim, **params)
 
 

@@ -32,8 +32,6 @@ NOT_SETTINGS = frozenset({"RECSYS_KAFKA_DIR", "RECSYS_CACHE_DIR", "RECSYS_TEST_K
 """RECSYS_ variables read by the Kafka launcher (deploy/kafka.py) and the tests, not by the service."""
 
 
-
-
 def _doc(text: str, default: Any = dataclasses.MISSING, **kw: Any) -> Any:
     if "default_factory" in kw:
         return field(metadata={"doc": text}, **kw)
@@ -248,8 +246,8 @@ class Settings:
     )
     wals_buffer: int = _doc("Recent (user, item, weight) positives kept for the periodic WALS re-fit.", 200000)
     ann_backend: str = _doc(
-        "Nearest-neighbour index: auto (exact numpy up to 10,000 items, then hnswlib), hnsw (approximate, "
-        "hnswlib through the maximum-inner-product reduction) or brute (exact numpy).",
+        "Nearest-neighbour index: auto (exact numpy up to 20,000 items, then hnswlib, its graph built in a "
+        "thread), hnsw (approximate, hnswlib through the maximum-inner-product reduction) or brute (exact numpy).",
         "auto",
     )
     hnsw_m: int = _doc("hnswlib M: graph degree.", 12)

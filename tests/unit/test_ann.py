@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -540,6 +542,46 @@ class TestAuto:
         assert loaded.query(q, 10)[0].tolist() == index.query(q, 10)[0].tolist()
         loaded.upsert([0], vectors[:1])  # a removed label comes back after the switch
         assert 0 in loaded
+
+    def test_background_build_answers_exactly_meanwhile_and_keeps_the_writes_made_during_it(self) -> None:
+        rng = np.random.default_rng(13)
+        vectors = mf_items(rng, 700, dim=8)
+        index = AutoIndex(8, threshold=300, background=True)
+        gate = threading.Event()
+        original = HnswIndex.upsert
+
+        def held_upsert(self: HnswIndex, labels: object, vecs: object) -> None:
+            gate.wait(10)  # the build waits until the test has written beside it
+            original(self, labels, vecs)  # type: ignore[arg-type]
+
+        with mock.patch.object(HnswIndex, "upsert", held_upsert):
+            index.upsert(np.arange(300), vectors[:300])
+            assert index.building and index.backend == "brute"
+            q = mf_queries(rng, 1, dim=8)[0]
+            exact = BruteForceIndex(8)
+            exact.upsert(np.arange(300), vectors[:300])
+            assert index.query(q, 10)[0].tolist() == exact.query(q, 10)[0].tolist()  # exact while building
+            index.upsert(np.arange(300, 400), vectors[300:400])  # written during the build
+            index.remove([5, 6])
+            index.upsert([7], vectors[600:601])  # moved during the build
+            gate.set()
+            index.wait()
+        assert not index.building and index.backend == "hnsw" and index.switch_ms is not None
+        assert len(index) == 398 and 5 not in index and 399 in index
+        got, mask = index.indexed(np.array([7, 350]))
+        assert mask.all()
+        np.testing.assert_allclose(got[0], vectors[600], rtol=1e-3, atol=1e-3)
+        np.testing.assert_allclose(got[1], vectors[350], rtol=1e-3, atol=1e-3)
+
+    def test_background_build_swaps_in_at_the_first_write_after_it_ends(self) -> None:
+        vectors = mf_items(np.random.default_rng(14), 400, dim=8)
+        index = AutoIndex(8, threshold=300, background=True)
+        index.upsert(np.arange(300), vectors[:300])
+        deadline = time.monotonic() + 30
+        while index.backend == "brute" and time.monotonic() < deadline:
+            time.sleep(0.01)
+            index.upsert([300], vectors[300:301])  # each write checks whether the graph is ready
+        assert index.backend == "hnsw" and len(index) == 301
 
     def test_bad_hnsw_parameters_fail_at_construction(self) -> None:
         with pytest.raises(ValueError, match="m must be"):
