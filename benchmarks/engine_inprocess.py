@@ -27,6 +27,7 @@ def run(settings: Settings, items: int, users: int, events: int, warmup: int) ->
     for item in world.catalogue():
         engine.apply_item(item)
     engine.refresh_index()
+    engine.indexes.wait()  # the auto backend's hnswlib graph, if it is being built
     stream = list(world.interactions(warmup + events))
     for event in stream[:warmup]:
         engine.apply(event)

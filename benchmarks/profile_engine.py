@@ -38,6 +38,7 @@ def main() -> None:
     for item in world.catalogue():
         engine.apply_item(item)
     engine.refresh_index()
+    engine.indexes.wait()  # the auto backend's hnswlib graph, if it is being built
     stream = list(world.interactions(args.warmup + args.events))
     for event in stream[: args.warmup]:
         engine.apply(event)

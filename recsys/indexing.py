@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from recsys.ann import VectorIndex, make_index
+from recsys.ann import AutoIndex, VectorIndex, make_index
 from recsys.items.state import ItemState
 from recsys.rows import Mask, Rows
 from recsys.settings import Settings
@@ -141,6 +141,13 @@ class Indexes:
         if len(rows):
             self._content.upsert(rows, content.matrix.data[rows])
         return len(rows)
+
+    def wait(self) -> None:
+        """Block until every index that is building its hnswlib graph in the background has
+        swapped it in (benchmarks measure the steady state; the worker never needs to wait)."""
+        for index in (self.mf, self.tower, self._content):
+            if isinstance(index, AutoIndex):
+                index.wait()
 
     # ---------------------------------------------------------------- refresh
     def maybe_refresh(self, now: float | None = None) -> int:

@@ -176,7 +176,7 @@ class AutoIndex(VectorIndex):
 
         self._build = build
         if self._background:
-            build.thread = threading.Thread(target=run, name="recsys-ann-build", daemon=True)
+            build.thread = threading.Thread(target=run, name="recsys-ann-build")  # not a daemon: exit waits for it
             build.thread.start()
         else:
             run()

@@ -129,19 +129,26 @@ class CoVisitation:
         return float(row.counts[hit[0]]) * self._now() if len(hit) else 0.0
 
     def counts(self, items: Rows, others: Rows) -> np.ndarray:
-        """The (decayed) co-visitation of each of ``items`` with each of ``others``: one row per item."""
-        out = np.zeros((len(items), len(others)))
-        now = self._now()
-        for n, item in enumerate(items.tolist()):
-            row = self.rows.get(item)
-            if row is None or row.n == 0:
-                continue
-            keys = row.keys[: row.n]
-            hit = np.isin(keys, others)
-            if hit.any():
-                where = {k: c for k, c in zip(keys[hit].tolist(), row.counts[: row.n][hit].tolist(), strict=True)}
-                out[n] = [where.get(o, 0.0) * now for o in others.tolist()]
-        return out
+        """The (decayed) co-visitation of each of ``items`` with each of ``others``: one row per item.
+
+        >>> c = CoVisitation(window=2)
+        >>> c.observe([1], 2)
+        >>> c.counts(np.array([1, 2, 3]), np.array([2, 1, 2])).tolist()
+        [[1.0, 0.0, 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 0.0]]
+        """
+        rows = [(n, self.rows.get(item)) for n, item in enumerate(items.tolist())]
+        rows = [(n, row) for n, row in rows if row is not None and row.n]
+        if not rows or not len(others):
+            return np.zeros((len(items), len(others)))
+        columns, inverse = np.unique(others, return_inverse=True)
+        keys = np.concatenate([row.keys[: row.n] for _, row in rows])
+        weights = np.concatenate([row.counts[: row.n] for _, row in rows])
+        owner = np.repeat([n for n, _ in rows], [row.n for _, row in rows])
+        at = np.minimum(np.searchsorted(columns, keys), len(columns) - 1)
+        hit = columns[at] == keys
+        found = np.zeros((len(items), len(columns)))
+        found[owner[hit], at[hit]] = weights[hit] * self._now()
+        return found[:, inverse]
 
     def scores(self, recent: Sequence[int]) -> tuple[Rows, np.ndarray]:
         """Summed (decayed) co-visitation with ``recent`` (oldest first; the most recent weighs

@@ -83,17 +83,25 @@ class Ranked:
         return Ranked(self.space, self.rows, self.scores, self.sources, self.names, reasons)
 
     def source_names(self, position: int) -> tuple[str, ...]:
-        bits = int(self.sources[position])
+        return self._names_of(int(self.sources[position]))
+
+    def _names_of(self, bits: int) -> tuple[str, ...]:
         return tuple(name for b, name in enumerate(self.names) if bits >> b & 1)
 
     def scored(self, limit: int | None = None) -> list[Scored]:
         """The first ``limit`` items (all by default) as :class:`Scored` records."""
         n = len(self) if limit is None else min(limit, len(self))
-        ids = self.space.ids_of(self.rows[:n].tolist())
-        return [
-            Scored(ids[p], float(self.scores[p]), self.source_names(p), self.reasons.get(int(self.rows[p]), ()))
-            for p in range(n)
-        ]
+        rows = self.rows[:n].tolist()
+        ids = self.space.ids_of(rows)
+        named: dict[int, tuple[str, ...]] = {}
+        out: list[Scored] = []
+        scores, sources = self.scores[:n].tolist(), self.sources[:n].tolist()
+        for item_id, row, score, bits in zip(ids, rows, scores, sources, strict=True):
+            names = named.get(bits)
+            if names is None:
+                names = named[bits] = self._names_of(bits)
+            out.append(Scored(item_id, score, names, self.reasons.get(row, ())))
+        return out
 
     @classmethod
     def of(cls, space: RowSpace, scored: Sequence[Scored], names: Sequence[str] = ()) -> Ranked:
