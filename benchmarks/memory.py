@@ -7,10 +7,11 @@ another's garbage; each reads its own RSS (``VmRSS`` in /proc/self/status) befor
 after, after a ``gc.collect()``:
 
 * ``baseline``: a bare interpreter, then after importing ``recsys.engine`` and building an
-  ``Engine(Settings(ann_backend="hnsw"))`` with no data;
+  ``Engine(Settings())`` (the default auto index backend) with no data;
 * ``items``: the engine after ``apply_item`` of N catalogue records (title, two genres, a
   creator, a year: like the README's example), then after ``refresh_index()`` puts their
-  MF vectors (created on first use) into the hnsw index;
+  MF vectors (created on first use) into the index (hnswlib past 20,000 items, its graph built
+  in a thread that the script waits for);
 * ``users``: the same N items, then one ``like`` interaction processed (``engine.process``:
   learn, refresh the index when due, rank a list) for each of U new users, so each has a
   vector and a full state in ``engine.users`` (a UserStore over a plain dict here). Also the
