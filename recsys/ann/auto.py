@@ -136,6 +136,12 @@ class AutoIndex(VectorIndex):
         return self._inner
 
     @property
+    def capacity(self) -> int:
+        """Labels the current index has room for before it grows."""
+        inner = self._inner
+        return inner.capacity if isinstance(inner, (BruteForceIndex, HnswIndex)) else len(inner)
+
+    @property
     def building(self) -> bool:
         """True while a graph is being built in the background."""
         return self._build is not None
