@@ -136,8 +136,11 @@ class CoVisitation:
         >>> c.counts(np.array([1, 2, 3]), np.array([2, 1, 2])).tolist()
         [[1.0, 0.0, 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 0.0]]
         """
-        rows = [(n, self.rows.get(item)) for n, item in enumerate(items.tolist())]
-        rows = [(n, row) for n, row in rows if row is not None and row.n]
+        rows: list[tuple[int, _Row]] = []
+        for n, item in enumerate(items.tolist()):
+            row = self.rows.get(item)
+            if row is not None and row.n:
+                rows.append((n, row))
         if not rows or not len(others):
             return np.zeros((len(items), len(others)))
         columns, inverse = np.unique(others, return_inverse=True)
