@@ -25,12 +25,21 @@ from typing import Any
 
 import numpy as np
 
-from recsys.ann import AutoIndex, VectorIndex, make_index
+from recsys.ann import AutoIndex, HnswIndex, VectorIndex, make_index
 from recsys.items.state import ItemState
 from recsys.rows import Mask, Rows
 from recsys.settings import Settings
 
 _EMBED_CHUNK = 65536  # rows embedded at once when the whole catalogue is re-embedded (bounds memory)
+_SLICE_MAX = 16384
+"""Rows of the rolling re-embedding at one refresh at most: past ~3 million items (2,000 steps a
+pass, 256 steps a refresh) a pass takes longer than ``tower_reembed_events`` steps instead of one
+refresh taking longer."""
+
+
+def _graph(index: VectorIndex) -> bool:
+    """Whether writing to ``index`` costs hnswlib's 0.1-1 ms a vector (an exact index's 0.01 ms does not count)."""
+    return isinstance(index, HnswIndex) or (isinstance(index, AutoIndex) and index.backend == "hnsw")
 
 
 def new_index(settings: Settings, dim: int, mips: bool = True) -> VectorIndex:
@@ -169,49 +178,70 @@ class Indexes:
         """
         self.last_refresh = time.monotonic() if now is None else now
         tol = self.settings.index_tolerance if tolerance is None else tolerance
+        budget = None  # an explicit full refresh (a tolerance given) is not limited
+        if tolerance is None and self.settings.index_write_budget:
+            budget = self.settings.index_write_budget
         self.flush_content()
-        if self.uses_towers:
-            self.refresh_towers()
         rows = np.fromiter(self.dirty, dtype=np.int64, count=len(self.dirty))
         self.dirty.clear()
         rows = np.sort(rows[self.items.catalog.available.data[rows]])
-        if len(rows) == 0:
-            return 0
-        written = self._write_moved("mf", rows, self.items.model.vectors(rows), tol)
-        if written:
-            self.items.counters["refreshes"] += 1
+        written = 0
+        if len(rows):
+            written, later = self._write_moved("mf", rows, self.items.model.vectors(rows), tol, budget)
+            self.dirty.update(later.tolist())  # moved, not written: the next refresh
+            if written:
+                self.items.counters["refreshes"] += 1
+        if self.uses_towers:
+            self.refresh_towers(budget=None if budget is None else max(budget - written, 0))
         return written
 
-    def refresh_towers(self, everything: bool = False) -> int:
+    def refresh_towers(self, everything: bool = False, budget: int | None = None) -> int:
         """Re-embed the items the towers marked, and the next slice of the whole catalogue (or all
-        of it), and rewrite those that moved; returns how many were rewritten.
+        of it), and rewrite those that moved, at most ``budget`` of them into an hnswlib index (the
+        marked items first); returns how many were rewritten.
 
         A step on ``genre=drama`` moves every drama, not only the items of the event, so the whole
         catalogue is re-embedded once every ``tower_reembed_events`` tower steps: a slice of it at
-        every refresh, in proportion to the steps since the last one, so no refresh re-embeds a
-        million items at once.
+        every refresh, in proportion to the steps since the last one (at most ``_SLICE_MAX`` rows),
+        so no refresh re-embeds a million items at once.
         """
         towers = self.items.tower_items
         if everything:
             towers.dirty.clear()
-            rows = np.sort(self.items.catalog.available_rows())
+            groups = [np.sort(self.items.catalog.available_rows())]
         else:
-            rows = np.union1d(towers.take_dirty(), self._reembed_slice())
+            marked = towers.take_dirty()
+            groups = [marked, np.setdiff1d(self._reembed_slice(), marked)]
         written = 0
-        for start in range(0, len(rows), _EMBED_CHUNK):
-            chunk = rows[start : start + _EMBED_CHUNK]
-            written += self._write_moved("tower", chunk, towers.refresh(chunk), self.settings.index_tolerance)
+        for group, rows in enumerate(groups):
+            for start in range(0, len(rows), _EMBED_CHUNK):
+                chunk = rows[start : start + _EMBED_CHUNK]
+                left = None if budget is None else max(budget - written, 0)
+                vectors = towers.refresh(chunk)
+                done, later = self._write_moved("tower", chunk, vectors, self.settings.index_tolerance, left)
+                written += done
+                if group == 0:
+                    towers.dirty.update(later.tolist())  # marked, moved, not written: the next refresh
         return written
 
-    def _write_moved(self, name: str, rows: Rows, vectors: np.ndarray, tolerance: float) -> int:
+    def _write_moved(
+        self, name: str, rows: Rows, vectors: np.ndarray, tolerance: float, budget: int | None = None
+    ) -> tuple[int, Rows]:
         """Write the rows whose vector is new to the index or moved by more than ``tolerance`` of
-        its indexed length; returns how many."""
+        its indexed length, at most ``budget`` of them into an hnswlib index (new rows first, then
+        the most moved); returns how many were written and the moved rows left unwritten."""
         index, written = (self.mf, self._written["mf"]) if name == "mf" else (self.tower, self._written["tower"])
         moved = written.moved(index, rows, vectors, tolerance)
-        if moved.any():
-            index.upsert(rows[moved], vectors[moved])
-            written.wrote(rows[moved], vectors[moved])
-        return int(moved.sum())
+        where = np.flatnonzero(moved > 0)
+        later = rows[:0]
+        if budget is not None and len(where) > budget and _graph(index):
+            order = np.argsort(-moved[where], kind="stable")  # new rows (inf) first, then the most moved
+            later = np.sort(rows[where[order[budget:]]])
+            where = np.sort(where[order[:budget]])
+        if len(where):
+            index.upsert(rows[where], vectors[where])
+            written.wrote(rows[where], vectors[where])
+        return len(where), later
 
     def _reembed_slice(self) -> Rows:
         """The next rows of the rolling re-embedding (available ones), as many as the tower steps
@@ -219,7 +249,7 @@ class Indexes:
         steps = self.items.towers.updates - self._reembed_steps
         self._reembed_steps = self.items.towers.updates
         size = len(self.items.rows)
-        count = min(size, -(-size * steps // self.settings.tower_reembed_events))
+        count = min(size, _SLICE_MAX, -(-size * steps // self.settings.tower_reembed_events))
         if count <= 0:
             return np.empty(0, dtype=np.int64)
         rows = (self._reembed_cursor + np.arange(count)) % size
@@ -261,8 +291,8 @@ class Written:
             self.present = np.concatenate([self.present, np.zeros(size - len(self.present), dtype=bool)])
 
     def moved(self, index: VectorIndex, rows: Rows, vectors: np.ndarray, tolerance: float) -> np.ndarray:
-        """Whether each row is new to ``index`` or its vector moved by more than ``tolerance`` of
-        its indexed length."""
+        """How far each row's vector moved from what ``index`` holds, as a fraction of the indexed
+        length (``inf`` for a row new to the index; compare with ``tolerance``)."""
         self._fit(rows)
         unknown = rows[~self.present[rows]]
         if len(unknown):
@@ -270,7 +300,10 @@ class Written:
             self.wrote(unknown[there], old[there])
         old = self.vectors[rows].astype(np.float32)
         step = np.linalg.norm(vectors - old, axis=1)
-        return ~self.present[rows] | (step > tolerance * np.linalg.norm(old, axis=1))
+        length = np.linalg.norm(old, axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(step > tolerance * length, step / length, 0.0)  # 0: not moved past tolerance
+        return np.where(self.present[rows], ratio, np.inf)
 
     def wrote(self, rows: Rows, vectors: np.ndarray) -> None:
         self._fit(rows)

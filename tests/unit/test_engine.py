@@ -136,6 +136,30 @@ def test_the_index_is_rewritten_only_for_vectors_that_moved_enough() -> None:
     assert np.allclose(indexed(), engine.items.model.item_vector("i1"))
 
 
+@pytest.mark.parametrize("backend", ["hnsw", "brute"])
+def test_a_refresh_writes_at_most_the_budget_into_hnswlib_and_the_rest_at_the_next(backend: str) -> None:
+    engine = engine_with(40, ann_backend=backend, index_write_budget=5, index_refresh_events=10**6, generators="mf")
+    for n in range(20):
+        engine.apply(ev(f"e{n}", f"u{n}", f"i{n}"))
+    pending = set(engine.indexes.dirty)
+    assert len(pending) >= 20
+    written = engine.indexes.refresh()
+    if backend == "brute":  # an exact index is never limited
+        assert written == len(pending) and not engine.indexes.dirty
+        return
+    assert written == 5 and engine.indexes.dirty == pending - set(engine.indexes.mf.labels().tolist())
+    refreshes = 1
+    while engine.indexes.dirty:
+        written += engine.indexes.refresh()
+        refreshes += 1
+    assert written == len(pending) == len(engine.indexes.mf) and refreshes == -(-len(pending) // 5)
+    for n in range(20, 40):
+        engine.apply(ev(f"e{n}", f"u{n}", f"i{n}"))
+    changed = len(engine.indexes.dirty)
+    assert engine.refresh_index(tolerance=0.0) == changed > 5  # an explicit refresh is not limited
+    assert not engine.indexes.dirty
+
+
 def test_loading_without_a_snapshot_says_so(tmp_path: Path) -> None:
     assert Engine(Settings()).load(tmp_path / "nothing-here") is False
 
