@@ -31,6 +31,7 @@ from recsys.rows import Mask, Rows
 from recsys.settings import Settings
 
 _EMBED_CHUNK = 65536  # rows embedded at once when the whole catalogue is re-embedded (bounds memory)
+_WRITE_CHUNK = 8  # vectors written into hnswlib between two looks at the refresh's deadline
 _SLICE_MAX = 16384
 """Rows of the rolling re-embedding at one refresh at most: past ~3 million items (2,000 steps a
 pass, 256 steps a refresh) a pass takes longer than ``tower_reembed_events`` steps instead of one
@@ -166,39 +167,40 @@ class Indexes:
         if len(self.dirty) >= s.index_refresh_events or (
             self.dirty and now - self.last_refresh >= s.index_refresh_seconds
         ):
-            return self.refresh(now)
+            return self.refresh(now, limited=True)
         return 0
 
-    def refresh(self, now: float | None = None, tolerance: float | None = None) -> int:
+    def refresh(self, now: float | None = None, tolerance: float | None = None, limited: bool = False) -> int:
         """Write changed item vectors to the indexes now; returns how many MF vectors were written.
 
         An item already indexed is rewritten only when its vector moved by more than
         ``tolerance`` (default: the setting) of its indexed length, compared with what the
-        index holds, so small steps add up until they matter.
+        index holds, so small steps add up until they matter. ``limited`` (the periodic refresh):
+        stop writing into hnswlib after ``index_refresh_ms``, leaving the rest for later.
         """
         self.last_refresh = time.monotonic() if now is None else now
         tol = self.settings.index_tolerance if tolerance is None else tolerance
-        budget = None  # an explicit full refresh (a tolerance given) is not limited
-        if tolerance is None and self.settings.index_write_budget:
-            budget = self.settings.index_write_budget
+        deadline = None
+        if limited and self.settings.index_refresh_ms:
+            deadline = time.monotonic() + self.settings.index_refresh_ms / 1000.0
         self.flush_content()
         rows = np.fromiter(self.dirty, dtype=np.int64, count=len(self.dirty))
         self.dirty.clear()
         rows = np.sort(rows[self.items.catalog.available.data[rows]])
         written = 0
         if len(rows):
-            written, later = self._write_moved("mf", rows, self.items.model.vectors(rows), tol, budget)
+            written, later = self._write_moved("mf", rows, self.items.model.vectors(rows), tol, deadline)
             self.dirty.update(later.tolist())  # moved, not written: the next refresh
             if written:
                 self.items.counters["refreshes"] += 1
         if self.uses_towers:
-            self.refresh_towers(budget=None if budget is None else max(budget - written, 0))
+            self.refresh_towers(deadline=deadline)
         return written
 
-    def refresh_towers(self, everything: bool = False, budget: int | None = None) -> int:
+    def refresh_towers(self, everything: bool = False, deadline: float | None = None) -> int:
         """Re-embed the items the towers marked, and the next slice of the whole catalogue (or all
-        of it), and rewrite those that moved, at most ``budget`` of them into an hnswlib index (the
-        marked items first); returns how many were rewritten.
+        of it), and rewrite those that moved, into an hnswlib index until the ``deadline``
+        (``time.monotonic()``; the marked items first); returns how many were rewritten.
 
         A step on ``genre=drama`` moves every drama, not only the items of the event, so the whole
         catalogue is re-embedded once every ``tower_reembed_events`` tower steps: a slice of it at
@@ -216,32 +218,36 @@ class Indexes:
         for group, rows in enumerate(groups):
             for start in range(0, len(rows), _EMBED_CHUNK):
                 chunk = rows[start : start + _EMBED_CHUNK]
-                left = None if budget is None else max(budget - written, 0)
                 vectors = towers.refresh(chunk)
-                done, later = self._write_moved("tower", chunk, vectors, self.settings.index_tolerance, left)
+                done, later = self._write_moved("tower", chunk, vectors, self.settings.index_tolerance, deadline)
                 written += done
                 if group == 0:
                     towers.dirty.update(later.tolist())  # marked, moved, not written: the next refresh
         return written
 
     def _write_moved(
-        self, name: str, rows: Rows, vectors: np.ndarray, tolerance: float, budget: int | None = None
+        self, name: str, rows: Rows, vectors: np.ndarray, tolerance: float, deadline: float | None = None
     ) -> tuple[int, Rows]:
         """Write the rows whose vector is new to the index or moved by more than ``tolerance`` of
-        its indexed length, at most ``budget`` of them into an hnswlib index (new rows first, then
-        the most moved); returns how many were written and the moved rows left unwritten."""
+        its indexed length; into an hnswlib index, new rows first, then the most moved, in chunks
+        of ``_WRITE_CHUNK`` until the ``deadline`` (at least one chunk). Returns how many were
+        written and the moved rows left unwritten."""
         index, written = (self.mf, self._written["mf"]) if name == "mf" else (self.tower, self._written["tower"])
         moved = written.moved(index, rows, vectors, tolerance)
         where = np.flatnonzero(moved > 0)
-        later = rows[:0]
-        if budget is not None and len(where) > budget and _graph(index):
-            order = np.argsort(-moved[where], kind="stable")  # new rows (inf) first, then the most moved
-            later = np.sort(rows[where[order[budget:]]])
-            where = np.sort(where[order[:budget]])
-        if len(where):
-            index.upsert(rows[where], vectors[where])
-            written.wrote(rows[where], vectors[where])
-        return len(where), later
+        if deadline is None or len(where) <= _WRITE_CHUNK or not _graph(index):
+            if len(where):
+                index.upsert(rows[where], vectors[where])
+                written.wrote(rows[where], vectors[where])
+            return len(where), rows[:0]
+        ordered = where[np.argsort(-moved[where], kind="stable")]  # new rows (inf) first, then the most moved
+        done = 0
+        while done < len(ordered) and (done == 0 or time.monotonic() < deadline):
+            chunk = np.sort(ordered[done : done + _WRITE_CHUNK])
+            index.upsert(rows[chunk], vectors[chunk])
+            written.wrote(rows[chunk], vectors[chunk])
+            done += len(chunk)
+        return done, np.sort(rows[ordered[done:]])
 
     def _reembed_slice(self) -> Rows:
         """The next rows of the rolling re-embedding (available ones), as many as the tower steps

@@ -260,11 +260,12 @@ class Settings:
         "length (hnswlib updates cost milliseconds; lists are scored with current vectors anyway).",
         0.5,
     )
-    index_write_budget: int = _doc(
-        "hnswlib writes per index refresh at most (a write costs 0.1-1 ms, so this bounds the pause), the "
-        "items of events first, the most moved first; the rest wait for the next refresh (items of events) "
-        "or the next pass of the rolling re-embedding. Exact (numpy) indexes are never limited; 0: no limit.",
-        64,
+    index_refresh_ms: float = _doc(
+        "Time an index refresh may spend writing into hnswlib (a write costs 0.1-1 ms, more at a million "
+        "items), the items of events first and the most moved first; the rest wait for the next refresh "
+        "(items of events) or the next pass of the rolling re-embedding. At least 8 vectors an index are "
+        "written each time; exact (numpy) indexes are never limited; 0: no limit.",
+        20.0,
     )
     dedupe_window: int = _doc("Event ids remembered per user to skip redelivered events.", 200)
     history_size: int = _doc("Recent items kept per user.", 50)
@@ -375,7 +376,7 @@ class Settings:
         need(self.tower_learning_rate > 0, "tower_learning_rate", "must be positive")
         need(self.tower_history >= 0, "tower_history", "must be 0 or more")
         need(self.tower_reembed_events >= 1, "tower_reembed_events", "must be at least 1")
-        need(self.index_write_budget >= 0, "index_write_budget", "must be 0 (no limit) or more")
+        need(self.index_refresh_ms >= 0, "index_refresh_ms", "must be 0 (no limit) or more")
         need(self.covisit_window >= 1, "covisit_window", "must be at least 1")
         need(self.covisit_half_life >= 0, "covisit_half_life", "must be 0 (no decay) or positive seconds")
         need(self.blend_offset >= 0, "blend_offset", "must be 0 or more")

@@ -137,26 +137,26 @@ def test_the_index_is_rewritten_only_for_vectors_that_moved_enough() -> None:
 
 
 @pytest.mark.parametrize("backend", ["hnsw", "brute"])
-def test_a_refresh_writes_at_most_the_budget_into_hnswlib_and_the_rest_at_the_next(backend: str) -> None:
-    engine = engine_with(40, ann_backend=backend, index_write_budget=5, index_refresh_events=10**6, generators="mf")
+def test_a_refresh_past_its_time_writes_one_chunk_into_hnswlib_and_the_rest_at_the_next(backend: str) -> None:
+    engine = engine_with(40, ann_backend=backend, index_refresh_ms=1e-9, index_refresh_events=10**6, generators="mf")
     for n in range(20):
         engine.apply(ev(f"e{n}", f"u{n}", f"i{n}"))
     pending = set(engine.indexes.dirty)
     assert len(pending) >= 20
-    written = engine.indexes.refresh()
+    written = engine.indexes.refresh(limited=True)
     if backend == "brute":  # an exact index is never limited
         assert written == len(pending) and not engine.indexes.dirty
         return
-    assert written == 5 and engine.indexes.dirty == pending - set(engine.indexes.mf.labels().tolist())
+    assert written == 8 and engine.indexes.dirty == pending - set(engine.indexes.mf.labels().tolist())
     refreshes = 1
     while engine.indexes.dirty:
-        written += engine.indexes.refresh()
+        written += engine.indexes.refresh(limited=True)
         refreshes += 1
-    assert written == len(pending) == len(engine.indexes.mf) and refreshes == -(-len(pending) // 5)
+    assert written == len(pending) == len(engine.indexes.mf) and refreshes == -(-len(pending) // 8)
     for n in range(20, 40):
         engine.apply(ev(f"e{n}", f"u{n}", f"i{n}"))
     changed = len(engine.indexes.dirty)
-    assert engine.refresh_index(tolerance=0.0) == changed > 5  # an explicit refresh is not limited
+    assert engine.refresh_index(tolerance=0.0) == changed > 8  # an explicit refresh is not limited
     assert not engine.indexes.dirty
 
 
