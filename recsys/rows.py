@@ -62,6 +62,19 @@ def member(rows: Rows, sorted_rows: Rows) -> np.ndarray:
     return sorted_rows[np.minimum(at, len(sorted_rows) - 1)] == rows
 
 
+def lookup(rows: Rows, sorted_rows: Rows, values: np.ndarray) -> np.ndarray:
+    """The value of each of ``rows`` in ``values`` (one per row of ``sorted_rows``, sorted
+    ascending), NaN where a row is absent: a sparse signal read for a candidate list.
+
+    >>> lookup(np.array([3, 1, 7]), np.array([1, 2, 3]), np.array([0.5, 1.0, 2.0])).tolist()
+    [2.0, 0.5, nan]
+    """
+    if len(sorted_rows) == 0:
+        return np.full(len(rows), np.nan)
+    at = np.minimum(np.searchsorted(sorted_rows, rows), len(sorted_rows) - 1)
+    return np.where(sorted_rows[at] == rows, values[at], np.nan)
+
+
 class Column:
     """One per-item array of a :class:`RowSpace`: ``data[row]`` (a row of ``width`` values when given)."""
 

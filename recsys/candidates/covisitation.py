@@ -10,7 +10,7 @@ import numpy as np
 
 from recsys.candidates.base import NONE, Candidates, Generator, top
 from recsys.request import Request
-from recsys.rows import Rows
+from recsys.rows import Rows, lookup
 
 
 class CoVisitationSource(Generator):
@@ -35,11 +35,7 @@ class CoVisitationSource(Generator):
     def signal(self, request: Request, rows: Rows) -> np.ndarray | None:
         if not len(request.recent):
             return None
-        keys, scores = self._scores(request)
-        if not len(keys):
-            return np.full(len(rows), np.nan)
-        at = np.minimum(np.searchsorted(keys, rows), len(keys) - 1)
-        return np.where(keys[at] == rows, scores[at], np.nan)
+        return lookup(rows, *self._scores(request))
 
     def reason(self, request: Request, row: int) -> str | None:
         return self.reasons(request, np.array([row]))[0]
