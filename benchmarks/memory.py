@@ -195,12 +195,12 @@ def main() -> None:
     def per100k(mib: float, n: int) -> str:
         return f"{mib * PER / n:8.1f}"
 
-    print(f"Engine(Settings(ann_backend='hnsw')), {n_items:,} items, {n_users:,} users; RSS from VmRSS, MiB")
+    print(f"Engine(Settings()) (auto index backend), {n_items:,} items, {n_users:,} users; RSS from VmRSS, MiB")
     print(f"{'measurement (own subprocess each)':<60} {'RSS MiB':>8} {'per 100k':>8}")
     print(f"{'bare interpreter':<60} {base['python MiB']:8.1f}")
     print(f"{'after import + empty Engine (baseline)':<60} {base['after import + empty Engine MiB']:8.1f}")
     print(f"{'items: catalogue records (apply_item)':<60} {catalogue:8.1f} {per100k(catalogue, n_items)}")
-    print(f"{'items: MF vectors + hnsw index (refresh_index)':<60} {index:8.1f} {per100k(index, n_items)}")
+    print(f"{'items: vectors + indexes (refresh_index)':<60} {index:8.1f} {per100k(index, n_items)}")
     print(f"{'items: total':<60} {catalogue + index:8.1f} {per100k(catalogue + index, n_items)}")
     print(f"{'users: state in engine.users after 1 like each':<60} {user_delta:8.1f} {per100k(user_delta, n_users)}")
     deep = users["users dict deep MiB"]
@@ -208,7 +208,7 @@ def main() -> None:
     print(f"{'whole engine with items and users':<60} {users['after users MiB']:8.1f}")
     print()
     print(
-        f"hnsw capacity {items['index capacity']:,} for {items['indexed']:,} vectors (doubling from 1,024); "
+        f"MF index capacity {items['index capacity']:,} for {items['indexed']:,} vectors (doubling from 1,024); "
         f"catalogue {items['catalogue s']:.1f} s, refresh_index {items['refresh_index s']:.1f} s, "
         f"{n_users:,} process() calls {users['process s']:.1f} s"
     )

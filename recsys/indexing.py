@@ -38,6 +38,17 @@ pass, 256 steps a refresh) a pass takes longer than ``tower_reembed_events`` ste
 refresh taking longer."""
 
 
+class _Budget:
+    """Until when a periodic refresh may write into hnswlib; its first chunk is always written."""
+
+    def __init__(self, seconds: float) -> None:
+        self.deadline = time.monotonic() + seconds
+        self.started = False
+
+    def allows(self) -> bool:
+        return not self.started or time.monotonic() < self.deadline
+
+
 def _graph(index: VectorIndex) -> bool:
     """Whether writing to ``index`` costs hnswlib's 0.1-1 ms a vector (an exact index's 0.01 ms does not count)."""
     return isinstance(index, HnswIndex) or (isinstance(index, AutoIndex) and index.backend == "hnsw")
@@ -180,27 +191,27 @@ class Indexes:
         """
         self.last_refresh = time.monotonic() if now is None else now
         tol = self.settings.index_tolerance if tolerance is None else tolerance
-        deadline = None
+        budget = None
         if limited and self.settings.index_refresh_ms:
-            deadline = time.monotonic() + self.settings.index_refresh_ms / 1000.0
+            budget = _Budget(self.settings.index_refresh_ms / 1000.0)
         self.flush_content()
         rows = np.fromiter(self.dirty, dtype=np.int64, count=len(self.dirty))
         self.dirty.clear()
         rows = np.sort(rows[self.items.catalog.available.data[rows]])
         written = 0
         if len(rows):
-            written, later = self._write_moved("mf", rows, self.items.model.vectors(rows), tol, deadline)
+            written, later = self._write_moved("mf", rows, self.items.model.vectors(rows), tol, budget)
             self.dirty.update(later.tolist())  # moved, not written: the next refresh
             if written:
                 self.items.counters["refreshes"] += 1
         if self.uses_towers:
-            self.refresh_towers(deadline=deadline)
+            self.refresh_towers(budget=budget)
         return written
 
-    def refresh_towers(self, everything: bool = False, deadline: float | None = None) -> int:
+    def refresh_towers(self, everything: bool = False, budget: _Budget | None = None) -> int:
         """Re-embed the items the towers marked, and the next slice of the whole catalogue (or all
-        of it), and rewrite those that moved, into an hnswlib index until the ``deadline``
-        (``time.monotonic()``; the marked items first); returns how many were rewritten.
+        of it), and rewrite those that moved, into an hnswlib index as far as the refresh's
+        ``budget`` allows (the marked items first); returns how many were rewritten.
 
         A step on ``genre=drama`` moves every drama, not only the items of the event, so the whole
         catalogue is re-embedded once every ``tower_reembed_events`` tower steps: a slice of it at
@@ -219,34 +230,35 @@ class Indexes:
             for start in range(0, len(rows), _EMBED_CHUNK):
                 chunk = rows[start : start + _EMBED_CHUNK]
                 vectors = towers.refresh(chunk)
-                done, later = self._write_moved("tower", chunk, vectors, self.settings.index_tolerance, deadline)
+                done, later = self._write_moved("tower", chunk, vectors, self.settings.index_tolerance, budget)
                 written += done
                 if group == 0:
                     towers.dirty.update(later.tolist())  # marked, moved, not written: the next refresh
         return written
 
     def _write_moved(
-        self, name: str, rows: Rows, vectors: np.ndarray, tolerance: float, deadline: float | None = None
+        self, name: str, rows: Rows, vectors: np.ndarray, tolerance: float, budget: _Budget | None = None
     ) -> tuple[int, Rows]:
         """Write the rows whose vector is new to the index or moved by more than ``tolerance`` of
         its indexed length; into an hnswlib index, new rows first, then the most moved, in chunks
-        of ``_WRITE_CHUNK`` until the ``deadline`` (at least one chunk). Returns how many were
+        of ``_WRITE_CHUNK`` as far as the refresh's ``budget`` allows. Returns how many were
         written and the moved rows left unwritten."""
         index, written = (self.mf, self._written["mf"]) if name == "mf" else (self.tower, self._written["tower"])
         moved = written.moved(index, rows, vectors, tolerance)
         where = np.flatnonzero(moved > 0)
-        if deadline is None or len(where) <= _WRITE_CHUNK or not _graph(index):
+        if budget is None or not _graph(index):
             if len(where):
                 index.upsert(rows[where], vectors[where])
                 written.wrote(rows[where], vectors[where])
             return len(where), rows[:0]
         ordered = where[np.argsort(-moved[where], kind="stable")]  # new rows (inf) first, then the most moved
         done = 0
-        while done < len(ordered) and (done == 0 or time.monotonic() < deadline):
+        while done < len(ordered) and budget.allows():
             chunk = np.sort(ordered[done : done + _WRITE_CHUNK])
             index.upsert(rows[chunk], vectors[chunk])
             written.wrote(rows[chunk], vectors[chunk])
             done += len(chunk)
+            budget.started = True
         return done, np.sort(rows[ordered[done:]])
 
     def _reembed_slice(self) -> Rows:

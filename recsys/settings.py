@@ -263,8 +263,8 @@ class Settings:
     index_refresh_ms: float = _doc(
         "Time an index refresh may spend writing into hnswlib (a write costs 0.1-1 ms, more at a million "
         "items), the items of events first and the most moved first; the rest wait for the next refresh "
-        "(items of events) or the next pass of the rolling re-embedding. At least 8 vectors an index are "
-        "written each time; exact (numpy) indexes are never limited; 0: no limit.",
+        "(items of events) or the next pass of the rolling re-embedding. At least 8 vectors are written each "
+        "time; exact (numpy) indexes are never limited; 0: no limit.",
         20.0,
     )
     dedupe_window: int = _doc("Event ids remembered per user to skip redelivered events.", 200)
