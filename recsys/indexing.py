@@ -33,9 +33,11 @@ from recsys.settings import Settings
 _EMBED_CHUNK = 65536  # rows embedded at once when the whole catalogue is re-embedded (bounds memory)
 _WRITE_CHUNK = 8  # vectors written into hnswlib between two looks at the refresh's deadline
 _SLICE_MAX = 16384
-"""Rows of the rolling re-embedding at one refresh at most: past ~3 million items (2,000 steps a
-pass, 256 steps a refresh) a pass takes longer than ``tower_reembed_events`` steps instead of one
-refresh taking longer."""
+"""Rows of the rolling re-embedding at one refresh at most."""
+_REEMBED_PER_STEP = 64
+"""Rows of the rolling re-embedding per tower step at most: past 128,000 items (64 x 2,000 steps)
+a pass takes longer than ``tower_reembed_events`` steps instead of each event paying for more
+rows (at a million items, 500 rows a step took a third of the engine's time)."""
 
 
 class _Budget:
@@ -267,7 +269,7 @@ class Indexes:
         steps = self.items.towers.updates - self._reembed_steps
         self._reembed_steps = self.items.towers.updates
         size = len(self.items.rows)
-        count = min(size, _SLICE_MAX, -(-size * steps // self.settings.tower_reembed_events))
+        count = min(size, _SLICE_MAX, _REEMBED_PER_STEP * steps, -(-size * steps // self.settings.tower_reembed_events))
         if count <= 0:
             return np.empty(0, dtype=np.int64)
         rows = (self._reembed_cursor + np.arange(count)) % size
