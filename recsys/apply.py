@@ -225,7 +225,7 @@ class Applier:
             items.learned.observe(event.user_id, row, positive=weight > 0)  # labels the last list
         state.events += 1
         items.tick(event.timestamp)
-        recent = items.rows.lookup(state.recent_positives()) if weight > 0 else np.empty(0, dtype=np.int64)
+        recent = items.rows.known(state.recent_positives()) if weight > 0 else np.empty(0, dtype=np.int64)
         seen = Observation(event, row, state, weight, recent)
         if weight > 0:
             items.covisitation.observe(recent.tolist(), row, at=event.timestamp)

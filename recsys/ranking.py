@@ -166,12 +166,12 @@ class Ranker:
         excluded_ids = state.excluded() | (exclude or set())
         excluded = space.lookup(list(excluded_ids))
         excluded = np.unique(excluded[excluded >= 0])
-        history = space.lookup(state.history)
-        recent = space.lookup(state.recent_positives())
+        history = space.known(state.history)
+        recent = space.known(state.recent_positives())
         request = Request(
             state, factors_of(state), excluded_ids, k=k, now=self.items.clock,
             context={**state.context, **(context or {})}, excluded=excluded,
-            recent=recent[recent >= 0], history=history[history >= 0],
+            recent=recent, history=history,
         )  # fmt: skip
         filters = self.filters
         request.allowed = lambda rows: filters.mask(request, rows)

@@ -168,8 +168,15 @@ class RowSpace:
         get = self._rows.get
         return np.fromiter((get(i, -1) for i in ids), dtype=np.int64, count=len(ids))
 
-    def id_of(self, row: int) -> str:
-        return self.ids[row]
+    def known(self, ids: Sequence[str]) -> Rows:
+        """The rows of those ``ids`` that were seen, in order (unknown ids are left out).
+
+        >>> space = RowSpace()
+        >>> space.rows(["a", "b"]).tolist(), space.known(["b", "zz", "a"]).tolist()
+        ([0, 1], [1, 0])
+        """
+        rows = self.lookup(ids)
+        return rows[rows >= 0]
 
     def ids_of(self, rows: Iterable[int]) -> list[str]:
         ids = self.ids

@@ -164,6 +164,20 @@ def test_loading_without_a_snapshot_says_so(tmp_path: Path) -> None:
     assert Engine(Settings()).load(tmp_path / "nothing-here") is False
 
 
+def test_user_state_naming_items_this_engine_never_saw_teaches_nothing_about_them() -> None:
+    """User state can outlive item state (a snapshot of an older format is ignored; the user table
+    is not): items the user's history names but the engine does not know are left out of what
+    an event teaches, never learned as row -1."""
+    old = engine_with(5)
+    old.process(ev("e0", "u", "gone"))  # an item only the old engine knew
+    engine = Engine(Settings(), users=old.users)
+    for n in range(5):
+        engine.apply_item(Item(f"i{n}"))
+    engine.process(ev("e1", "u", "i1"))
+    assert -1 not in engine.items.covisitation.rows
+    assert min(engine.items.covisitation.rows, default=0) >= 0
+
+
 def test_a_snapshot_for_other_settings_is_ignored(tmp_path: Path) -> None:
     engine = engine_with(5, factors=8)
     engine.process(ev("e", "u", "i1"))
