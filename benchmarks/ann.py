@@ -125,6 +125,7 @@ def bpr_data(seed: int, n: int, n_queries: int, events: int, users: int) -> Data
     factors: dict[str, UserFactors] = {}
     counts: dict[str, int] = {}
     all_ids = [f"i{j}" for j in range(n)]
+    bpr.rows.rows(all_ids)  # row j is item i{j}
     engaged: list[str] = []
     is_engaged = np.zeros(n, dtype=bool)
     touched = np.zeros(n, dtype=bool)
@@ -139,10 +140,11 @@ def bpr_data(seed: int, n: int, n_queries: int, events: int, users: int) -> Data
             while len(picks) < NEGATIVES:
                 picks.add(int(draw.integers(0, len(pool))))
             negatives = sorted(pool[j] for j in picks if pool[j] != event.item_id)
-        factors[event.user_id] = bpr.learn(user, event.item_id, weight, negatives)
+        negative_rows = np.array([int(j[1:]) for j in negatives], dtype=np.int64)
+        factors[event.user_id] = bpr.learn(user, row, weight, negative_rows)
         counts[event.user_id] = counts.get(event.user_id, 0) + 1
         touched[row] = True
-        touched[[int(j[1:]) for j in negatives]] = True
+        touched[negative_rows] = True
         if weight > 0 and not is_engaged[row]:
             is_engaged[row] = True
             engaged.append(event.item_id)
