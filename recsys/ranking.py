@@ -188,7 +188,7 @@ class Ranker:
             # Too few candidates: score every eligible item (exhaustive fallback), after every
             # candidate (relevance 0).
             rest = self.items.catalog.available_rows()
-            rest = np.sort(rest[request.mask(rest) & ~np.isin(rest, ranked.rows)])
+            rest = np.sort(rest[~np.isin(rest, ranked.rows)])  # _scored applies the hard filters
             fallback = self._scored(request, rest, np.full(len(rest), 1 << (len(self.names) - 1), dtype=np.int64))
             ranked = Ranked(
                 ranked.space, np.concatenate([ranked.rows, fallback.rows]),

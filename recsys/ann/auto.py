@@ -74,7 +74,7 @@ class AutoIndex(VectorIndex):
     ----------
     dim : int
         Vector dimension.
-    threshold : int, default 10000
+    threshold : int, default 20000
         Live labels at which the hnsw index is built.
     build_threads : int, default 1
         Threads for the one-time build (writes after it use the hnsw index's ``num_threads``).

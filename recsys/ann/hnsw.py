@@ -438,6 +438,7 @@ class HnswIndex(VectorIndex):
                 return NO_LABELS, NO_SCORES
             q_graph = augment_query(q) if self._mips else q
             ef = max(self._ef, n)
+            candidates: Labels | None = None  # every allowed live label, once looked at
             for walk in itertools.count():
                 found = self._knn(q_graph, min(ef, live), ef)
                 if found is not None:
@@ -455,7 +456,7 @@ class HnswIndex(VectorIndex):
                         return self._scan(q, n, candidates)
                 self.widenings += 1
                 ef *= 2
-            return self._scan(q, n, self._allowed_live(allowed))
+            return self._scan(q, n, self._allowed_live(allowed) if candidates is None else candidates)
 
     def _allowed_live(self, allowed: Allowed | None) -> Labels:
         labels = np.flatnonzero(self._state == _LIVE).astype(np.int64)
