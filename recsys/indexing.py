@@ -77,10 +77,10 @@ class Indexes:
         self.settings = settings
         s = settings
         # the towers learn only when something uses them (they cost ~0.2 ms per event)
-        self.uses_towers = "two_tower" in s.generators or bool(s.blend_weights.get("two_tower"))
+        self.uses_towers = "two_tower" in s.generator_names or bool(s.blend_weights.get("two_tower"))
         # a content index only for the content generator (an index costs ~350 B an item); without
         # one, a content search (``/similar/``) scans the content vectors exactly
-        self.uses_content = "content" in [g.strip() for g in s.generators.split(",")]
+        self.uses_content = "content" in s.generator_names
         self.mf = new_index(s, items.model.dim) if mf is None else mf
         self.tower = new_index(s, s.tower_dim, mips=False)  # two-tower embeddings are unit length
         self._content = new_index(s, s.content_dim, mips=False)  # so are content vectors

@@ -45,8 +45,8 @@ FALLBACK = "catalog"
 def check_names(settings: Settings) -> None:
     """Every generator, blend signal and re-ranking step the settings name is registered; else a
     :class:`ConfigError` that names the variable and the valid names."""
-    generators = [g.strip() for g in settings.generators.split(",") if g.strip()]
-    steps = [t.strip() for t in settings.rerank_steps.split(",") if t.strip()]
+    generators = settings.generator_names
+    steps = settings.rerank_step_names
     checks: list[tuple[str, list[str], list[str]]] = [
         ("generators", generators, list(GENERATORS)),
         ("blend_weights", list(settings.blend_weights), list(GENERATORS)),
@@ -100,7 +100,7 @@ class Ranker:
         self.indexes = indexes
         self.settings = settings
         self.generators: dict[str, Generator] = {name: cls(items, indexes, s) for name, cls in GENERATORS.items()}
-        self.sources = [self.generators[g.strip()] for g in s.generators.split(",") if g.strip()]
+        self.sources = [self.generators[g] for g in s.generator_names]
         self.names = (*(g.name for g in self.sources), FALLBACK)  # the source bits of a Ranked
         self.scorer = self._scorer()
         parts = pipeline.Parts(

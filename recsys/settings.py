@@ -329,6 +329,20 @@ class Settings:
         return {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}
 
     @property
+    def generator_names(self) -> list[str]:
+        """``generators`` as a list of names, in order.
+
+        >>> Settings(generators="mf, covisit").generator_names
+        ['mf', 'covisit']
+        """
+        return [g.strip() for g in self.generators.split(",") if g.strip()]
+
+    @property
+    def rerank_step_names(self) -> list[str]:
+        """``rerank_steps`` as a list of names, in order."""
+        return [t.strip() for t in self.rerank_steps.split(",") if t.strip()]
+
+    @property
     def broker_servers(self) -> str:
         """The broker URL as a bootstrap.servers string for non-faust clients."""
         return ",".join(s.split("://", 1)[-1] for s in self.broker_url.replace(";", ",").split(","))
@@ -363,7 +377,7 @@ class Settings:
         need("://" in self.broker_url, "broker_url", "must look like kafka://127.0.0.1:9092")
         need(not self.web_url or self.web_url.startswith(("http://", "https://")), "web_url",
              "must look like http://worker-1:6066 (or be empty)")  # fmt: skip
-        chosen = [g.strip() for g in self.generators.split(",") if g.strip()]
+        chosen = self.generator_names
         need(bool(chosen), "generators", "must name at least one generator")
         need(self.scorer in ("blend", "learned", "mf"), "scorer", "must be blend, learned or mf")
         need(self.learned_learning_rate > 0, "learned_learning_rate", "must be positive")
@@ -389,7 +403,7 @@ class Settings:
         need(set(types) <= set(INTERACTION_TYPES), "exclude_types",
              f"must be a comma-separated subset of {', '.join(INTERACTION_TYPES)} (may be empty)")  # fmt: skip
         need(self.max_item_age >= 0, "max_item_age", "must be 0 (no limit) or positive seconds")
-        steps = [t.strip() for t in self.rerank_steps.split(",") if t.strip()]
+        steps = self.rerank_step_names
         need(len(steps) == len(set(steps)), "rerank_steps", "must name each step once")
         need(self.freshness_weight >= 0, "freshness_weight", "must be 0 (off) or more")
         need(self.freshness_half_life > 0, "freshness_half_life", "must be positive seconds")

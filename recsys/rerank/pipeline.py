@@ -96,5 +96,5 @@ STEPS: dict[str, Step] = {
 
 def build(settings: Settings, parts: Parts, filters: HardFilters) -> list[Reranker]:
     """The steps of ``settings.rerank_steps``, in order, without those turned off."""
-    names = [n.strip() for n in settings.rerank_steps.split(",") if n.strip()]
+    names = settings.rerank_step_names
     return [STEPS[n].build(settings, parts, filters) for n in names if STEPS[n].enabled(settings, parts)]
