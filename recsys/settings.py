@@ -78,6 +78,12 @@ class Settings:
         "interactions from waiting behind a fetch of the quiet topics.",
         100,
     )
+    session_timeout_ms: int = _doc(
+        "How long (ms) the group waits for a silent worker (killed, cut off) before its partitions move "
+        "to the others; heartbeats go every third of it. faust's default is 60 s; the broker's "
+        "group.min.session.timeout.ms (6,000 by default) is the floor.",
+        6000,
+    )
 
     # --- the recommender ------------------------------------------------------------
     k: int = _doc("Length of each recommendation list.", 10)
@@ -368,6 +374,8 @@ class Settings:
         need(self.init_std > 0, "init_std", "must be positive")
         need(self.snapshot_seconds > 0, "snapshot_seconds", "must be positive")
         need(self.fetch_wait_ms >= 1, "fetch_wait_ms", "must be at least 1")
+        need(self.session_timeout_ms >= 1000, "session_timeout_ms", "must be at least 1000 (ms; the broker's floor "
+             "is group.min.session.timeout.ms, 6000 by default)")
         need(self.blas_threads >= 0, "blas_threads", "must be 0 (the library's default) or more")
         need(self.log_format in ("json", "text"), "log_format", "must be json or text")
         need(self.index_refresh_seconds >= 0, "index_refresh_seconds", "must be 0 or more")

@@ -24,11 +24,12 @@ from recsys.coalesce import Coalescer
 from recsys.engine import Engine
 from recsys.settings import Settings
 from recsys.snapshot import reaped
-from schemas import Context, Follow, Interaction, Item, Recommendation, Rule, SchemaError, User, decode, encode
+from schemas import Context, Follow, Interaction, Recommendation, SchemaError, User, decode, encode
+from streams.consumer import App
 from streams.dead_letters import dead_letter
-from streams.fetch_wait import App
 from streams.logs import event_fields
 from streams.metrics import CONTENT_TYPE, Metrics
+from streams.reference import ReferenceReader, item_change, rule_change
 from streams.service import Service
 from streams.web import register_views
 
@@ -61,6 +62,8 @@ def create_app(settings: Settings) -> Service:
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication_factor,
         consumer_auto_offset_reset="earliest",
+        broker_session_timeout=settings.session_timeout_ms / 1000.0,  # failover: see the setting
+        broker_heartbeat_interval=settings.session_timeout_ms / 3000.0,
         env={},  # settings come from RECSYS_* only; stray faust variables cannot reconfigure us
     )
     # The engine's UserStore splits each user into small records of raw bytes (recsys.users). Keys stay
@@ -88,12 +91,14 @@ def create_app(settings: Settings) -> Service:
         lambda: len(engine.indexes.mf), lambda: len(engine.catalog), lag=lambda: _lag(app, engine),
         online_quality=lambda: engine.online_quality or 0.0,
     )  # fmt: skip
+    reference = ReferenceReader(settings, engine)  # items and rules: every partition, on every worker
     service = Service(
         app,
         engine,
         settings,
         {"in": 0, "applied": 0, "duplicates": 0, "dead_letters": 0, "recommendations": 0},
         metrics,
+        reference,
     )
     if engine.load(service.model_dir):
         log.info("restored model snapshot: %d items, version %s", len(engine.catalog), engine.model_version)
@@ -222,17 +227,11 @@ def create_app(settings: Settings) -> Service:
         else:
             rerank(record.user_id, record.event_id, received)
 
-    async def handle_item(event: EventT) -> None:
+    async def check_reference(event: EventT) -> None:
+        """Items and rules are applied by the reference reader, on every worker; the group's agents only
+        validate them, so that a bad record is dead-lettered once, by the partition's owner."""
         msg = event.message
-        if msg.value is None:
-            if msg.key is None:
-                raise SchemaError("item: a tombstone needs the item_id as its key")
-            engine.remove_item(msg.key.decode())
-            rerank_affected(f"item:{msg.key.decode(errors='replace')}")
-            return
-        item = decode(Item, msg.value)
-        engine.apply_item(item)
-        rerank_affected(f"item:{item.item_id}")
+        (item_change if msg.topic == settings.topic_items else rule_change)(msg.key, msg.value)
 
     async def handle_user(event: EventT) -> None:
         user = decode(User, event.message.value)
@@ -263,22 +262,6 @@ def create_app(settings: Settings) -> Service:
             return
         rerank_affected(record.event_id, received)
 
-    async def handle_rule(event: EventT) -> None:
-        msg = event.message
-        if msg.value is None:
-            if msg.key is None:
-                raise SchemaError("rule: a tombstone needs the rule_id as its key")
-            engine.remove_rule(msg.key.decode())
-            rerank_affected(f"rule:{msg.key.decode(errors='replace')}")
-            return
-        rule = decode(Rule, msg.value)
-        if msg.key is not None and msg.key.decode(errors="replace") != rule.rule_id:
-            raise SchemaError(f"rule: the message key {msg.key!r} must be the rule_id {rule.rule_id!r} (the topic "
-                              "is compacted by key, so a rule is replaced or deleted by its id)")  # fmt: skip
-        engine.apply_rule(rule)
-        log.info("rule %s %s", rule.rule_id, "applied" if rule.enabled else "deleted")
-        rerank_affected(f"rule:{rule.rule_id}")
-
     def agent(handle: Callable[[EventT], Awaitable[None]]) -> Callable[[Any], Awaitable[None]]:
         async def consume(stream: Any) -> None:
             async for event in stream.events():
@@ -288,13 +271,20 @@ def create_app(settings: Settings) -> Service:
 
     for name, topic, handle in [
         ("interactions", interactions, handle_interaction),
-        ("items", items, handle_item),
+        ("items", items, check_reference),
         ("users", profiles, handle_user),
         ("follows", follows, handle_follow),
         ("context", contexts, handle_context),
-        ("rules", rules, handle_rule),
+        ("rules", rules, check_reference),
     ]:
         app.agent(topic, concurrency=1, name=name)(agent(handle))
+
+    reference.on_change = lambda trigger: rerank_affected(trigger)
+
+    @app.task
+    async def read_reference() -> None:
+        """Every partition of items and rules, on every worker (after the start-up load)."""
+        await reference.run()
 
     @app.timer(interval=max(settings.index_refresh_seconds, 0.1))
     async def refresh_index() -> None:
@@ -326,7 +316,8 @@ def create_app(settings: Settings) -> Service:
 
     @app.page("/stats")
     async def stats(web: Any, request: Any) -> Any:
-        sizes = {"items": len(engine.catalog), "index": len(engine.indexes.mf)}
+        sizes = {"items": len(engine.catalog), "index": len(engine.indexes.mf),
+                 "reference_applied": reference.applied, "reference_skipped": reference.skipped}  # fmt: skip
         return web.json({**service.stats, **engine.counters, **sizes})
 
     @app.page("/metrics")

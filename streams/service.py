@@ -10,6 +10,7 @@ import faust
 from recsys.engine import Engine
 from recsys.settings import Settings
 from streams.metrics import Metrics
+from streams.reference import ReferenceReader
 
 
 @dataclass
@@ -21,6 +22,7 @@ class Service:
     settings: Settings
     stats: dict[str, int]
     metrics: Metrics
+    reference: ReferenceReader
 
     @property
     def model_dir(self) -> Path:

@@ -14,7 +14,6 @@ import faust
 from recsys.settings import Settings
 from recsys.threads import limit_blas_threads
 from streams.app import create_app
-from streams.catalogue import load_catalogue
 from streams.kafka_io import create_topics, wait_for_broker
 from streams.logs import logging_config
 
@@ -36,8 +35,8 @@ def run_worker(settings: Settings) -> int:
         say(f"topic {topic}: {status}")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     service = create_app(settings)
-    read = load_catalogue(settings, service.engine)
-    say(f"catalogue: read {read} records, {len(service.engine.catalog)} items available")
+    read = service.reference.load()  # the whole catalogue and every rule before the first list
+    say(f"reference data: read {read} records of items and rules, {len(service.engine.catalog)} items available")
     config = logging_config(settings.log_format, settings.log_level)  # a fresh dict: dictConfig may consume it
     worker = faust.Worker(service.app, loglevel=settings.log_level, logging_config=config)
     worker.execute_from_commandline()

@@ -102,6 +102,12 @@ class WorkerProcess:
                 self.proc.wait()
         return self.proc.returncode
 
+    def kill(self) -> None:
+        """SIGKILL, as a crash or power loss: no final snapshot, no commit, no leaving the group."""
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait()
+
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 

@@ -1,4 +1,4 @@
-"""The worker's Kafka consumer takes its fetch wait from the settings (streams/fetch_wait.py)."""
+"""The worker's Kafka consumer takes its fetch wait from the settings (streams/consumer.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from recsys.errors import ConfigError
 from recsys.settings import Settings
 from streams.app import create_app
-from streams.fetch_wait import App
+from streams.consumer import App
 
 
 def _fetch_wait_of(app: App) -> int:

@@ -1,6 +1,7 @@
-"""The Faust app class whose Kafka consumer's fetch wait is a setting (``RECSYS_FETCH_WAIT_MS``).
+"""The worker's Kafka consumer: faust's aiokafka consumer with two fixes.
 
-faust-streaming builds its aiokafka consumer with ``fetch_max_wait_ms=1500``, fixed. aiokafka
+**The fetch wait is a setting** (``RECSYS_FETCH_WAIT_MS``). faust-streaming builds its aiokafka
+consumer with ``fetch_max_wait_ms=1500``, fixed. aiokafka
 keeps one fetch in flight per broker and leaves out of it every partition whose records
 the application has not taken yet. When the worker is busy for a moment (an index refresh,
 a burst), every partition of ``interactions`` still holds records when the next fetch is
@@ -12,15 +13,27 @@ events/s with 1,500 ms against 20 ms with 100 ms (see BENCHMARKS.md). A pass-thr
 with one input topic never shows it: its fetch always includes a busy partition.
 
 A low wait costs a few empty fetch round trips per second while everything is quiet.
+
+**A partition with no committed offset is read from its beginning after a rebalance.** When a
+partition moves to this worker, aiokafka may fetch its first records before faust's recovery
+has finished; faust drops them (its flow is stopped) and then seeks every partition to its
+committed offset to read them again. aiokafka's ``seek_to_committed`` skips a partition that has
+no committed offset (or offset 0), so the position stays past the dropped records and they are
+never processed. It happens when a worker is killed before its first commit (faust commits every
+2.8 s): measured with ``tests/integration/test_two_workers.py``, the killed worker's users' events
+were lost in 2 of 3 runs. Here such a partition is sought to its beginning, which is what the
+consumer's ``auto_offset_reset="earliest"`` means for a partition nobody committed; events already
+applied are then skipped by the engine's dedupe.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import faust
 from faust.transport.drivers import aiokafka as faust_aiokafka
-from faust.types import TransportT
+from faust.types import TP, TransportT
 
 
 class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
@@ -31,6 +44,14 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
             # aiokafka hands this to its Fetcher at start(); faust gives no other way to set it.
             consumer._fetch_max_wait_ms = int(wait_ms)
         return consumer
+
+    async def seek_to_committed(self) -> Mapping[TP, int]:
+        committed = await super().seek_to_committed()
+        changelogs = self.app.tables.changelog_topics  # faust tracks their offsets itself
+        uncommitted = [tp for tp, offset in committed.items() if not offset and tp.topic not in changelogs]
+        if uncommitted:
+            await self.call_thread(self._ensure_consumer().seek_to_beginning, *uncommitted)
+        return committed
 
 
 class _Consumer(faust_aiokafka.Consumer):

@@ -1,0 +1,190 @@
+"""Reference data: the ``items`` and ``rules`` topics, read whole and continuously by every worker.
+
+Users are split between the workers of the consumer group (``interactions``, ``users``,
+``follows`` and ``context`` are keyed by user, and each worker reads its share of the
+partitions). But any user's list is drawn from the whole catalogue under every rule, so each
+worker must see every record of ``items`` and ``rules``, whichever partition it was produced
+on: a new item, a withdrawal or a rule takes effect on every worker. Inside the group a worker
+would read only its share of them.
+
+So every worker reads them with a consumer of its own, outside the group, assigned every
+partition (faust's ``GlobalTable`` does not reliably deliver every partition's updates to every
+worker: faust issue 541). Two steps:
+
+1. :meth:`ReferenceReader.load`, at start-up, before the worker serves: read each partition
+   from the beginning to the end offset it had then (a user's first list sees the whole
+   catalogue and every rule), with a blocking confluent-kafka consumer.
+2. :meth:`ReferenceReader.run`, an app task on the event loop (so the engine keeps one
+   writer): carry on from there with aiokafka, applying each record as it arrives; the
+   worker re-ranks the users a change affects (``on_change``).
+
+Applying a record twice is harmless (an item or a rule is replaced by its id), so reading from
+the beginning after a restart is correct; the topics are compacted, so it stays short.
+
+A record that is not valid is skipped here: the group's ``items`` and ``rules`` agents validate
+the same records and dead-letter the bad ones, once, on the worker that owns the partition
+(:func:`item_change` and :func:`rule_change` are the one decoding both use).
+
+>>> item_change(b"a", b'{"item_id": "a", "title": "A"}')
+('a', Item(item_id='a', title='A', attributes={}, published_at=None, available=True))
+>>> item_change(b"gone", None)
+('gone', None)
+>>> rule_change(b"r2", b'{"rule_id": "r1", "action": "boost", "item_ids": ["a"]}')  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+...
+schemas.errors.SchemaError: rule: the message key b'r2' must be the rule_id 'r1' (the topic is compacted ...
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+from aiokafka import AIOKafkaConsumer
+from aiokafka.structs import TopicPartition as AioPartition
+from confluent_kafka import OFFSET_BEGINNING, TopicPartition
+
+from recsys.engine import Engine
+from recsys.settings import Settings
+from schemas import Item, Rule, SchemaError, decode
+from streams.kafka_io import make_admin, make_consumer
+
+log = logging.getLogger("streams")
+
+Position = tuple[str, int]  # (topic, partition)
+
+
+def item_change(key: bytes | None, value: bytes | None) -> tuple[str, Item | None]:
+    """The item id and its record (None: a tombstone, the item is deleted) of a message on the
+    items topic; :class:`SchemaError` when it is not valid."""
+    if value is None:
+        if key is None:
+            raise SchemaError("item: a tombstone needs the item_id as its key")
+        return key.decode(errors="replace"), None
+    item = decode(Item, value)
+    return item.item_id, item
+
+
+def rule_change(key: bytes | None, value: bytes | None) -> tuple[str, Rule | None]:
+    """The rule id and its record (None: a tombstone) of a message on the rules topic;
+    :class:`SchemaError` when it is not valid."""
+    if value is None:
+        if key is None:
+            raise SchemaError("rule: a tombstone needs the rule_id as its key")
+        return key.decode(errors="replace"), None
+    rule = decode(Rule, value)
+    if key is not None and key.decode(errors="replace") != rule.rule_id:
+        raise SchemaError(f"rule: the message key {key!r} must be the rule_id {rule.rule_id!r} (the topic is "
+                          "compacted by key, so a rule is replaced or deleted by its id)")  # fmt: skip
+    return rule.rule_id, rule
+
+
+class ReferenceReader:
+    """Reads every partition of ``items`` and ``rules`` into ``engine`` (see the module)."""
+
+    def __init__(self, settings: Settings, engine: Engine, on_change: Callable[[str], None] | None = None) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.on_change = on_change
+        self.topics = [settings.topic_items, settings.topic_rules]
+        self.positions: dict[Position, int] = {}  # the next offset to read, per partition
+        self.applied = 0  # records applied since start
+        self.skipped = 0  # records not valid (dead-lettered by the partition's owner)
+
+    def apply(self, topic: str, key: bytes | None, value: bytes | None) -> str | None:
+        """Apply one record; the re-rank trigger it makes (``item:<id>``, ``rule:<id>``), None if invalid."""
+        try:
+            if topic == self.settings.topic_items:
+                item_id, item = item_change(key, value)
+                self.engine.remove_item(item_id) if item is None else self.engine.apply_item(item)
+                trigger = f"item:{item_id}"
+            else:
+                rule_id, rule = rule_change(key, value)
+                self.engine.remove_rule(rule_id) if rule is None else self.engine.apply_rule(rule)
+                log.info("rule %s %s", rule_id, "applied" if rule is not None and rule.enabled else "deleted")
+                trigger = f"rule:{rule_id}"
+        except SchemaError:
+            self.skipped += 1
+            return None
+        except Exception:  # noqa: BLE001 - one record must not stop every later one
+            log.exception("applying %s record %r failed", topic, key)
+            self.skipped += 1
+            return None
+        self.applied += 1
+        return trigger
+
+    def _partitions(self) -> list[Position]:
+        """Every partition of the reference topics (from the broker's metadata)."""
+        admin = make_admin(self.settings)
+        topics = admin.list_topics(timeout=30).topics
+        return [(t, p) for t in self.topics if t in topics for p in sorted(topics[t].partitions)]
+
+    # ------------------------------------------------------------------ start-up
+    def load(self, timeout: float = 120.0) -> int:
+        """Read every partition from the beginning to its end offset now; returns how many records
+        were read. :meth:`run` carries on from where this stopped."""
+        consumer = make_consumer(self.settings)
+        read = 0
+        try:
+            ends: dict[Position, int] = {}
+            for topic, partition in self._partitions():
+                low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=30)
+                self.positions[(topic, partition)] = low
+                if high > low:
+                    ends[(topic, partition)] = high
+            if not ends:
+                return 0
+            consumer.assign([TopicPartition(t, p, OFFSET_BEGINNING) for t, p in ends])
+            deadline = time.monotonic() + timeout
+            while ends and time.monotonic() < deadline:
+                for msg in consumer.consume(1000, 0.5):
+                    if msg.error() is not None:
+                        continue
+                    read += 1
+                    topic, partition, offset = msg.topic() or "", msg.partition() or 0, msg.offset() or 0
+                    self.apply(topic, msg.key(), msg.value())
+                    self.positions[(topic, partition)] = offset + 1
+                    if offset + 1 >= ends.get((topic, partition), 0):
+                        ends.pop((topic, partition), None)
+            if ends:
+                log.warning("reference data not fully read within %ss; partitions left: %s", timeout, sorted(ends))
+            self.engine.refresh_index()
+            return read
+        finally:
+            consumer.close()
+
+    # ------------------------------------------------------------------ live
+    async def run(self) -> None:
+        """Apply every new record of every partition as it arrives, until cancelled."""
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.settings.broker_servers,
+            group_id=None,  # outside the group: every partition, no commits
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            fetch_max_wait_ms=self.settings.fetch_wait_ms,
+            client_id=f"{self.settings.app_id}-reference",
+        )
+        await consumer.start()
+        try:
+            if not self.positions:  # not loaded: every partition from the beginning
+                self.positions = {(t, p): 0 for t, p in self._partitions()}
+            assigned = [AioPartition(topic, partition) for topic, partition in sorted(self.positions)]
+            consumer.assign(assigned)
+            for tp in assigned:
+                consumer.seek(tp, self.positions[(tp.topic, tp.partition)])
+            log.info("reading reference data from every partition: %s",
+                     ", ".join(f"{tp.topic}[{tp.partition}]@{self.positions.get((tp.topic, tp.partition), 0)}"
+                               for tp in assigned))  # fmt: skip
+            while True:
+                batches = await consumer.getmany(timeout_ms=1000, max_records=500)
+                for tp, records in batches.items():
+                    for record in records:
+                        trigger = self.apply(tp.topic, record.key, record.value)
+                        self.positions[(tp.topic, tp.partition)] = record.offset + 1
+                        if trigger is not None and self.on_change is not None:
+                            self.on_change(trigger)
+                    await asyncio.sleep(0)  # let events through between partitions' batches
+        finally:
+            await consumer.stop()

@@ -1,0 +1,165 @@
+"""Two workers in one consumer group behave as one recommender for reference data.
+
+Each worker owns one partition of ``interactions`` (and of the user table), but every worker
+needs the whole catalogue and every rule: any user's list is drawn from all items. A new item,
+a withdrawal and a rule are each produced once, on one partition of their topic; then every
+user's list, asked of the worker that owns the user (``GET /recommendations/{user}/``, which
+forwards to the owner and names it in ``X-Recsys-Served-By``), must show the change, and
+every worker must know the new item itself (``GET /similar/{item}/`` answers locally).
+
+Before the reference reader (``streams/reference.py``), ``items`` and ``rules`` were consumed
+inside the group: the worker that did not own the record's partition never saw it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from schemas import Item, Rule, encode
+from streams.kafka_io import create_topics
+from streams.web import SERVED_BY_HEADER, owner_partition
+from tests.conftest import WorkerProcess, free_port, stats, wait_for, worker_environment
+from tests.integration.test_worker import Reader, has_rec_for, like, send
+
+pytestmark = pytest.mark.integration
+
+ITEMS = 20
+K = 50  # longer than the catalogue: every unseen available item is in every list
+START_TIMEOUT = 120.0
+CHANGE_TIMEOUT = 30.0
+FAILOVER_TIMEOUT = 40.0  # lists came back after about 60 s with faust's default session timeout
+
+
+def _get(worker: WorkerProcess, path: str) -> tuple[int, dict[str, Any], str]:
+    """``(status, body, served by)`` of a GET on the worker's web port."""
+    url = f"http://127.0.0.1:{worker.settings.web_port}{path}"
+    try:
+        with urllib.request.urlopen(url, timeout=15) as reply:
+            return reply.status, json.loads(reply.read()), reply.headers.get(SERVED_BY_HEADER, "")
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}"), ""
+    except OSError:
+        return 0, {}, ""
+
+
+def _lists(workers: list[WorkerProcess], users: list[str]) -> dict[str, tuple[list[str], str]]:
+    """Each user's list (asked of alternating workers, so half the asks are forwarded) and who served it."""
+    out: dict[str, tuple[list[str], str]] = {}
+    for n, user in enumerate(users):
+        status, body, served_by = _get(workers[n % len(workers)], f"/recommendations/{user}/?k={K}")
+        if status == 200:
+            out[user] = ([i["item_id"] for i in body["items"]], served_by)
+    return out
+
+
+def _everyone(workers: list[WorkerProcess], users: list[str], check: Callable[[list[str]], bool]) -> Callable[[], bool]:
+    def done() -> bool:
+        lists = _lists(workers, users)
+        return len(lists) == len(users) and all(check(items) for items, _ in lists.values())
+
+    return done
+
+
+class Pair:
+    """Two workers in one group on fresh topics, with a catalogue and four users on each partition."""
+
+    def __init__(self, kafka: str, folder: Path) -> None:
+        env = worker_environment(kafka, folder, "two", RECSYS_K=str(K))  # lists hold every item: any like changes them
+        other = {**env, "RECSYS_DATA_DIR": str(folder / "data-b"), "RECSYS_WEB_PORT": str(free_port())}
+        self.workers = [WorkerProcess(env, folder / "a.log"), WorkerProcess(other, folder / "b.log")]
+        self.settings = s = self.workers[0].settings
+        assert s.partitions == 2
+        create_topics(s)
+        send(s, s.topic_items, [(f"item-{n}", encode(Item(f"item-{n}", title=f"Item {n}"))) for n in range(ITEMS)])
+        by_partition: dict[int, list[str]] = {0: [], 1: []}
+        for n in range(100):
+            user = f"user-{n}"
+            if len(by_partition[owner_partition(user, 2)]) < 4:
+                by_partition[owner_partition(user, 2)].append(user)
+        self.users = by_partition[0] + by_partition[1]
+
+    def start(self) -> dict[str, tuple[list[str], str]]:
+        """Start both, let every user like item-0; each user's list and the worker that served it."""
+        s, workers, users = self.settings, self.workers, self.users
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            wait_for(lambda w=worker: _get(w, "/ready/")[0] == 200, START_TIMEOUT, "the worker ready", worker)  # type: ignore[misc]
+        send(s, s.topic_interactions, [like(f"e-{u}", u, "item-0") for u in users])
+        wait_for(lambda: sum(max(stats(w).get("applied", 0), 0) for w in workers) == len(users), START_TIMEOUT,
+                 "every user's interaction applied", workers[0])  # fmt: skip
+        counts = [stats(w).get("applied", 0) for w in workers]
+        assert all(c > 0 for c in counts), f"one worker holds every partition ({counts}); the test needs both busy"
+        lists = _lists(workers, users)
+        assert len({served for _, served in lists.values()}) == 2, f"each worker should serve its own users: {lists}"
+        return lists
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            if worker.alive():
+                worker.stop()
+
+
+def test_items_and_rules_reach_the_users_of_every_worker(kafka: str, tmp_path: Path) -> None:
+    pair = Pair(kafka, tmp_path)
+    s, workers, users = pair.settings, pair.workers, pair.users
+    try:
+        pair.start()
+
+        # A new item, produced once (on one partition of the items topic): every worker knows it ...
+        send(s, s.topic_items, [("fresh", encode(Item("fresh", title="Fresh")))])
+        for worker in workers:
+            wait_for(lambda w=worker: _get(w, "/similar/fresh/")[0] == 200, CHANGE_TIMEOUT,  # type: ignore[misc]
+                     "the new item known to every worker", worker)  # fmt: skip
+        # ... and every user's list holds it, whichever worker owns the user.
+        wait_for(_everyone(workers, users, lambda items: "fresh" in items), CHANGE_TIMEOUT,
+                 "the new item in every user's list", workers[1])  # fmt: skip
+
+        # A withdrawal leaves every list.
+        send(s, s.topic_items, [("item-5", encode(Item("item-5", title="Item 5", available=False)))])
+        wait_for(_everyone(workers, users, lambda items: "item-5" not in items), CHANGE_TIMEOUT,
+                 "the withdrawn item gone from every list", workers[1])  # fmt: skip
+
+        # A rule is in force for every user: item-7 pinned first.
+        rule = Rule("pin-7", "pin", item_ids=("item-7",), position=1)
+        send(s, s.topic_rules, [(rule.rule_id, encode(rule))])
+        wait_for(_everyone(workers, users, lambda items: items[:1] == ["item-7"]), CHANGE_TIMEOUT,
+                 "the pinned item first in every list", workers[1])  # fmt: skip
+    finally:
+        pair.stop()
+
+
+def test_lists_flow_again_soon_after_a_worker_is_killed(kafka: str, tmp_path: Path) -> None:
+    """``kill -9`` of one worker: its partitions move to the other (after the session timeout,
+    ``RECSYS_SESSION_TIMEOUT_MS``, 6 s; faust's default of 60 s kept them idle for a minute), and
+    its users' next interactions are applied there, on the state its changelog kept, and get lists."""
+    pair = Pair(kafka, tmp_path)
+    s, workers, users = pair.settings, pair.workers, pair.users
+    reader = Reader(s, s.topic_recommendations)
+    try:
+        lists = pair.start()
+        victim, survivor = workers[1], workers[0]
+        orphans = sorted(u for u, (_, served) in lists.items() if str(victim.settings.web_port) in served)
+        assert orphans, lists
+        victim.kill()
+        killed = time.monotonic()
+        # every user likes item-1 now; the orphans' events wait for their partition to move
+        send(s, s.topic_interactions, [like(f"k-{u}", u, "item-1", ts=2.0) for u in users])
+        reader.poll_until(lambda r: all(has_rec_for(u, f"k-{u}")(r) for u in users), FAILOVER_TIMEOUT, survivor)
+        took = time.monotonic() - killed
+        after = {r.user_id: r for r in reader.recommendations() if r.event_id.startswith("k-")}
+    finally:
+        reader.close()
+        pair.stop()
+    print(f"lists for the killed worker's {len(orphans)} users flowed again {took:.1f} s after kill -9")
+    for user in users:  # both likes are in the state the survivor used: neither item is listed again
+        listed = {i.item_id for i in after[user].items}
+        assert not listed & {"item-0", "item-1"}, (user, listed)
