@@ -33,11 +33,11 @@ from typing import Any, cast
 
 import aiohttp
 import faust
-from aiokafka.partitioner import murmur2
 from faust.types import TP, TableT
 from faust.web import Request, Response, View
 from yarl import URL
 
+from recsys.partitioning import partition_of
 from schemas import Recommendation
 from schemas.events import MAX_ID_LENGTH
 from streams.service import Service
@@ -157,7 +157,7 @@ def owner_partition(user_id: str, partitions: int) -> int:
     ...     for n in range(100))
     True
     """
-    return (murmur2(user_id.encode()) & 0x7FFFFFFF) % partitions
+    return partition_of(user_id, partitions)
 
 
 def _ident(url: URL | str) -> tuple[str, int]:

@@ -21,6 +21,7 @@ from recsys.candidates import GENERATORS
 from recsys.evaluate.baselines import all_baselines
 from recsys.evaluate.protocol import EngineRecommender, Event, Positives, Recommender
 from recsys.evaluate.replay import replay
+from recsys.evaluate.workers import WorkersRecommender
 from recsys.settings import Settings
 
 FORMATS = ("movielens-latest", "movielens-100k", "jsonl", "synthetic")
@@ -44,6 +45,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--variant", action="append", default=[], metavar="NAME:SETTING=VALUE[;SETTING=VALUE]",
         help="also run the default engine with these settings changed, named NAME, e.g. "
         "--variant 'mmr:mmr_lambda=0.7;mmr_space=genres' (repeatable; a policy's cost beside the default)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--workers", type=int, default=1,
+        help="replay the engine's models as N workers of one consumer group: users split by partition "
+        "(RECSYS_PARTITIONS), items and rules to every worker (recsys.evaluate.workers)",
     )  # fmt: skip
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--no-plot", action="store_true")
@@ -129,6 +135,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         changed = engine_settings([*args.set, *filter(None, (p.strip() for p in pairs.split(";")))], args.seed,
                                   positives)  # fmt: skip
         models.append(EngineRecommender(changed, name.strip()))
+    if args.workers != 1:
+        models = [WorkersRecommender(m.engine.settings, m.name, args.workers) if isinstance(m, EngineRecommender)
+                  else m for m in models]  # fmt: skip
     progress = None
     if not args.no_progress:
         from tqdm import tqdm
@@ -140,6 +149,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if progress is not None:
             progress.close()
     report.update({"dataset": str(args.data or "synthetic"), "format": args.fmt, "seed": args.seed,
+                   "workers": args.workers,
                    "settings": {p.split("=")[0]: p.split("=", 1)[1] for p in args.set}})  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))

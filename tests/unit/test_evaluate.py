@@ -132,6 +132,15 @@ def test_evaluate_command_writes_the_result_contract(tmp_path: Path, capsys: pyt
     assert "default" in capsys.readouterr().out
 
 
+def test_evaluate_replays_the_engine_as_several_workers(tmp_path: Path) -> None:
+    out = tmp_path / "results.json"
+    main(["--format", "synthetic", "--events", "600", "--out", str(out), "--no-progress", "--no-plot",
+          "--models", "default,popular", "--workers", "2"])  # fmt: skip
+    report = json.loads(out.read_text())
+    assert report["workers"] == 2 and set(report["models"]) == {"default", "popular"}
+    assert report["models"]["default"]["events"] == 600
+
+
 def item(name: str, genres: object = None, creator: str | None = None) -> Item:
     attributes = {key: value for key, value in [("genres", genres), ("creator", creator)] if value is not None}
     return Item(name, attributes=attributes)
