@@ -37,7 +37,7 @@ from recsys.settings import Settings
 from recsys.shown import ShownLists
 from recsys.state import UserState
 from recsys.users.store import UserStore
-from schemas import Context, Follow, Interaction, Item, Rule, User
+from schemas import Context, Follow, Interaction, Item, Like, Rule, User
 
 
 class UserTable:
@@ -89,9 +89,12 @@ class Applier:
             Follow: self.apply_follow,
             Context: self.apply_context,
             Rule: self.apply_rule,
+            Like: self.apply_like,
         }
+        # what other workers must learn from this one (likes), collected once a worker asks (Engine.share)
+        self.outbox: list[Like] | None = None
 
-    def apply(self, record: Interaction | Item | User | Follow | Context | Rule) -> bool:
+    def apply(self, record: Interaction | Item | User | Follow | Context | Rule | Like) -> bool:
         """Apply any record; False when it was a duplicate (nothing changed)."""
         handler = self.handlers.get(type(record))
         if handler is None:
@@ -190,6 +193,13 @@ class Applier:
         self.users.save(state)
         return True
 
+    def apply_like(self, like: Like) -> bool:
+        """A positive interaction another worker applied (topic ``likes``): the liker's recent likes,
+        which the social generator reads for the liker's followers. Applying one twice (or the
+        worker's own, read back) changes nothing: a user's like of an item is kept once."""
+        self.items.likes.add(like.user_id, self.items.rows.row(like.item_id), like.timestamp, like.weight)
+        return True
+
     # ---------------------------------------------------------------- interactions
     def weight(self, event: Interaction) -> float:
         """The signed strength of an event (see :func:`recsys.event_types.event_weight`)."""
@@ -230,6 +240,8 @@ class Applier:
         if weight > 0:
             items.covisitation.observe(recent.tolist(), row, at=event.timestamp)
             items.likes.add(event.user_id, row, event.timestamp, weight)
+            if self.outbox is not None:
+                self.outbox.append(Like(event.event_id, event.user_id, event.item_id, weight, event.timestamp))
         state.touch(event.item_id, positive=weight >= 0, history_size=s.history_size, max_seen=s.max_seen,
                     exclude=event.type in self.exclude_types)  # fmt: skip
         if weight != 0:

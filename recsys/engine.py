@@ -53,9 +53,9 @@ from recsys.similar import similar_items
 from recsys.snapshot import fork_snapshot, load_snapshot, save_snapshot
 from recsys.state import UserState
 from recsys.users.store import UserStore
-from schemas import Context, Follow, Interaction, Item, Recommendation, RecommendedItem, Rule, User
+from schemas import Context, Follow, Interaction, Item, Like, Recommendation, RecommendedItem, Rule, User
 
-Record = Interaction | Item | User | Follow | Context | Rule
+Record = Interaction | Item | User | Follow | Context | Rule | Like
 
 
 @dataclass
@@ -155,6 +155,24 @@ class Engine:
     def apply_context(self, change: Context) -> bool:
         """A context change; False when it was applied before."""
         return self.applier.apply_context(change)
+
+    def apply_like(self, like: Like) -> None:
+        """A like another worker shared (topic ``likes``), for the social generator."""
+        self.applier.apply_like(like)
+
+    def share(self) -> None:
+        """From now on, collect what the other workers must learn from this one (:meth:`take_shared`):
+        the worker calls it; a single engine in-process (replay, tests) does not need it."""
+        if self.applier.outbox is None:
+            self.applier.outbox = []
+
+    def take_shared(self) -> list[Like]:
+        """What was collected since the last call, to publish (empty unless :meth:`share` was called)."""
+        out = self.applier.outbox
+        if not out:
+            return []
+        self.applier.outbox = []
+        return out
 
     def apply_rule(self, rule: Rule) -> None:
         """A record on the rules topic: in force from the next list; active users are re-ranked."""

@@ -55,6 +55,11 @@ class Settings:
     topic_rules: str = _doc("Control topic of business rules (pin, boost), keyed by rule_id, compacted.", "rules")
     topic_recommendations: str = _doc("Output topic of recommendation lists, keyed by user_id.", "recommendations")
     topic_dead_letters: str = _doc("Output topic of events that could not be applied.", "recsys-dead-letters")
+    topic_likes: str = _doc(
+        "Internal topic of the positive interactions the workers share (keyed by the liker's user_id), read "
+        "whole by every worker for the social generator; kept 4 social half-lives.",
+        "recsys-likes",
+    )
     partitions: int = _doc("Partitions of every topic the service creates (inputs and internal).", 4)
     replication_factor: int = _doc("Replication factor of the topics the service creates.", 1)
     data_dir: Path = _doc("Where the worker keeps its RocksDB tables and model snapshots.", Path(".data"))

@@ -308,6 +308,64 @@ from 'user_id' (both 'alice')
 
 
 @dataclass(frozen=True, slots=True)
+class Like:
+    """A user's positive interaction, as the workers share it; topic ``likes``, keyed by ``user_id``
+    (the liker), written by the worker that applied the interaction and read whole by every
+    worker, so that a user's followees' likes reach the user whichever worker owns either.
+
+    ``weight`` is the interaction's positive weight (``RECSYS_EVENT_WEIGHTS``); ``event_id`` is
+    the interaction's.
+
+    Examples
+    --------
+    >>> Like.from_dict({"event_id": "e1", "user_id": "bob", "item_id": "m1", "weight": 2,
+    ...                 "timestamp": 5}).weight
+    2.0
+    >>> Like.from_dict({"event_id": "e1", "user_id": "bob", "item_id": "m1", "weight": -1,
+    ...                 "timestamp": 5})
+    Traceback (most recent call last):
+    ...
+    schemas.errors.SchemaError: like: field 'weight' must be positive (got -1.0): only positive interactions are likes
+    """
+
+    event_id: str
+    user_id: str
+    item_id: str
+    weight: float
+    timestamp: float
+
+    RECORD = "like"
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Like:
+        name = cls.RECORD
+        data = _require_object(name, data)
+        _unknown_fields(name, data, {"event_id", "user_id", "item_id", "weight", "timestamp"})
+        for required in ("weight", "timestamp"):
+            if data.get(required) is None:
+                raise _fail(name, f"field {required!r} is required")
+        weight = _number(name, "weight", data["weight"])
+        if weight <= 0:
+            raise _fail(name, f"field 'weight' must be positive (got {weight}): only positive interactions are likes")
+        return cls(
+            event_id=_id(name, data, "event_id"),
+            user_id=_id(name, data, "user_id"),
+            item_id=_id(name, data, "item_id"),
+            weight=weight,
+            timestamp=_timestamp(name, "timestamp", data["timestamp"]),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "event_id": self.event_id,
+            "user_id": self.user_id,
+            "item_id": self.item_id,
+            "weight": self.weight,
+            "timestamp": self.timestamp,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Context:
     """A change of a user's context; topic ``context``, keyed by ``user_id``.
 

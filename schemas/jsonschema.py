@@ -94,6 +94,19 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         {"user_id": _ID, "attributes": {**_ATTRIBUTES, "description": "age, country, genres ..."}},
         ["user_id"],
     ),
+    "like": _record(
+        "Like",
+        "A user's positive interaction as the workers share it (written by the worker, not by producers). "
+        "Topic `likes`, keyed by user_id (the liker); read whole by every worker for the social generator.",
+        {
+            "event_id": {**_ID, "description": "the interaction's event_id"},
+            "user_id": {**_ID, "description": "who liked it (the message key)"},
+            "item_id": _ID,
+            "weight": {"type": "number", "exclusiveMinimum": 0, "description": "the interaction's positive weight"},
+            "timestamp": _TIME,
+        },
+        ["event_id", "user_id", "item_id", "weight", "timestamp"],
+    ),
     "follow": _record(
         "Follow",
         "One user starts or stops following another. Topic `follows`, keyed by user_id (the follower); "

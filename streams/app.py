@@ -110,6 +110,8 @@ def create_app(settings: Settings) -> Service:
     contexts = _raw_topic(app, settings.topic_context, settings)  # keyed by user, like the user table
     rules = _raw_topic(app, settings.topic_rules, settings)
     recommendations = _raw_topic(app, settings.topic_recommendations, settings)
+    likes = _raw_topic(app, settings.topic_likes, settings)  # what this worker shares; every worker reads it
+    engine.share()
     dead_letters = _raw_topic(app, settings.topic_dead_letters, settings)
 
     async def to_dead_letters(event: EventT, error: BaseException) -> None:
@@ -212,6 +214,8 @@ def create_app(settings: Settings) -> Service:
             )
         started = time.perf_counter()
         outcome = engine.process(record, received_at=received, rank=coalescer.window <= 0)
+        for like in engine.take_shared():
+            await likes.send(key=like.user_id.encode(), value=encode(like))
         msg = event.message
         metrics.interaction_done(time.perf_counter() - started, msg.timestamp)
         if not outcome.applied:

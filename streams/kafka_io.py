@@ -103,6 +103,8 @@ def topic_specs(settings: Settings) -> dict[str, dict[str, str]]:
         settings.topic_rules: dict(compact),  # keyed by rule_id: the latest version of each rule
         settings.topic_recommendations: {},
         settings.topic_dead_letters: {},
+        # written by the workers; a like older than 4 half-lives weighs under 1/16 in the social generator
+        settings.topic_likes: {"retention.ms": str(int(4 * settings.social_half_life * 1000))},
     }
 
 

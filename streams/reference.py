@@ -1,11 +1,13 @@
-"""Reference data: the ``items`` and ``rules`` topics, read whole and continuously by every worker.
+"""Reference data: the ``items``, ``rules`` and ``likes`` topics, read whole and continuously by every worker.
 
 Users are split between the workers of the consumer group (``interactions``, ``users``,
 ``follows`` and ``context`` are keyed by user, and each worker reads its share of the
 partitions). But any user's list is drawn from the whole catalogue under every rule, so each
 worker must see every record of ``items`` and ``rules``, whichever partition it was produced
 on: a new item, a withdrawal or a rule takes effect on every worker. Inside the group a worker
-would read only its share of them.
+would read only its share of them. ``likes`` carries the positive interactions each worker
+applied (:meth:`Engine.take_shared <recsys.engine.Engine.take_shared>`), keyed by the liker: a
+user's followees may live on any worker, and the social generator reads their recent likes.
 
 So every worker reads them with a consumer of its own, outside the group, assigned every
 partition (faust's ``GlobalTable`` does not reliably deliver every partition's updates to every
@@ -23,7 +25,8 @@ the beginning after a restart is correct; the topics are compacted, so it stays 
 
 A record that is not valid is skipped here: the group's ``items`` and ``rules`` agents validate
 the same records and dead-letter the bad ones, once, on the worker that owns the partition
-(:func:`item_change` and :func:`rule_change` are the one decoding both use).
+(:func:`item_change` and :func:`rule_change` are the one decoding both use). ``likes`` is
+written by the workers themselves; a bad one is logged.
 
 >>> item_change(b"a", b'{"item_id": "a", "title": "A"}')
 ('a', Item(item_id='a', title='A', attributes={}, published_at=None, available=True))
@@ -48,7 +51,7 @@ from confluent_kafka import OFFSET_BEGINNING, TopicPartition
 
 from recsys.engine import Engine
 from recsys.settings import Settings
-from schemas import Item, Rule, SchemaError, decode
+from schemas import Item, Like, Rule, SchemaError, decode
 from streams.kafka_io import make_admin, make_consumer
 
 log = logging.getLogger("streams")
@@ -88,14 +91,19 @@ class ReferenceReader:
         self.settings = settings
         self.engine = engine
         self.on_change = on_change
-        self.topics = [settings.topic_items, settings.topic_rules]
+        self.topics = [settings.topic_items, settings.topic_rules, settings.topic_likes]
         self.positions: dict[Position, int] = {}  # the next offset to read, per partition
         self.applied = 0  # records applied since start
         self.skipped = 0  # records not valid (dead-lettered by the partition's owner)
 
     def apply(self, topic: str, key: bytes | None, value: bytes | None) -> str | None:
-        """Apply one record; the re-rank trigger it makes (``item:<id>``, ``rule:<id>``), None if invalid."""
+        """Apply one record; the re-rank trigger it makes (``item:<id>``, ``rule:<id>``); None for a
+        like (it re-ranks nobody: a follower's next list holds it) or a record that is not valid."""
         try:
+            if topic == self.settings.topic_likes:
+                self.engine.apply_like(decode(Like, value))
+                self.applied += 1
+                return None
             if topic == self.settings.topic_items:
                 item_id, item = item_change(key, value)
                 self.engine.remove_item(item_id) if item is None else self.engine.apply_item(item)
@@ -105,8 +113,10 @@ class ReferenceReader:
                 self.engine.remove_rule(rule_id) if rule is None else self.engine.apply_rule(rule)
                 log.info("rule %s %s", rule_id, "applied" if rule is not None and rule.enabled else "deleted")
                 trigger = f"rule:{rule_id}"
-        except SchemaError:
+        except SchemaError as exc:
             self.skipped += 1
+            if topic == self.settings.topic_likes:  # written by workers: no agent dead-letters it
+                log.warning("skipped a record of %s that is not a valid like: %s", topic, exc)
             return None
         except Exception:  # noqa: BLE001 - one record must not stop every later one
             log.exception("applying %s record %r failed", topic, key)

@@ -3,7 +3,9 @@
 Each simulated worker is an :class:`~recsys.engine.Engine` of its own. Events keyed by user
 (interactions, profiles, follows, context) go only to the worker that owns the user's partition
 (:mod:`recsys.partitioning`); reference data (items, rules) goes to every worker, as every real
-worker reads those topics whole (``streams/reference.py``). A list is asked of the user's owner.
+worker reads those topics whole (``streams/reference.py``), and so do the likes a worker shares
+(:meth:`Engine.take_shared <recsys.engine.Engine.take_shared>`, topic ``likes``), which every
+worker reads for the social generator. A list is asked of the user's owner.
 
 That is everything the real workers share today. Item-side learning (MF item vectors,
 co-visitation, popularity and trend counts, the two-tower model, the learned scorer) stays in
@@ -41,6 +43,8 @@ class WorkersRecommender(Recommender):
                 "a worker beyond the partition count gets no partition (raise RECSYS_PARTITIONS)"
             )
         self.engines = [Engine(settings) for _ in range(workers)]
+        for engine in self.engines:
+            engine.share()
 
     def owner(self, user_id: str) -> Engine:
         """The engine of the worker that owns ``user_id``'s partition."""
@@ -55,6 +59,10 @@ class WorkersRecommender(Recommender):
         engine.apply_event(event)
         if isinstance(event, Interaction):
             engine.maybe_refresh(now=event.timestamp)
+            for like in engine.take_shared():  # the likes topic, read by every worker
+                for other in self.engines:
+                    if other is not engine:
+                        other.apply_like(like)
 
     def recommend(self, user_id: str, k: int, exclude: set[str]) -> list[str]:
         engine = self.owner(user_id)

@@ -11,12 +11,11 @@ positive event on it, halved every ``half_life`` seconds of event time before "n
 engine's event clock (as :mod:`~recsys.candidates.fresh` uses it). A followee who engaged
 with an item several times counts once, with the strongest weight and the latest time.
 
-Limit with several workers: :class:`RecentLikes` holds the likes of the users whose
-interactions this worker reads, i.e. of its own partitions. A followee on another partition
-is invisible, so with ``P`` partitions spread over ``W`` workers a user sees roughly ``1 / W``
-of their followees' likes. A later issue would fan likes out by follower (a ``likes-by-follower``
-topic, keyed by follower, written by an agent that knows each user's followers), so that every
-like reaches the worker that owns each follower.
+With several workers, each worker applies its own users' interactions and shares their likes
+(:meth:`Engine.take_shared <recsys.engine.Engine.take_shared>`, the ``likes`` topic keyed by
+the liker), and every worker reads every like back (:meth:`Engine.apply_like
+<recsys.engine.Engine.apply_like>`): a user's followees may live on any worker. So every worker
+holds every user's recent likes, at most ``per_user`` each (``RECSYS_SOCIAL_LIKES``).
 
 Items are rows of the item row space.
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from schemas import Item, Rule, encode
+from schemas import Follow, Item, Rule, encode
 from streams.kafka_io import create_topics
 from streams.web import SERVED_BY_HEADER, owner_partition
 from tests.conftest import WorkerProcess, free_port, stats, wait_for, worker_environment
@@ -71,8 +71,9 @@ def _everyone(workers: list[WorkerProcess], users: list[str], check: Callable[[l
 class Pair:
     """Two workers in one group on fresh topics, with a catalogue and four users on each partition."""
 
-    def __init__(self, kafka: str, folder: Path) -> None:
-        env = worker_environment(kafka, folder, "two", RECSYS_K=str(K))  # lists hold every item: any like changes them
+    def __init__(self, kafka: str, folder: Path, **extra: str) -> None:
+        # lists hold every item: any like changes them
+        env = worker_environment(kafka, folder, "two", RECSYS_K=str(K), **extra)
         other = {**env, "RECSYS_DATA_DIR": str(folder / "data-b"), "RECSYS_WEB_PORT": str(free_port())}
         self.workers = [WorkerProcess(env, folder / "a.log"), WorkerProcess(other, folder / "b.log")]
         self.settings = s = self.workers[0].settings
@@ -133,6 +134,30 @@ def test_items_and_rules_reach_the_users_of_every_worker(kafka: str, tmp_path: P
         send(s, s.topic_rules, [(rule.rule_id, encode(rule))])
         wait_for(_everyone(workers, users, lambda items: items[:1] == ["item-7"]), CHANGE_TIMEOUT,
                  "the pinned item first in every list", workers[1])  # fmt: skip
+    finally:
+        pair.stop()
+
+
+def test_a_followees_like_reaches_a_follower_on_the_other_worker(kafka: str, tmp_path: Path) -> None:
+    """The likes topic: the follower's worker learns what the followee liked on the other worker."""
+    pair = Pair(kafka, tmp_path, RECSYS_GENERATORS="popular,social", RECSYS_SCORER="blend",
+                RECSYS_BLEND_WEIGHTS="social=1,popular=0.01")  # fmt: skip
+    s, workers = pair.settings, pair.workers
+    try:
+        lists = pair.start()
+        port = str(workers[0].settings.web_port)
+        follower = next(u for u, (_, served) in sorted(lists.items()) if port in served)
+        followee = next(u for u, (_, served) in sorted(lists.items()) if port not in served)
+        follow = Follow("f-1", follower, followee, "follow", timestamp=3.0)
+        send(s, s.topic_follows, [(follower, encode(follow))])
+        send(s, s.topic_interactions, [like("g-1", followee, "item-19", ts=4.0)])
+
+        def social_first() -> bool:
+            status, body, served = _get(workers[1], f"/recommendations/{follower}/?k=5")  # forwarded to workers[0]
+            top = body.get("items", [{}])[0] if status == 200 else {}
+            return port in served and top.get("item_id") == "item-19" and "social" in top.get("sources", [])
+
+        wait_for(social_first, CHANGE_TIMEOUT, "the followee's like first in the follower's list", workers[0])
     finally:
         pair.stop()
 

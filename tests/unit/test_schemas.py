@@ -19,6 +19,7 @@ from schemas import (
     Follow,
     Interaction,
     Item,
+    Like,
     Recommendation,
     RecommendedItem,
     Rule,
@@ -57,6 +58,7 @@ recommended = st.builds(RecommendedItem, ids, st.floats(-10, 10), st.lists(ids, 
                         st.lists(st.text(max_size=20), max_size=3).map(tuple),
                         st.dictionaries(st.text(min_size=1, max_size=8), st.floats(-5, 5)))  # fmt: skip
 contexts = st.builds(Context, ids, ids, times, attributes.filter(bool))
+likes = st.builds(Like, ids, ids, ids, st.floats(0.001, 100), times)
 
 
 @st.composite
@@ -83,6 +85,7 @@ CASES = [
     (Follow, follows(), "follow"),
     (Context, contexts, "context"),
     (Rule, rules(), "rule"),
+    (Like, likes, "like"),
     (Recommendation, recommendations, "recommendation"),
     (DeadLetter, dead_letters, "dead_letter"),
 ]

@@ -1,0 +1,69 @@
+"""N workers in one process (recsys.evaluate.workers): users split by partition, reference data and likes shared."""
+
+from __future__ import annotations
+
+import pytest
+
+from recsys.evaluate.workers import WorkersRecommender
+from recsys.settings import Settings
+from schemas import Follow, Interaction, Item, Rule
+
+
+def test_simulated_workers_split_users_and_share_reference_data() -> None:
+    model = WorkersRecommender(Settings(), "default", workers=2, partitions=4)
+    for n in range(6):
+        model.observe(Item(f"i{n}"), positive=False)
+    model.observe(Rule("pin", "pin", item_ids=("i5",)), positive=False)
+    users = [f"u{n}" for n in range(20)]
+    for n, user in enumerate(users):
+        model.observe(Interaction(f"e{n}", user, "i0", "like", timestamp=float(n)), positive=True)
+    owners = {user: model.engines.index(model.owner(user)) for user in users}
+    assert set(owners.values()) == {0, 1}  # both workers hold users
+    for user, owner in owners.items():
+        assert model.engines[owner].user_state(user).events == 1
+        assert model.engines[1 - owner].user_state(user).events == 0  # the other never saw the user
+        listed = model.recommend(user, 5, {"i0"})
+        assert listed[0] == "i5" and "i0" not in listed  # every worker holds the rule and the catalogue
+    assert [len(e.catalog) for e in model.engines] == [6, 6]
+
+
+def test_more_workers_than_partitions_is_refused_with_the_fix() -> None:
+    with pytest.raises(ValueError, match="RECSYS_PARTITIONS"):
+        WorkersRecommender(Settings(), "default", workers=5, partitions=4)
+
+
+def _users_of_each_worker(model: WorkersRecommender) -> tuple[str, str]:
+    first: dict[int, str] = {}
+    for n in range(100):
+        first.setdefault(model.engines.index(model.owner(f"u{n}")), f"u{n}")
+    return first[0], first[1]
+
+
+def test_a_followees_like_reaches_a_follower_on_another_worker() -> None:
+    settings = Settings(generators="popular,social", blend_weights={"popular": 0.01, "social": 1.0}, scorer="blend")
+    model = WorkersRecommender(settings, "default", workers=2, partitions=4)
+    for n in range(30):
+        model.observe(Item(f"i{n}"), positive=False)
+    follower, followee = _users_of_each_worker(model)
+    model.observe(Follow("f1", follower, followee, "follow", timestamp=1.0), positive=False)
+    for n in range(20):  # popularity elsewhere, so a list without the social signal would not hold i29
+        model.observe(Interaction(f"p{n}", f"x{n}", f"i{n % 5}", "like", timestamp=2.0), positive=True)
+    model.observe(Interaction("g1", followee, "i29", "like", timestamp=3.0), positive=True)
+    owner = model.owner(follower)
+    assert owner is not model.owner(followee)
+    listed = owner.recommend(follower, k=5)
+    assert listed[0].item_id == "i29" and "social" in listed[0].sources, listed
+
+
+def test_without_the_shared_likes_a_follower_on_another_worker_sees_none() -> None:
+    """What the likes topic fixes: the same, with the shared likes dropped (as before it)."""
+    settings = Settings(generators="popular,social", blend_weights={"popular": 0.01, "social": 1.0}, scorer="blend")
+    model = WorkersRecommender(settings, "default", workers=2, partitions=4)
+    for engine in model.engines:
+        engine.applier.outbox = None  # nothing shared
+    for n in range(30):
+        model.observe(Item(f"i{n}"), positive=False)
+    follower, followee = _users_of_each_worker(model)
+    model.observe(Follow("f1", follower, followee, "follow", timestamp=1.0), positive=False)
+    model.observe(Interaction("g1", followee, "i29", "like", timestamp=3.0), positive=True)
+    assert all("social" not in r.sources for r in model.owner(follower).recommend(follower, k=30))
