@@ -31,6 +31,7 @@ from recsys.event_types import event_weight
 from recsys.indexing import Indexes
 from recsys.items.state import ItemState
 from recsys.items.trending import segments_of
+from recsys.items.updates import ItemUpdate, apply_update
 from recsys.ranking import factors_of
 from recsys.rows import Rows
 from recsys.settings import Settings
@@ -90,11 +91,14 @@ class Applier:
             Context: self.apply_context,
             Rule: self.apply_rule,
             Like: self.apply_like,
+            ItemUpdate: self.apply_update,
         }
-        # what other workers must learn from this one (likes), collected once a worker asks (Engine.share)
-        self.outbox: list[Like] | None = None
+        # what other workers must learn from this one, collected once a worker asks (Engine.share):
+        # likes, and (share_items) each interaction's item-side learning
+        self.outbox: list[Like | ItemUpdate] | None = None
+        self.share_items = False
 
-    def apply(self, record: Interaction | Item | User | Follow | Context | Rule | Like) -> bool:
+    def apply(self, record: Interaction | Item | User | Follow | Context | Rule | Like | ItemUpdate) -> bool:
         """Apply any record; False when it was a duplicate (nothing changed)."""
         handler = self.handlers.get(type(record))
         if handler is None:
@@ -200,6 +204,11 @@ class Applier:
         self.items.likes.add(like.user_id, self.items.rows.row(like.item_id), like.timestamp, like.weight)
         return True
 
+    def apply_update(self, update: ItemUpdate) -> bool:
+        """Another worker's item-side learning from one interaction (:mod:`recsys.items.updates`)."""
+        apply_update(self.items, self.indexes, update)
+        return True
+
     # ---------------------------------------------------------------- interactions
     def weight(self, event: Interaction) -> float:
         """The signed strength of an event (see :func:`recsys.event_types.event_weight`)."""
@@ -225,7 +234,8 @@ class Applier:
         available = items.catalog.observe(event.item_id)
         row = items.rows.row(event.item_id)
         weight = self.weight(event)
-        items.feedback.observe(row, event.type, event.item_id in state.history, event.timestamp)
+        engaged_before = event.item_id in state.history
+        items.feedback.observe(row, event.type, engaged_before, event.timestamp)
         if weight > 0:  # online quality: did the user take an item of the list we last showed them?
             items.counters["online_positives"] += 1
             items.counters["online_hits"] += event.item_id in self.shown.last(event.user_id)
@@ -244,8 +254,9 @@ class Applier:
                 self.outbox.append(Like(event.event_id, event.user_id, event.item_id, weight, event.timestamp))
         state.touch(event.item_id, positive=weight >= 0, history_size=s.history_size, max_seen=s.max_seen,
                     exclude=event.type in self.exclude_types)  # fmt: skip
-        if weight != 0:
-            self._learn_mf(seen, available)
+        moved = self._learn_mf(seen, available) if weight != 0 else None
+        if self.outbox is not None and self.share_items:
+            self.outbox.append(self._update(seen, engaged_before, moved))
         items.counters["applied"] += 1
         for part in items.parts.values():
             if hasattr(part, "observe"):
@@ -256,14 +267,21 @@ class Applier:
             items.wals.fold_in(items.model, s, state)
         return state
 
-    def _learn_mf(self, seen: Observation, available: bool) -> None:
-        """The MF step (and, for a positive, popularity, trends and the towers) of one interaction."""
+    def _learn_mf(self, seen: Observation, available: bool) -> tuple[Rows, np.ndarray] | None:
+        """The MF step (and, for a positive, popularity, trends and the towers) of one interaction;
+        when item learning is shared, the rows the step moved and how much (vector and bias)."""
         s, items, state, row = self.settings, self.items, seen.user, seen.row
         factors = factors_of(state) or items.model.new_user(items.rng)
         if seen.weight > 0:
             taken = items.rows.lookup([*state.seen, *state.history])
             seen.negatives = items.catalog.sample(items.sampler, s.negatives, np.unique(taken), engaged=True)
+        moved: tuple[Rows, np.ndarray] | None = None
+        if self.share_items:
+            touched = np.concatenate([[row], seen.negatives[seen.negatives != row]]).astype(np.int64)
+            moved = (touched, items.model.vectors(touched))  # (initialises new rows as learn would)
         factors = items.model.learn(factors, row, seen.weight, seen.negatives)
+        if moved is not None:
+            moved = (moved[0], items.model.vectors(moved[0]) - moved[1])
         state.vector = factors.vector.tolist()
         state.bias = factors.bias
         if seen.weight > 0:
@@ -273,6 +291,18 @@ class Applier:
             if self.indexes.uses_towers:
                 self._learn_towers(seen)
         self.indexes.changed_rows(np.concatenate([[row], seen.negatives]) if available else seen.negatives)
+        return moved
+
+    def _update(self, seen: Observation, engaged_before: bool, moved: tuple[Rows, np.ndarray] | None) -> ItemUpdate:
+        """The item side of ``seen``, for the other workers (:mod:`recsys.items.updates`)."""
+        event, items, positive = seen.event, self.items, seen.weight > 0
+        rows, deltas = moved if moved is not None else (np.empty(0, dtype=np.int64), np.zeros((0, 0), np.float32))
+        return ItemUpdate(
+            event.event_id, event.item_id, event.type, seen.weight, event.timestamp, engaged_before,
+            recent=tuple(items.rows.ids_of(seen.recent)) if positive else (),
+            segments=tuple(segments_of(items.catalog.genres(seen.row), seen.user.attributes)) if positive else (),
+            mf_items=tuple(items.rows.ids_of(rows)), mf_deltas=deltas,
+        )  # fmt: skip
 
     def _learn_towers(self, seen: Observation) -> None:
         self.items.tower_items.learn(seen.user, seen.recent, seen.row, seen.negatives)

@@ -44,6 +44,7 @@ from recsys.apply import Applier, UserTable
 from recsys.indexing import Indexes
 from recsys.items.catalog import Catalog
 from recsys.items.state import ItemState
+from recsys.items.updates import ItemUpdate
 from recsys.models.base import UserFactors
 from recsys.ranking import Ranker, factors_of
 from recsys.rows import Rows
@@ -55,7 +56,7 @@ from recsys.state import UserState
 from recsys.users.store import UserStore
 from schemas import Context, Follow, Interaction, Item, Like, Recommendation, RecommendedItem, Rule, User
 
-Record = Interaction | Item | User | Follow | Context | Rule | Like
+Record = Interaction | Item | User | Follow | Context | Rule | Like | ItemUpdate
 
 
 @dataclass
@@ -160,13 +161,20 @@ class Engine:
         """A like another worker shared (topic ``likes``), for the social generator."""
         self.applier.apply_like(like)
 
-    def share(self) -> None:
+    def share(self, items: bool = False) -> None:
         """From now on, collect what the other workers must learn from this one (:meth:`take_shared`):
-        the worker calls it; a single engine in-process (replay, tests) does not need it."""
+        the likes of its users and, with ``items``, each interaction's item-side learning
+        (:class:`~recsys.items.updates.ItemUpdate`). The worker calls it; a single engine in-process
+        (replay, tests) does not need it."""
         if self.applier.outbox is None:
             self.applier.outbox = []
+        self.applier.share_items = items
 
-    def take_shared(self) -> list[Like]:
+    def apply_update(self, update: ItemUpdate) -> None:
+        """Another worker's item-side learning from one of its users' interactions."""
+        self.applier.apply_update(update)
+
+    def take_shared(self) -> list[Like | ItemUpdate]:
         """What was collected since the last call, to publish (empty unless :meth:`share` was called)."""
         out = self.applier.outbox
         if not out:

@@ -24,7 +24,7 @@ from recsys.coalesce import Coalescer
 from recsys.engine import Engine
 from recsys.settings import Settings
 from recsys.snapshot import reaped
-from schemas import Context, Follow, Interaction, Recommendation, SchemaError, User, decode, encode
+from schemas import Context, Follow, Interaction, Like, Recommendation, SchemaError, User, decode, encode
 from streams.consumer import App
 from streams.dead_letters import dead_letter
 from streams.logs import event_fields
@@ -214,8 +214,9 @@ def create_app(settings: Settings) -> Service:
             )
         started = time.perf_counter()
         outcome = engine.process(record, received_at=received, rank=coalescer.window <= 0)
-        for like in engine.take_shared():
-            await likes.send(key=like.user_id.encode(), value=encode(like))
+        for shared in engine.take_shared():  # likes only: the worker does not share item learning yet
+            if isinstance(shared, Like):
+                await likes.send(key=shared.user_id.encode(), value=encode(shared))
         msg = event.message
         metrics.interaction_done(time.perf_counter() - started, msg.timestamp)
         if not outcome.applied:

@@ -51,6 +51,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="replay the engine's models as N workers of one consumer group: users split by partition "
         "(RECSYS_PARTITIONS), items and rules to every worker (recsys.evaluate.workers)",
     )  # fmt: skip
+    parser.add_argument(
+        "--share-items", action="store_true",
+        help="with --workers: also send each interaction's item-side learning to every other worker "
+        "(recsys.items.updates; not yet done by the real workers)",
+    )  # fmt: skip
+    parser.add_argument("--share-delay", type=int, default=0, help="with --share-items: interactions before "
+                        "an update reaches the other workers")  # fmt: skip
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--no-plot", action="store_true")
 
@@ -136,7 +143,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                   positives)  # fmt: skip
         models.append(EngineRecommender(changed, name.strip()))
     if args.workers != 1:
-        models = [WorkersRecommender(m.engine.settings, m.name, args.workers) if isinstance(m, EngineRecommender)
+        models = [WorkersRecommender(m.engine.settings, m.name, args.workers, share_items=args.share_items,
+                                     delay=args.share_delay) if isinstance(m, EngineRecommender)
                   else m for m in models]  # fmt: skip
     progress = None
     if not args.no_progress:
@@ -149,7 +157,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if progress is not None:
             progress.close()
     report.update({"dataset": str(args.data or "synthetic"), "format": args.fmt, "seed": args.seed,
-                   "workers": args.workers,
+                   "workers": args.workers, "share_items": args.share_items, "share_delay": args.share_delay,
                    "settings": {p.split("=")[0]: p.split("=", 1)[1] for p in args.set}})  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))

@@ -10,7 +10,10 @@ worker reads for the social generator. A list is asked of the user's owner.
 That is everything the real workers share today. Item-side learning (MF item vectors,
 co-visitation, popularity and trend counts, the two-tower model, the learned scorer) stays in
 the worker that learnt it, from its own users only; so ``recsys evaluate --workers N`` measures
-what splitting costs the lists, against ``--workers 1``.
+what splitting costs the lists, against ``--workers 1``. With ``share_items`` (``--share-items``)
+each interaction's item-side learning also goes to every other worker
+(:mod:`recsys.items.updates`), ``delay`` interactions later (the time an update takes to cross
+the broker, counted in events): the protocol being built, measured before its transport.
 
 >>> from schemas import Interaction, Item
 >>> model = WorkersRecommender(Settings(), "default", workers=2, partitions=4)
@@ -23,17 +26,23 @@ what splitting costs the lists, against ``--workers 1``.
 
 from __future__ import annotations
 
+from collections import deque
+
 from recsys.engine import Engine
 from recsys.evaluate.protocol import Event, Recommender
+from recsys.items.updates import ItemUpdate
 from recsys.partitioning import partition_of, worker_of
 from recsys.settings import Settings
-from schemas import Interaction, Item, Rule
+from schemas import Interaction, Item, Like, Rule
 
 
 class WorkersRecommender(Recommender):
     """The engine as ``workers`` workers over ``partitions`` partitions (the setting's, by default)."""
 
-    def __init__(self, settings: Settings, name: str, workers: int, partitions: int | None = None) -> None:
+    def __init__(
+        self, settings: Settings, name: str, workers: int, partitions: int | None = None,
+        share_items: bool = False, delay: int = 0,
+    ) -> None:  # fmt: skip
         super().__init__()
         self.name = name
         self.partitions = settings.partitions if partitions is None else partitions
@@ -44,7 +53,12 @@ class WorkersRecommender(Recommender):
             )
         self.engines = [Engine(settings) for _ in range(workers)]
         for engine in self.engines:
-            engine.share()
+            engine.share(items=share_items)
+        if delay < 0:
+            raise ValueError(f"delay must be 0 or more events, got {delay}")
+        self.delay = delay
+        self.events = 0  # interactions applied so far
+        self.pending: deque[tuple[int, Engine, Like | ItemUpdate]] = deque()  # (due at event, sender, message)
 
     def owner(self, user_id: str) -> Engine:
         """The engine of the worker that owns ``user_id``'s partition."""
@@ -59,10 +73,13 @@ class WorkersRecommender(Recommender):
         engine.apply_event(event)
         if isinstance(event, Interaction):
             engine.maybe_refresh(now=event.timestamp)
-            for like in engine.take_shared():  # the likes topic, read by every worker
+            self.events += 1
+            self.pending.extend((self.events + self.delay, engine, shared) for shared in engine.take_shared())
+            while self.pending and self.pending[0][0] <= self.events:  # what reached the other workers by now
+                _, sender, shared = self.pending.popleft()
                 for other in self.engines:
-                    if other is not engine:
-                        other.apply_like(like)
+                    if other is not sender:
+                        other.apply_event(shared)
 
     def recommend(self, user_id: str, k: int, exclude: set[str]) -> list[str]:
         engine = self.owner(user_id)

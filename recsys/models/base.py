@@ -57,6 +57,12 @@ class VectorModel(abc.ABC):
         not seen gets its initial vector."""
 
     @abc.abstractmethod
+    def add(self, rows: Rows, deltas: np.ndarray) -> None:
+        """Add ``deltas`` (``(len(rows), dim)``: vector and bias) to the vectors of distinct ``rows``:
+        another worker's learning step (:mod:`recsys.items.updates`); a row not seen before starts
+        from its initial vector."""
+
+    @abc.abstractmethod
     def query(self, user: UserFactors) -> np.ndarray:
         """The vector to search the item index with."""
 

@@ -241,6 +241,13 @@ class OnlineBPR(reco.base.Ranker, VectorModel):
         self._updates += 1 + len(js)
         return UserFactors(vector=p, bias=0.0)
 
+    def add(self, rows: Rows, deltas: np.ndarray) -> None:
+        rows = np.asarray(rows, dtype=np.int64)
+        self._ensure(rows)
+        self._q[rows] += deltas[:, :-1]
+        self._b[rows] += deltas[:, -1]
+        self._clip_rows(rows)
+
     def _clip(self, v: np.ndarray) -> None:
         norm = float(np.linalg.norm(v))
         if self.max_norm and norm > self.max_norm:

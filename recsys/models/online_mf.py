@@ -141,6 +141,12 @@ class OnlineMF(VectorModel):
             out[n, -1] = biases[ids[row]]
         return out
 
+    def add(self, rows: Rows, deltas: np.ndarray) -> None:
+        latents, biases, ids = self._river.i_latents, self._river.i_biases, self.rows.ids
+        for row, delta in zip(np.asarray(rows).tolist(), np.asarray(deltas, dtype=float), strict=True):
+            latents[ids[row]] = latents[ids[row]] + delta[:-1]  # River's defaultdict sets up an unseen item
+            biases[ids[row]] += float(delta[-1])
+
     def query(self, user: UserFactors) -> np.ndarray:
         return np.append(np.asarray(user.vector, dtype=float), 1.0).astype(np.float32)
 

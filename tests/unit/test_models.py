@@ -71,6 +71,19 @@ def test_same_seed_same_model_and_it_pickles(model: VectorModel) -> None:
     assert np.allclose(model.item_vectors(["i1", "i5"]), twin.item_vectors(["i1", "i5"]))
 
 
+def test_a_step_shipped_as_deltas_makes_a_twin_learn_it(model: VectorModel) -> None:
+    """What a worker sends the others (recsys.items.updates): the vectors a step moved, as deltas."""
+    twin = pickle.loads(pickle.dumps(model))
+    user = model.new_user(random.Random(1))
+    rows = model.rows.rows(["a", "b", "c"])
+    before = model.vectors(rows)
+    model.learn(user, int(rows[0]), 1.0, rows[1:])
+    deltas = model.vectors(rows) - before
+    assert np.abs(deltas).max() > 0
+    twin.add(twin.rows.rows(["a", "b", "c"]), deltas)
+    assert np.allclose(twin.vectors(twin.rows.rows(["a", "b", "c"])), model.vectors(rows), atol=1e-6)
+
+
 def test_planted_taste_is_recovered(model: VectorModel) -> None:
     """Two groups of users each take items of their own group; each user ends up ranking
     own-group items above the other group's."""

@@ -67,3 +67,48 @@ def test_without_the_shared_likes_a_follower_on_another_worker_sees_none() -> No
     model.observe(Follow("f1", follower, followee, "follow", timestamp=1.0), positive=False)
     model.observe(Interaction("g1", followee, "i29", "like", timestamp=3.0), positive=True)
     assert all("social" not in r.sources for r in model.owner(follower).recommend(follower, k=30))
+
+
+def _stream(model: WorkersRecommender, events: int = 400) -> None:
+    from recsys.datasets.synthetic import SyntheticWorld
+
+    world = SyntheticWorld(users=60, items=80, clusters=3, seed=4)
+    for item in world.catalogue():
+        model.observe(item, positive=False)
+    for event in world.interactions(events):
+        model.observe(event, positive=True)
+
+
+def _popularity(engine: object, ids: list[str]) -> list[float]:
+    catalog = engine.catalog  # type: ignore[attr-defined]
+    return catalog.popularity.data[catalog.rows.lookup(ids)].round(6).tolist()  # type: ignore[no-any-return]
+
+
+def test_shared_item_learning_gives_every_worker_the_counts_of_all_users() -> None:
+    one = WorkersRecommender(Settings(), "one", workers=1, partitions=4)
+    shared = WorkersRecommender(Settings(), "shared", workers=2, partitions=4, share_items=True)
+    alone = WorkersRecommender(Settings(), "alone", workers=2, partitions=4)
+    for model in (one, shared, alone):
+        _stream(model)
+    ids = list(one.engines[0].catalog.rows.ids)
+    whole = _popularity(one.engines[0], ids)
+    assert _popularity(shared.engines[0], ids) == whole == _popularity(shared.engines[1], ids)
+    assert _popularity(alone.engines[0], ids) != whole  # each counted its own users only
+    a, b = (e.items.covisitation for e in shared.engines)
+    rows = one.engines[0].catalog.rows.lookup(ids[:10])
+    assert a.counts(rows, rows).round(6).tolist() == b.counts(rows, rows).round(6).tolist()
+
+
+def test_a_shared_mf_step_moves_the_item_on_the_other_worker() -> None:
+    model = WorkersRecommender(Settings(), "shared", workers=2, partitions=4, share_items=True, delay=3)
+    for n in range(5):
+        model.observe(Item(f"i{n}"), positive=False)
+    user = next(f"u{n}" for n in range(100) if model.owner(f"u{n}") is model.engines[0])
+    other = model.engines[1]
+    row = other.catalog.rows.find("i0")
+    before = other.items.model.vectors([row]).copy()
+    model.observe(Interaction("e0", user, "i0", "like", timestamp=1.0), positive=True)
+    assert (other.items.model.vectors([row]) == before).all()  # not there yet: 3 interactions of delay
+    for n in range(3):
+        model.observe(Interaction(f"x{n}", user, f"i{n + 1}", "view", timestamp=2.0 + n), positive=False)
+    assert not (other.items.model.vectors([row]) == before).all()

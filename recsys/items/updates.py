@@ -1,0 +1,80 @@
+"""What one interaction taught the item side, as one worker ships it to the others.
+
+Each worker applies its own users' interactions; what they teach about *items* must reach
+every worker, or each worker's model learns from a share of the users only (measured with
+``recsys evaluate --workers N``, BENCHMARKS.md). An :class:`ItemUpdate` carries it, by item
+id (rows are local to each worker):
+
+* the interaction's item, type, signed weight and event time, whether the user had engaged
+  with the item before (click-bait feedback), the user's recent positives before it
+  (co-visitation) and the user's trending segments: the receiver runs the same counting steps
+  (feedback, co-visitation, popularity, trends) as the sender did;
+* the MF step's change to each item vector it moved (the item and its sampled negatives), as
+  additive deltas: the sender computed the step with the user's vector, which only it holds.
+  Deltas from several workers add up, as asynchronous SGD's do.
+
+What it does not carry: the two-tower model and the learned scorer (dense models, learnt per
+worker for now), WALS re-fits, and item vectors' initial values (each worker draws an item's
+initial vector itself).
+
+Examples
+--------
+>>> from recsys.indexing import Indexes
+>>> from recsys.items.state import ItemState
+>>> from recsys.settings import Settings
+>>> from schemas import Item
+>>> s = Settings(factors=2)
+>>> items = ItemState(s); indexes = Indexes(items, s)
+>>> for name in ("a", "b"):
+...     items.catalog.upsert(Item(name)) and None
+>>> update = ItemUpdate("e1", "a", "like", 1.0, 10.0, recent=("b",), mf_items=("a",),
+...                     mf_deltas=np.array([[0.5, 0.0, 0.25]], np.float32))
+>>> before = items.model.vectors(items.rows.rows(["a"]))[0]
+>>> apply_update(items, indexes, update)
+>>> (items.model.vectors(items.rows.rows(["a"]))[0] - before).round(3).tolist()
+[0.5, 0.0, 0.25]
+>>> items.covisitation.counts(items.rows.rows(["b"]), items.rows.rows(["a"])).tolist(), items.clock
+([[1.0]], 10.0)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from recsys.indexing import Indexes
+from recsys.items.state import ItemState
+
+
+@dataclass(frozen=True)
+class ItemUpdate:
+    """One interaction's item-side learning (see the module)."""
+
+    event_id: str
+    item_id: str
+    type: str
+    weight: float  # signed (recsys.event_types.event_weight)
+    timestamp: float
+    engaged_before: bool = False  # the item was in the user's history before the event
+    recent: tuple[str, ...] = ()  # the user's recent positives before the event, oldest first (positives only)
+    segments: tuple[str, ...] = ()  # the trending segments the event counted in (positives only)
+    mf_items: tuple[str, ...] = ()  # the items whose MF vector the step moved
+    mf_deltas: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))  # vector + bias, per item
+
+
+def apply_update(items: ItemState, indexes: Indexes, update: ItemUpdate) -> None:
+    """Apply another worker's :class:`ItemUpdate` to ``items`` (and mark the moved vectors for the indexes)."""
+    rows = items.rows
+    available = items.catalog.observe(update.item_id)
+    row = rows.row(update.item_id)
+    items.feedback.observe(row, update.type, update.engaged_before, update.timestamp)
+    items.tick(update.timestamp)
+    if update.weight > 0:
+        items.covisitation.observe(rows.known(list(update.recent)).tolist(), row, at=update.timestamp)
+        items.catalog.add_popularity(row, update.weight)
+        items.trending.observe(row, update.weight, update.timestamp, update.segments)
+    if update.mf_items:
+        moved = rows.rows(list(update.mf_items))
+        items.model.add(moved, update.mf_deltas)
+        indexes.changed_rows(moved if available else moved[moved != row])
