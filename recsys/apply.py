@@ -31,14 +31,14 @@ from recsys.event_types import event_weight
 from recsys.indexing import Indexes
 from recsys.items.state import ItemState
 from recsys.items.trending import segments_of
-from recsys.items.updates import ItemUpdate, apply_update
+from recsys.items.updates import apply_update
 from recsys.ranking import factors_of
 from recsys.rows import Rows
 from recsys.settings import Settings
 from recsys.shown import ShownLists
 from recsys.state import UserState
 from recsys.users.store import UserStore
-from schemas import Context, Follow, Interaction, Item, Like, Rule, User
+from schemas import Context, Follow, Interaction, Item, ItemUpdate, Like, Rule, User
 
 
 class UserTable:
@@ -97,6 +97,7 @@ class Applier:
         # likes, and (share_items) each interaction's item-side learning
         self.outbox: list[Like | ItemUpdate] | None = None
         self.share_items = False
+        self.origin = "local"  # names this worker's item updates (counters["shared"] numbers them)
 
     def apply(self, record: Interaction | Item | User | Follow | Context | Rule | Like | ItemUpdate) -> bool:
         """Apply any record; False when it was a duplicate (nothing changed)."""
@@ -205,7 +206,14 @@ class Applier:
         return True
 
     def apply_update(self, update: ItemUpdate) -> bool:
-        """Another worker's item-side learning from one interaction (:mod:`recsys.items.updates`)."""
+        """A worker's item-side learning from one interaction (:mod:`recsys.items.updates`); False when
+        it is this worker's own and already applied (its ``seq`` is not past ``counters["shared"]``:
+        a worker reads its own updates back, and after a restart replays those its snapshot missed)."""
+        counters = self.items.counters
+        if update.origin == self.origin:
+            if update.seq <= counters.get("shared", 0):
+                return False
+            counters["shared"] = update.seq
         apply_update(self.items, self.indexes, update)
         return True
 
@@ -296,12 +304,14 @@ class Applier:
     def _update(self, seen: Observation, engaged_before: bool, moved: tuple[Rows, np.ndarray] | None) -> ItemUpdate:
         """The item side of ``seen``, for the other workers (:mod:`recsys.items.updates`)."""
         event, items, positive = seen.event, self.items, seen.weight > 0
-        rows, deltas = moved if moved is not None else (np.empty(0, dtype=np.int64), np.zeros((0, 0), np.float32))
+        rows, deltas = moved if moved is not None else (np.empty(0, dtype=np.int64), np.zeros((0, 0)))
+        items.counters["shared"] = items.counters.get("shared", 0) + 1
         return ItemUpdate(
-            event.event_id, event.item_id, event.type, seen.weight, event.timestamp, engaged_before,
+            self.origin, items.counters["shared"], event.event_id, event.item_id, event.type, seen.weight,
+            event.timestamp, engaged_before,
             recent=tuple(items.rows.ids_of(seen.recent)) if positive else (),
             segments=tuple(segments_of(items.catalog.genres(seen.row), seen.user.attributes)) if positive else (),
-            mf_items=tuple(items.rows.ids_of(rows)), mf_deltas=deltas,
+            mf_items=tuple(items.rows.ids_of(rows)), mf_deltas=tuple(map(tuple, deltas.tolist())),
         )  # fmt: skip
 
     def _learn_towers(self, seen: Observation) -> None:

@@ -44,7 +44,6 @@ from recsys.apply import Applier, UserTable
 from recsys.indexing import Indexes
 from recsys.items.catalog import Catalog
 from recsys.items.state import ItemState
-from recsys.items.updates import ItemUpdate
 from recsys.models.base import UserFactors
 from recsys.ranking import Ranker, factors_of
 from recsys.rows import Rows
@@ -54,7 +53,7 @@ from recsys.similar import similar_items
 from recsys.snapshot import fork_snapshot, load_snapshot, save_snapshot
 from recsys.state import UserState
 from recsys.users.store import UserStore
-from schemas import Context, Follow, Interaction, Item, Like, Recommendation, RecommendedItem, Rule, User
+from schemas import Context, Follow, Interaction, Item, ItemUpdate, Like, Recommendation, RecommendedItem, Rule, User
 
 Record = Interaction | Item | User | Follow | Context | Rule | Like | ItemUpdate
 
@@ -161,14 +160,15 @@ class Engine:
         """A like another worker shared (topic ``likes``), for the social generator."""
         self.applier.apply_like(like)
 
-    def share(self, items: bool = False) -> None:
+    def share(self, items: bool = False, origin: str = "local") -> None:
         """From now on, collect what the other workers must learn from this one (:meth:`take_shared`):
         the likes of its users and, with ``items``, each interaction's item-side learning
-        (:class:`~recsys.items.updates.ItemUpdate`). The worker calls it; a single engine in-process
-        (replay, tests) does not need it."""
+        (:class:`schemas.ItemUpdate`, numbered under ``origin``, this worker's name). The worker calls it; a
+        single engine in-process (replay, tests) does not need it."""
         if self.applier.outbox is None:
             self.applier.outbox = []
         self.applier.share_items = items
+        self.applier.origin = origin
 
     def apply_update(self, update: ItemUpdate) -> None:
         """Another worker's item-side learning from one of its users' interactions."""

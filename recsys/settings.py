@@ -60,6 +60,11 @@ class Settings:
         "whole by every worker for the social generator; kept 4 social half-lives.",
         "recsys-likes",
     )
+    topic_item_updates: str = _doc(
+        "Internal topic of the item-side learning the workers share (schemas.ItemUpdate, keyed by item_id), "
+        "read whole by every worker.",
+        "recsys-item-updates",
+    )
     partitions: int = _doc("Partitions of every topic the service creates (inputs and internal).", 4)
     replication_factor: int = _doc("Replication factor of the topics the service creates.", 1)
     data_dir: Path = _doc("Where the worker keeps its RocksDB tables and model snapshots.", Path(".data"))
@@ -82,6 +87,12 @@ class Settings:
         "Longest time (ms) the broker holds the worker's fetch when no new data came; low keeps "
         "interactions from waiting behind a fetch of the quiet topics.",
         100,
+    )
+    share_items: bool = _doc(
+        "Share each interaction's item-side learning (MF item steps, co-visitation, popularity, trends, "
+        "click-bait feedback) with the other workers through topic_item_updates, so that every worker "
+        "learns from every user; false: each worker learns from its own users only.",
+        True,
     )
     session_timeout_ms: int = _doc(
         "How long (ms) the group waits for a silent worker (killed, cut off) before its partitions move "

@@ -366,6 +366,89 @@ class Like:
 
 
 @dataclass(frozen=True, slots=True)
+class ItemUpdate:
+    """What one interaction taught the item side, as a worker shares it; topic ``item-updates``,
+    keyed by ``item_id``, written by the worker that applied the interaction and read whole by
+    every worker (``recsys.items.updates`` says what each field feeds).
+
+    ``origin`` names the worker that wrote it and ``seq`` numbers that worker's updates from 1, so a
+    worker skips its own updates it already applied. ``mf_deltas`` holds one row per id of
+    ``mf_items``: the change the MF step made to that item's vector, its bias last.
+
+    Examples
+    --------
+    >>> u = ItemUpdate.from_dict({"origin": "w1", "seq": 3, "event_id": "e1", "item_id": "m1", "type": "like",
+    ...                           "weight": 1.0, "timestamp": 5, "mf_items": ["m1"], "mf_deltas": [[0.5, 0.1]]})
+    >>> u.mf_deltas, u.recent
+    (((0.5, 0.1),), ())
+    >>> ItemUpdate.from_dict({**u.to_dict(), "mf_deltas": []})
+    Traceback (most recent call last):
+    ...
+    schemas.errors.SchemaError: item_update: 'mf_deltas' needs one row per id of 'mf_items' (1 ids, 0 rows)
+    """
+
+    origin: str
+    seq: int
+    event_id: str
+    item_id: str
+    type: str
+    weight: float
+    timestamp: float
+    engaged_before: bool = False
+    recent: tuple[str, ...] = ()
+    segments: tuple[str, ...] = ()
+    mf_items: tuple[str, ...] = ()
+    mf_deltas: tuple[tuple[float, ...], ...] = ()
+
+    RECORD = "item_update"
+    FIELDS = ("origin", "seq", "event_id", "item_id", "type", "weight", "timestamp", "engaged_before", "recent",
+              "segments", "mf_items", "mf_deltas")  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, data: Any) -> ItemUpdate:
+        name = cls.RECORD
+        data = _require_object(name, data)
+        _unknown_fields(name, data, set(cls.FIELDS))
+        seq = data.get("seq")
+        if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
+            raise _fail(name, f"field 'seq' must be an integer from 1 (got {seq!r})")
+        for required in ("type", "weight", "timestamp"):
+            if data.get(required) is None:
+                raise _fail(name, f"field {required!r} is required")
+
+        def strings(field_name: str) -> tuple[str, ...]:
+            values = data.get(field_name) or []
+            if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+                raise _fail(name, f"field {field_name!r} must be a list of strings")
+            return tuple(values)
+
+        mf_items = strings("mf_items")
+        rows = data.get("mf_deltas") or []
+        if not isinstance(rows, list) or len(rows) != len(mf_items):
+            raise _fail(name, f"'mf_deltas' needs one row per id of 'mf_items' ({len(mf_items)} ids, "
+                              f"{len(rows) if isinstance(rows, list) else 'no list of'} rows)")  # fmt: skip
+        deltas = tuple(
+            tuple(_number(name, "mf_deltas", v) for v in row) if isinstance(row, list) else () for row in rows
+        )
+        if any(len(row) != len(deltas[0]) or not row for row in deltas):
+            raise _fail(name, "'mf_deltas' rows must be non-empty lists of numbers, all of one length")
+        return cls(
+            origin=_id(name, data, "origin"), seq=seq, event_id=_id(name, data, "event_id"),
+            item_id=_id(name, data, "item_id"), type=str(data["type"]),
+            weight=_number(name, "weight", data["weight"]), timestamp=_timestamp(name, "timestamp", data["timestamp"]),
+            engaged_before=bool(data.get("engaged_before", False)), recent=strings("recent"),
+            segments=strings("segments"), mf_items=mf_items, mf_deltas=deltas,
+        )  # fmt: skip
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {name: getattr(self, name) for name in self.FIELDS}
+        for name in ("recent", "segments", "mf_items"):
+            out[name] = list(out[name])
+        out["mf_deltas"] = [list(row) for row in self.mf_deltas]
+        return out
+
+
+@dataclass(frozen=True, slots=True)
 class Context:
     """A change of a user's context; topic ``context``, keyed by ``user_id``.
 

@@ -107,6 +107,30 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         },
         ["event_id", "user_id", "item_id", "weight", "timestamp"],
     ),
+    "item_update": _record(
+        "ItemUpdate",
+        "What one interaction taught the item side, as a worker shares it (written by the workers). Topic "
+        "`item-updates`, keyed by item_id; read whole by every worker.",
+        {
+            "origin": {**_ID, "description": "the worker that wrote it"},
+            "seq": {"type": "integer", "minimum": 1, "description": "the origin's update number, from 1"},
+            "event_id": {**_ID, "description": "the interaction's event_id"},
+            "item_id": _ID,
+            "type": {"type": "string", "description": "the interaction's type"},
+            "weight": {"type": "number", "description": "the interaction's signed weight"},
+            "timestamp": _TIME,
+            "engaged_before": {"type": "boolean", "description": "the user had engaged with the item before"},
+            "recent": {"type": "array", "items": {"type": "string"}, "description": "the user's recent positives"},
+            "segments": {"type": "array", "items": {"type": "string"}, "description": "trending segments"},
+            "mf_items": {"type": "array", "items": {"type": "string"}, "description": "items the MF step moved"},
+            "mf_deltas": {
+                "type": "array",
+                "items": {"type": "array", "items": {"type": "number"}, "minItems": 1},
+                "description": "per item of mf_items: the change to its vector, bias last",
+            },
+        },
+        ["origin", "seq", "event_id", "item_id", "type", "weight", "timestamp"],
+    ),
     "follow": _record(
         "Follow",
         "One user starts or stops following another. Topic `follows`, keyed by user_id (the follower); "

@@ -13,6 +13,7 @@ import asyncio
 import logging
 import os
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -27,9 +28,9 @@ from recsys.snapshot import reaped
 from schemas import Context, Follow, Interaction, Like, Recommendation, SchemaError, User, decode, encode
 from streams.consumer import App
 from streams.dead_letters import dead_letter
+from streams.global_reader import GlobalReader, item_change, rule_change
 from streams.logs import event_fields
 from streams.metrics import CONTENT_TYPE, Metrics
-from streams.reference import ReferenceReader, item_change, rule_change
 from streams.service import Service
 from streams.web import register_views
 
@@ -91,14 +92,14 @@ def create_app(settings: Settings) -> Service:
         lambda: len(engine.indexes.mf), lambda: len(engine.catalog), lag=lambda: _lag(app, engine),
         online_quality=lambda: engine.online_quality or 0.0,
     )  # fmt: skip
-    reference = ReferenceReader(settings, engine)  # items and rules: every partition, on every worker
+    reader = GlobalReader(settings, engine)  # items, rules, likes, item updates: every partition, every worker
     service = Service(
         app,
         engine,
         settings,
         {"in": 0, "applied": 0, "duplicates": 0, "dead_letters": 0, "recommendations": 0},
         metrics,
-        reference,
+        reader,
     )
     if engine.load(service.model_dir):
         log.info("restored model snapshot: %d items, version %s", len(engine.catalog), engine.model_version)
@@ -110,8 +111,10 @@ def create_app(settings: Settings) -> Service:
     contexts = _raw_topic(app, settings.topic_context, settings)  # keyed by user, like the user table
     rules = _raw_topic(app, settings.topic_rules, settings)
     recommendations = _raw_topic(app, settings.topic_recommendations, settings)
-    likes = _raw_topic(app, settings.topic_likes, settings)  # what this worker shares; every worker reads it
-    engine.share()
+    # what this worker shares (likes; item learning unless share_items is off); every worker reads them
+    likes = _raw_topic(app, settings.topic_likes, settings)
+    item_updates = _raw_topic(app, settings.topic_item_updates, settings)
+    engine.share(items=settings.share_items, origin=worker_origin(settings))
     dead_letters = _raw_topic(app, settings.topic_dead_letters, settings)
 
     async def to_dead_letters(event: EventT, error: BaseException) -> None:
@@ -214,9 +217,11 @@ def create_app(settings: Settings) -> Service:
             )
         started = time.perf_counter()
         outcome = engine.process(record, received_at=received, rank=coalescer.window <= 0)
-        for shared in engine.take_shared():  # likes only: the worker does not share item learning yet
+        for shared in engine.take_shared():
             if isinstance(shared, Like):
                 await likes.send(key=shared.user_id.encode(), value=encode(shared))
+            else:
+                await item_updates.send(key=shared.item_id.encode(), value=encode(shared))
         msg = event.message
         metrics.interaction_done(time.perf_counter() - started, msg.timestamp)
         if not outcome.applied:
@@ -233,7 +238,7 @@ def create_app(settings: Settings) -> Service:
             rerank(record.user_id, record.event_id, received)
 
     async def check_reference(event: EventT) -> None:
-        """Items and rules are applied by the reference reader, on every worker; the group's agents only
+        """Items and rules are applied by the global reader, on every worker; the group's agents only
         validate them, so that a bad record is dead-lettered once, by the partition's owner."""
         msg = event.message
         (item_change if msg.topic == settings.topic_items else rule_change)(msg.key, msg.value)
@@ -284,12 +289,12 @@ def create_app(settings: Settings) -> Service:
     ]:
         app.agent(topic, concurrency=1, name=name)(agent(handle))
 
-    reference.on_change = lambda trigger: rerank_affected(trigger)
+    reader.on_change = lambda trigger: rerank_affected(trigger)
 
     @app.task
-    async def read_reference() -> None:
+    async def read_global() -> None:
         """Every partition of items and rules, on every worker (after the start-up load)."""
-        await reference.run()
+        await reader.run()
 
     @app.timer(interval=max(settings.index_refresh_seconds, 0.1))
     async def refresh_index() -> None:
@@ -322,7 +327,7 @@ def create_app(settings: Settings) -> Service:
     @app.page("/stats")
     async def stats(web: Any, request: Any) -> Any:
         sizes = {"items": len(engine.catalog), "index": len(engine.indexes.mf),
-                 "reference_applied": reference.applied, "reference_skipped": reference.skipped}  # fmt: skip
+                 "global_applied": reader.applied, "global_skipped": reader.skipped}  # fmt: skip
         return web.json({**service.stats, **engine.counters, **sizes})
 
     @app.page("/metrics")
@@ -332,6 +337,15 @@ def create_app(settings: Settings) -> Service:
 
     register_views(service, users)
     return service
+
+
+def worker_origin(settings: Settings) -> str:
+    """This worker's name on the item updates it shares: made once per data folder and kept there, so a
+    restarted worker knows its own updates (and replays those its snapshot missed)."""
+    path = settings.data_dir / "worker-id"
+    if not path.exists():
+        path.write_text(f"{settings.app_id}-{uuid.uuid4().hex[:12]}\n")
+    return path.read_text().strip()
 
 
 def _require_user_key(record: str, user_id: str, key: bytes | None, who: str) -> None:

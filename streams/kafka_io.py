@@ -105,6 +105,7 @@ def topic_specs(settings: Settings) -> dict[str, dict[str, str]]:
         settings.topic_dead_letters: {},
         # written by the workers; a like older than 4 half-lives weighs under 1/16 in the social generator
         settings.topic_likes: {"retention.ms": str(int(4 * settings.social_half_life * 1000))},
+        settings.topic_item_updates: {},  # the log of item learning: a restarted worker replays it past its snapshot
     }
 
 

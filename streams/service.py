@@ -9,8 +9,8 @@ import faust
 
 from recsys.engine import Engine
 from recsys.settings import Settings
+from streams.global_reader import GlobalReader
 from streams.metrics import Metrics
-from streams.reference import ReferenceReader
 
 
 @dataclass
@@ -22,7 +22,7 @@ class Service:
     settings: Settings
     stats: dict[str, int]
     metrics: Metrics
-    reference: ReferenceReader
+    reader: GlobalReader
 
     @property
     def model_dir(self) -> Path:

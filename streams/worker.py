@@ -35,8 +35,8 @@ def run_worker(settings: Settings) -> int:
         say(f"topic {topic}: {status}")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     service = create_app(settings)
-    read = service.reference.load()  # the whole catalogue and every rule before the first list
-    say(f"reference data: read {read} records of items and rules, {len(service.engine.catalog)} items available")
+    read = service.reader.load()  # the whole catalogue and every rule before the first list
+    say(f"global topics: read {read} records (items, rules, likes, item updates), {len(service.engine.catalog)} items")
     config = logging_config(settings.log_format, settings.log_level)  # a fresh dict: dictConfig may consume it
     worker = faust.Worker(service.app, loglevel=settings.log_level, logging_config=config)
     worker.execute_from_commandline()

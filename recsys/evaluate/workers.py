@@ -3,7 +3,7 @@
 Each simulated worker is an :class:`~recsys.engine.Engine` of its own. Events keyed by user
 (interactions, profiles, follows, context) go only to the worker that owns the user's partition
 (:mod:`recsys.partitioning`); reference data (items, rules) goes to every worker, as every real
-worker reads those topics whole (``streams/reference.py``), and so do the likes a worker shares
+worker reads those topics whole (``streams/global_reader.py``), and so do the likes a worker shares
 (:meth:`Engine.take_shared <recsys.engine.Engine.take_shared>`, topic ``likes``), which every
 worker reads for the social generator. A list is asked of the user's owner.
 
@@ -30,10 +30,9 @@ from collections import deque
 
 from recsys.engine import Engine
 from recsys.evaluate.protocol import Event, Recommender
-from recsys.items.updates import ItemUpdate
 from recsys.partitioning import partition_of, worker_of
 from recsys.settings import Settings
-from schemas import Interaction, Item, Like, Rule
+from schemas import Interaction, Item, ItemUpdate, Like, Rule
 
 
 class WorkersRecommender(Recommender):
@@ -52,8 +51,8 @@ class WorkersRecommender(Recommender):
                 "a worker beyond the partition count gets no partition (raise RECSYS_PARTITIONS)"
             )
         self.engines = [Engine(settings) for _ in range(workers)]
-        for engine in self.engines:
-            engine.share(items=share_items)
+        for n, engine in enumerate(self.engines):
+            engine.share(items=share_items, origin=f"worker-{n}")
         if delay < 0:
             raise ValueError(f"delay must be 0 or more events, got {delay}")
         self.delay = delay

@@ -48,7 +48,7 @@ from recsys.rules import RuleBook
 from recsys.settings import Settings
 
 COUNTERS = ("applied", "duplicates", "items", "users", "follows", "contexts", "rules", "refreshes", "unchanged",
-            "online_positives", "online_hits")  # fmt: skip
+            "online_positives", "online_hits", "shared")  # fmt: skip
 """What the engine counts (shown on the worker's ``/stats`` page, kept in the snapshot)."""
 
 

@@ -17,6 +17,9 @@ What it does not carry: the two-tower model and the learned scorer (dense models
 worker for now), WALS re-fits, and item vectors' initial values (each worker draws an item's
 initial vector itself).
 
+The record is :class:`schemas.ItemUpdate` (``origin`` and ``seq`` let a worker skip its own
+updates it applied already: :meth:`recsys.apply.Applier.apply_update`).
+
 Examples
 --------
 >>> from recsys.indexing import Indexes
@@ -27,8 +30,8 @@ Examples
 >>> items = ItemState(s); indexes = Indexes(items, s)
 >>> for name in ("a", "b"):
 ...     items.catalog.upsert(Item(name)) and None
->>> update = ItemUpdate("e1", "a", "like", 1.0, 10.0, recent=("b",), mf_items=("a",),
-...                     mf_deltas=np.array([[0.5, 0.0, 0.25]], np.float32))
+>>> update = ItemUpdate("w2", 1, "e1", "a", "like", 1.0, 10.0, recent=("b",), mf_items=("a",),
+...                     mf_deltas=((0.5, 0.0, 0.25),))
 >>> before = items.model.vectors(items.rows.rows(["a"]))[0]
 >>> apply_update(items, indexes, update)
 >>> (items.model.vectors(items.rows.rows(["a"]))[0] - before).round(3).tolist()
@@ -39,28 +42,11 @@ Examples
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 
 from recsys.indexing import Indexes
 from recsys.items.state import ItemState
-
-
-@dataclass(frozen=True)
-class ItemUpdate:
-    """One interaction's item-side learning (see the module)."""
-
-    event_id: str
-    item_id: str
-    type: str
-    weight: float  # signed (recsys.event_types.event_weight)
-    timestamp: float
-    engaged_before: bool = False  # the item was in the user's history before the event
-    recent: tuple[str, ...] = ()  # the user's recent positives before the event, oldest first (positives only)
-    segments: tuple[str, ...] = ()  # the trending segments the event counted in (positives only)
-    mf_items: tuple[str, ...] = ()  # the items whose MF vector the step moved
-    mf_deltas: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))  # vector + bias, per item
+from schemas import ItemUpdate
 
 
 def apply_update(items: ItemState, indexes: Indexes, update: ItemUpdate) -> None:
@@ -76,5 +62,5 @@ def apply_update(items: ItemState, indexes: Indexes, update: ItemUpdate) -> None
         items.trending.observe(row, update.weight, update.timestamp, update.segments)
     if update.mf_items:
         moved = rows.rows(list(update.mf_items))
-        items.model.add(moved, update.mf_deltas)
+        items.model.add(moved, np.asarray(update.mf_deltas, dtype=np.float32))
         indexes.changed_rows(moved if available else moved[moved != row])

@@ -70,7 +70,7 @@ def test_metrics_and_logs_show_processed_events_and_dead_letters(
 
     lines = _json_lines(worker)
     assert lines and all({"time", "level", "logger", "message"} <= set(line) for line in lines)
-    assert any(line["message"].startswith("reference data: read 11 records") for line in lines)
+    assert any(line["message"].startswith("global topics: read 11 records") for line in lines)
     dead = [line for line in lines if line["message"].startswith("dead letter")]
     assert sorted(str(line["event_id"]) for line in dead) == ["None", "d-bad"]  # the cut-off JSON has no id
     assert all(line["topic"] == s.topic_interactions and line["offset"] >= 0 for line in dead)

@@ -7,7 +7,7 @@ user's list, asked of the worker that owns the user (``GET /recommendations/{use
 forwards to the owner and names it in ``X-Recsys-Served-By``), must show the change, and
 every worker must know the new item itself (``GET /similar/{item}/`` answers locally).
 
-Before the reference reader (``streams/reference.py``), ``items`` and ``rules`` were consumed
+Before the reference reader (``streams/global_reader.py``), ``items`` and ``rules`` were consumed
 inside the group: the worker that did not own the record's partition never saw it.
 """
 
@@ -158,6 +158,30 @@ def test_a_followees_like_reaches_a_follower_on_the_other_worker(kafka: str, tmp
             return port in served and top.get("item_id") == "item-19" and "social" in top.get("sources", [])
 
         wait_for(social_first, CHANGE_TIMEOUT, "the followee's like first in the follower's list", workers[0])
+    finally:
+        pair.stop()
+
+
+def test_what_one_workers_users_teach_the_item_side_reaches_the_other_worker(kafka: str, tmp_path: Path) -> None:
+    """Item learning is shared (topic item-updates): the users of one worker make an item popular, and a
+    user of the other worker sees it first in a list ranked by popularity alone."""
+    pair = Pair(kafka, tmp_path, RECSYS_GENERATORS="popular", RECSYS_SCORER="blend",
+                RECSYS_BLEND_WEIGHTS="popular=1")  # fmt: skip
+    s, workers = pair.settings, pair.workers
+    try:
+        lists = pair.start()  # every user liked item-0
+        port = str(workers[0].settings.web_port)
+        here = [u for u, (_, served) in sorted(lists.items()) if port in served]
+        there = next(u for u, (_, served) in sorted(lists.items()) if port not in served)
+        send(s, s.topic_interactions, [like(f"p-{u}", u, "item-19", ts=4.0) for u in here])
+
+        def popular_there() -> bool:
+            status, body, served = _get(workers[1], f"/recommendations/{there}/?k=3")
+            items = [i["item_id"] for i in body.get("items", [])] if status == 200 else []
+            return port not in served and items[:1] == ["item-19"]
+
+        wait_for(popular_there, CHANGE_TIMEOUT, "the item the other worker's users liked first", workers[1])
+        assert all(stats(w).get("shared", 0) > 0 for w in workers)  # both wrote item updates
     finally:
         pair.stop()
 

@@ -19,6 +19,7 @@ from schemas import (
     Follow,
     Interaction,
     Item,
+    ItemUpdate,
     Like,
     Recommendation,
     RecommendedItem,
@@ -62,6 +63,17 @@ likes = st.builds(Like, ids, ids, ids, st.floats(0.001, 100), times)
 
 
 @st.composite
+def item_updates(draw: Any) -> ItemUpdate:
+    moved = tuple(draw(st.lists(ids, max_size=3)))
+    width = draw(st.integers(1, 4))
+    deltas = tuple(tuple(draw(st.lists(st.floats(-1, 1), min_size=width, max_size=width))) for _ in moved)
+    names = st.lists(st.text(max_size=8), max_size=3).map(tuple)
+    return ItemUpdate(draw(ids), draw(st.integers(1, 10**9)), draw(ids), draw(ids), draw(st.text(max_size=8)),
+                      draw(st.floats(-5, 5)), draw(times), draw(st.booleans()), draw(names), draw(names), moved,
+                      deltas)  # fmt: skip
+
+
+@st.composite
 def rules(draw: Any) -> Rule:
     action = draw(st.sampled_from(["pin", "boost"]))
     item_ids = tuple(draw(st.lists(ids, min_size=1 if action == "pin" else 0, max_size=3)))
@@ -86,6 +98,7 @@ CASES = [
     (Context, contexts, "context"),
     (Rule, rules(), "rule"),
     (Like, likes, "like"),
+    (ItemUpdate, item_updates(), "item_update"),
     (Recommendation, recommendations, "recommendation"),
     (DeadLetter, dead_letters, "dead_letter"),
 ]

@@ -112,3 +112,29 @@ def test_a_shared_mf_step_moves_the_item_on_the_other_worker() -> None:
     for n in range(3):
         model.observe(Interaction(f"x{n}", user, f"i{n + 1}", "view", timestamp=2.0 + n), positive=False)
     assert not (other.items.model.vectors([row]) == before).all()
+
+
+def test_a_worker_skips_its_own_updates_it_applied_and_replays_those_its_snapshot_missed() -> None:
+    from recsys.engine import Engine
+    from schemas import ItemUpdate
+
+    engine = Engine(Settings())
+    engine.share(items=True, origin="w1")
+    for n in range(4):
+        engine.apply_item(Item(f"i{n}"))
+    for n in range(3):
+        engine.apply(Interaction(f"e{n}", "alice", f"i{n}", "like", timestamp=float(n)))
+    updates = [u for u in engine.take_shared() if isinstance(u, ItemUpdate)]
+    assert [(u.origin, u.seq, u.item_id) for u in updates] == [("w1", 1, "i0"), ("w1", 2, "i1"), ("w1", 3, "i2")]
+    assert not engine.apply_event(updates[1])  # read back from the topic: applied already
+
+    restarted = Engine(Settings())  # as if restored from a snapshot taken after the first update
+    restarted.share(items=True, origin="w1")
+    for n in range(4):
+        restarted.apply_item(Item(f"i{n}"))
+    restarted.items.counters["shared"] = 1
+    popularity = restarted.catalog.popularity.data
+    assert [restarted.apply_event(u) for u in updates] == [False, True, True]
+    taken = popularity[restarted.catalog.rows.lookup(["i0", "i1", "i2"])].tolist()
+    assert taken == [0.0, updates[1].weight, updates[2].weight]
+    assert restarted.counters["shared"] == 3  # its next own update is number 4

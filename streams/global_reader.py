@@ -1,4 +1,4 @@
-"""Reference data: the ``items``, ``rules`` and ``likes`` topics, read whole and continuously by every worker.
+"""The topics every worker reads whole: ``items``, ``rules``, ``likes`` and ``item-updates``.
 
 Users are split between the workers of the consumer group (``interactions``, ``users``,
 ``follows`` and ``context`` are keyed by user, and each worker reads its share of the
@@ -8,20 +8,24 @@ on: a new item, a withdrawal or a rule takes effect on every worker. Inside the 
 would read only its share of them. ``likes`` carries the positive interactions each worker
 applied (:meth:`Engine.take_shared <recsys.engine.Engine.take_shared>`), keyed by the liker: a
 user's followees may live on any worker, and the social generator reads their recent likes.
+``item-updates`` carries what each interaction taught the item side (:class:`schemas.ItemUpdate`),
+so every worker learns from every user; it is a log, read from where the restored snapshot
+stopped (the snapshot records the offsets), and a worker skips its own updates it applied.
 
 So every worker reads them with a consumer of its own, outside the group, assigned every
 partition (faust's ``GlobalTable`` does not reliably deliver every partition's updates to every
 worker: faust issue 541). Two steps:
 
-1. :meth:`ReferenceReader.load`, at start-up, before the worker serves: read each partition
+1. :meth:`GlobalReader.load`, at start-up, before the worker serves: read each partition
    from the beginning to the end offset it had then (a user's first list sees the whole
    catalogue and every rule), with a blocking confluent-kafka consumer.
-2. :meth:`ReferenceReader.run`, an app task on the event loop (so the engine keeps one
+2. :meth:`GlobalReader.run`, an app task on the event loop (so the engine keeps one
    writer): carry on from there with aiokafka, applying each record as it arrives; the
    worker re-ranks the users a change affects (``on_change``).
 
-Applying a record twice is harmless (an item or a rule is replaced by its id), so reading from
-the beginning after a restart is correct; the topics are compacted, so it stays short.
+Applying a record of ``items``, ``rules`` or ``likes`` twice is harmless (an item or a rule is
+replaced by its id, a user's like of an item is kept once), so reading them from the beginning
+after a restart is correct; ``items`` and ``rules`` are compacted, so it stays short.
 
 A record that is not valid is skipped here: the group's ``items`` and ``rules`` agents validate
 the same records and dead-letter the bad ones, once, on the worker that owns the partition
@@ -47,11 +51,11 @@ from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition as AioPartition
-from confluent_kafka import OFFSET_BEGINNING, TopicPartition
+from confluent_kafka import TopicPartition
 
 from recsys.engine import Engine
 from recsys.settings import Settings
-from schemas import Item, Like, Rule, SchemaError, decode
+from schemas import Item, ItemUpdate, Like, Rule, SchemaError, decode
 from streams.kafka_io import make_admin, make_consumer
 
 log = logging.getLogger("streams")
@@ -84,14 +88,15 @@ def rule_change(key: bytes | None, value: bytes | None) -> tuple[str, Rule | Non
     return rule.rule_id, rule
 
 
-class ReferenceReader:
+class GlobalReader:
     """Reads every partition of ``items`` and ``rules`` into ``engine`` (see the module)."""
 
     def __init__(self, settings: Settings, engine: Engine, on_change: Callable[[str], None] | None = None) -> None:
         self.settings = settings
         self.engine = engine
         self.on_change = on_change
-        self.topics = [settings.topic_items, settings.topic_rules, settings.topic_likes]
+        self.topics = [settings.topic_items, settings.topic_rules, settings.topic_likes, settings.topic_item_updates]
+        self.logs = {settings.topic_item_updates}  # read from where the snapshot stopped, not from the beginning
         self.positions: dict[Position, int] = {}  # the next offset to read, per partition
         self.applied = 0  # records applied since start
         self.skipped = 0  # records not valid (dead-lettered by the partition's owner)
@@ -100,6 +105,10 @@ class ReferenceReader:
         """Apply one record; the re-rank trigger it makes (``item:<id>``, ``rule:<id>``); None for a
         like (it re-ranks nobody: a follower's next list holds it) or a record that is not valid."""
         try:
+            if topic == self.settings.topic_item_updates:
+                self.engine.apply_event(decode(ItemUpdate, value))  # (a worker's own, applied before: skipped)
+                self.applied += 1
+                return None
             if topic == self.settings.topic_likes:
                 self.engine.apply_like(decode(Like, value))
                 self.applied += 1
@@ -115,8 +124,8 @@ class ReferenceReader:
                 trigger = f"rule:{rule_id}"
         except SchemaError as exc:
             self.skipped += 1
-            if topic == self.settings.topic_likes:  # written by workers: no agent dead-letters it
-                log.warning("skipped a record of %s that is not a valid like: %s", topic, exc)
+            if topic in (self.settings.topic_likes, self.settings.topic_item_updates):  # written by workers
+                log.warning("skipped a record of %s that is not valid: %s", topic, exc)
             return None
         except Exception:  # noqa: BLE001 - one record must not stop every later one
             log.exception("applying %s record %r failed", topic, key)
@@ -126,7 +135,7 @@ class ReferenceReader:
         return trigger
 
     def _partitions(self) -> list[Position]:
-        """Every partition of the reference topics (from the broker's metadata)."""
+        """Every partition of the global topics (from the broker's metadata)."""
         admin = make_admin(self.settings)
         topics = admin.list_topics(timeout=30).topics
         return [(t, p) for t in self.topics if t in topics for p in sorted(topics[t].partitions)]
@@ -141,12 +150,15 @@ class ReferenceReader:
             ends: dict[Position, int] = {}
             for topic, partition in self._partitions():
                 low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=30)
-                self.positions[(topic, partition)] = low
-                if high > low:
+                start = low
+                if topic in self.logs:  # past what the restored snapshot applied
+                    start = max(low, self.engine.offsets.get(f"{topic}:{partition}", -1) + 1)
+                self.positions[(topic, partition)] = start
+                if high > start:
                     ends[(topic, partition)] = high
             if not ends:
                 return 0
-            consumer.assign([TopicPartition(t, p, OFFSET_BEGINNING) for t, p in ends])
+            consumer.assign([TopicPartition(t, p, self.positions[(t, p)]) for t, p in ends])
             deadline = time.monotonic() + timeout
             while ends and time.monotonic() < deadline:
                 for msg in consumer.consume(1000, 0.5):
@@ -156,10 +168,12 @@ class ReferenceReader:
                     topic, partition, offset = msg.topic() or "", msg.partition() or 0, msg.offset() or 0
                     self.apply(topic, msg.key(), msg.value())
                     self.positions[(topic, partition)] = offset + 1
+                    if topic in self.logs:
+                        self.engine.note_offset(topic, partition, offset)
                     if offset + 1 >= ends.get((topic, partition), 0):
                         ends.pop((topic, partition), None)
             if ends:
-                log.warning("reference data not fully read within %ss; partitions left: %s", timeout, sorted(ends))
+                log.warning("global topics not fully read within %ss; partitions left: %s", timeout, sorted(ends))
             self.engine.refresh_index()
             return read
         finally:
@@ -174,7 +188,7 @@ class ReferenceReader:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             fetch_max_wait_ms=self.settings.fetch_wait_ms,
-            client_id=f"{self.settings.app_id}-reference",
+            client_id=f"{self.settings.app_id}-global",
         )
         await consumer.start()
         try:
@@ -184,7 +198,7 @@ class ReferenceReader:
             consumer.assign(assigned)
             for tp in assigned:
                 consumer.seek(tp, self.positions[(tp.topic, tp.partition)])
-            log.info("reading reference data from every partition: %s",
+            log.info("reading the global topics from every partition: %s",
                      ", ".join(f"{tp.topic}[{tp.partition}]@{self.positions.get((tp.topic, tp.partition), 0)}"
                                for tp in assigned))  # fmt: skip
             while True:
@@ -193,6 +207,8 @@ class ReferenceReader:
                     for record in records:
                         trigger = self.apply(tp.topic, record.key, record.value)
                         self.positions[(tp.topic, tp.partition)] = record.offset + 1
+                        if tp.topic in self.logs:  # the snapshot records how far the item learning got
+                            self.engine.note_offset(tp.topic, tp.partition, record.offset)
                         if trigger is not None and self.on_change is not None:
                             self.on_change(trigger)
                     await asyncio.sleep(0)  # let events through between partitions' batches
