@@ -21,6 +21,7 @@ see every applied interaction last.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -305,13 +306,14 @@ class Applier:
         """The item side of ``seen``, for the other workers (:mod:`recsys.items.updates`)."""
         event, items, positive = seen.event, self.items, seen.weight > 0
         rows, deltas = moved if moved is not None else (np.empty(0, dtype=np.int64), np.zeros((0, 0)))
+        packed = base64.b64encode(np.ascontiguousarray(deltas, dtype="<f4").tobytes()).decode()
         items.counters["shared"] = items.counters.get("shared", 0) + 1
         return ItemUpdate(
             self.origin, items.counters["shared"], event.event_id, event.item_id, event.type, seen.weight,
             event.timestamp, engaged_before,
             recent=tuple(items.rows.ids_of(seen.recent)) if positive else (),
             segments=tuple(segments_of(items.catalog.genres(seen.row), seen.user.attributes)) if positive else (),
-            mf_items=tuple(items.rows.ids_of(rows)), mf_deltas=tuple(map(tuple, deltas.tolist())),
+            mf_items=tuple(items.rows.ids_of(rows)), mf_deltas=packed,
         )  # fmt: skip
 
     def _learn_towers(self, seen: Observation) -> None:

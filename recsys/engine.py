@@ -170,6 +170,16 @@ class Engine:
         self.applier.share_items = items
         self.applier.origin = origin
 
+    @property
+    def shared_pending(self) -> int:
+        """How many records :meth:`take_shared` would return now."""
+        return len(self.applier.outbox or ())
+
+    @property
+    def origin(self) -> str:
+        """This worker's name on the item updates it shares (:meth:`share`)."""
+        return self.applier.origin
+
     def apply_update(self, update: ItemUpdate) -> None:
         """Another worker's item-side learning from one of its users' interactions."""
         self.applier.apply_update(update)

@@ -56,12 +56,14 @@ class Settings:
     topic_recommendations: str = _doc("Output topic of recommendation lists, keyed by user_id.", "recommendations")
     topic_dead_letters: str = _doc("Output topic of events that could not be applied.", "recsys-dead-letters")
     topic_likes: str = _doc(
-        "Internal topic of the positive interactions the workers share (keyed by the liker's user_id), read "
+        "Internal topic of the positive interactions the workers share (batches of schemas.Like keyed by the "
+        "writing worker), read "
         "whole by every worker for the social generator; kept 4 social half-lives.",
         "recsys-likes",
     )
     topic_item_updates: str = _doc(
-        "Internal topic of the item-side learning the workers share (schemas.ItemUpdate, keyed by item_id), "
+        "Internal topic of the item-side learning the workers share (batches of schemas.ItemUpdate keyed by the "
+        "writing worker), "
         "read whole by every worker.",
         "recsys-item-updates",
     )

@@ -1,6 +1,6 @@
 """Event contracts: the typed records that cross the topics and their JSON codec."""
 
-from schemas.codec import decode, encode
+from schemas.codec import decode, decode_many, encode, encode_many
 from schemas.errors import SchemaError
 from schemas.events import (
     FOLLOW_ACTIONS,
@@ -36,5 +36,7 @@ __all__ = [
     "SchemaError",
     "User",
     "decode",
+    "decode_many",
     "encode",
+    "encode_many",
 ]

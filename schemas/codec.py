@@ -8,6 +8,10 @@ Examples
 Interaction(event_id='e1', user_id='u1', item_id='i1', type='view', timestamp=5.0, value=None, context={})
 >>> decode(Interaction, encode(decode(Interaction, raw))) == decode(Interaction, raw)
 True
+>>> from schemas.events import Like
+>>> batch = encode_many([Like("e1", "u1", "i1", 2.0, 5.0), Like("e2", "u2", "i1", 1.0, 6.0)])
+>>> [like.user_id for like in decode_many(Like, batch)]
+['u1', 'u2']
 >>> decode(Interaction, b'{oops')
 Traceback (most recent call last):
 ...
@@ -43,8 +47,25 @@ def encode(record: _Record) -> bytes:
     return json.dumps(record.to_dict(), separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def encode_many(records: list[Any]) -> bytes:
+    """Serialise records as one JSON array: a batch in one message (the workers' shared topics)."""
+    return json.dumps([r.to_dict() for r in records], separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def decode_many(cls: _Decodable[R], raw: bytes | str | None) -> list[R]:
+    """Parse a JSON array of ``cls`` records (:func:`encode_many`); :class:`SchemaError` if any is not one."""
+    data = _parse(cls, raw)
+    if not isinstance(data, list):
+        raise SchemaError(f"{cls.RECORD}: a batch must be a JSON array of records (got {type(data).__name__})")
+    return [cls.from_dict(item) for item in data]
+
+
 def decode(cls: _Decodable[R], raw: bytes | str | None) -> R:
     """Parse and validate ``raw`` as a ``cls`` record; raise :class:`SchemaError` if it is not one."""
+    return cls.from_dict(_parse(cls, raw))
+
+
+def _parse(cls: _Decodable[R], raw: bytes | str | None) -> Any:
     if raw is None:
         raise SchemaError(f"{cls.RECORD}: the message has no value (a tombstone?)")
     try:
@@ -53,4 +74,4 @@ def decode(cls: _Decodable[R], raw: bytes | str | None) -> R:
         raise SchemaError(f"{cls.RECORD}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except json.JSONDecodeError as exc:
         raise SchemaError(f"{cls.RECORD}: not valid JSON ({exc})") from None
-    return cls.from_dict(data)
+    return data

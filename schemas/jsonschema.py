@@ -97,7 +97,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "like": _record(
         "Like",
         "A user's positive interaction as the workers share it (written by the worker, not by producers). "
-        "Topic `likes`, keyed by user_id (the liker); read whole by every worker for the social generator.",
+        "Topic `recsys-likes`, in batches (a JSON array per message) keyed by the writing worker; read whole by "
+        "every worker for the social generator.",
         {
             "event_id": {**_ID, "description": "the interaction's event_id"},
             "user_id": {**_ID, "description": "who liked it (the message key)"},
@@ -110,7 +111,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "item_update": _record(
         "ItemUpdate",
         "What one interaction taught the item side, as a worker shares it (written by the workers). Topic "
-        "`item-updates`, keyed by item_id; read whole by every worker.",
+        "`recsys-item-updates`, in batches (a JSON array per message) keyed by the writing worker; read whole by "
+        "every worker.",
         {
             "origin": {**_ID, "description": "the worker that wrote it"},
             "seq": {"type": "integer", "minimum": 1, "description": "the origin's update number, from 1"},
@@ -124,9 +126,10 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "segments": {"type": "array", "items": {"type": "string"}, "description": "trending segments"},
             "mf_items": {"type": "array", "items": {"type": "string"}, "description": "items the MF step moved"},
             "mf_deltas": {
-                "type": "array",
-                "items": {"type": "array", "items": {"type": "number"}, "minItems": 1},
-                "description": "per item of mf_items: the change to its vector, bias last",
+                "type": "string",
+                "contentEncoding": "base64",
+                "description": "little-endian float32, one row per item of mf_items: the change to its vector, "
+                "bias last",
             },
         },
         ["origin", "seq", "event_id", "item_id", "type", "weight", "timestamp"],

@@ -25,16 +25,18 @@ from recsys.coalesce import Coalescer
 from recsys.engine import Engine
 from recsys.settings import Settings
 from recsys.snapshot import reaped
-from schemas import Context, Follow, Interaction, Like, Recommendation, SchemaError, User, decode, encode
+from schemas import Context, Follow, Interaction, Like, Recommendation, SchemaError, User, decode, encode, encode_many
 from streams.consumer import App
 from streams.dead_letters import dead_letter
-from streams.global_reader import GlobalReader, item_change, rule_change
+from streams.global_reader import ORIGIN_HEADER, GlobalReader, item_change, rule_change
 from streams.logs import event_fields
 from streams.metrics import CONTENT_TYPE, Metrics
 from streams.service import Service
 from streams.web import register_views
 
 log = logging.getLogger("streams")
+SHARE_BATCH = 200  # likes and item updates sent as soon as this many wait ...
+SHARE_SECONDS = 0.1  # ... or at this interval
 
 
 def _raw_topic(app: faust.App, name: str, settings: Settings) -> faust.TopicT:
@@ -206,6 +208,23 @@ def create_app(settings: Settings) -> Service:
             except TimeoutError:
                 pass
 
+    async def share() -> None:
+        """Send what the other workers must learn from this one: a batch of likes and one of item updates
+        (a message per interaction cost the worker a tenth of its throughput), keyed and headed by this
+        worker's name, so every worker skips its own without decoding them."""
+        shared = engine.take_shared()
+        if not shared:
+            return
+        origin = engine.origin.encode()
+        for topic, batch in ((likes, [s for s in shared if isinstance(s, Like)]),
+                             (item_updates, [s for s in shared if not isinstance(s, Like)])):  # fmt: skip
+            if batch:
+                await topic.send(key=origin, value=encode_many(batch), headers={ORIGIN_HEADER: origin})
+
+    @app.timer(interval=SHARE_SECONDS)
+    async def share_timer() -> None:
+        await share()
+
     async def handle_interaction(event: EventT) -> None:
         received = time.time()
         record = decode(Interaction, event.message.value)
@@ -217,11 +236,8 @@ def create_app(settings: Settings) -> Service:
             )
         started = time.perf_counter()
         outcome = engine.process(record, received_at=received, rank=coalescer.window <= 0)
-        for shared in engine.take_shared():
-            if isinstance(shared, Like):
-                await likes.send(key=shared.user_id.encode(), value=encode(shared))
-            else:
-                await item_updates.send(key=shared.item_id.encode(), value=encode(shared))
+        if engine.shared_pending >= SHARE_BATCH:
+            await share()
         msg = event.message
         metrics.interaction_done(time.perf_counter() - started, msg.timestamp)
         if not outcome.applied:
@@ -319,6 +335,7 @@ def create_app(settings: Settings) -> Service:
 
     @app.on_before_shutdown.connect  # type: ignore[arg-type]
     async def final_snapshot(app: faust.App, **_: Any) -> None:
+        await share()
         if writing:
             os.waitpid(writing.pop(), 0)  # the last periodic one must not rename over this one
         engine.save(service.model_dir)
@@ -327,7 +344,8 @@ def create_app(settings: Settings) -> Service:
     @app.page("/stats")
     async def stats(web: Any, request: Any) -> Any:
         sizes = {"items": len(engine.catalog), "index": len(engine.indexes.mf),
-                 "global_applied": reader.applied, "global_skipped": reader.skipped}  # fmt: skip
+                 "global_applied": reader.applied, "global_skipped": reader.skipped,
+                 "global_own": reader.own}  # fmt: skip
         return web.json({**service.stats, **engine.counters, **sizes})
 
     @app.page("/metrics")

@@ -5,12 +5,16 @@ Users are split between the workers of the consumer group (``interactions``, ``u
 partitions). But any user's list is drawn from the whole catalogue under every rule, so each
 worker must see every record of ``items`` and ``rules``, whichever partition it was produced
 on: a new item, a withdrawal or a rule takes effect on every worker. Inside the group a worker
-would read only its share of them. ``likes`` carries the positive interactions each worker
-applied (:meth:`Engine.take_shared <recsys.engine.Engine.take_shared>`), keyed by the liker: a
-user's followees may live on any worker, and the social generator reads their recent likes.
-``item-updates`` carries what each interaction taught the item side (:class:`schemas.ItemUpdate`),
-so every worker learns from every user; it is a log, read from where the restored snapshot
-stopped (the snapshot records the offsets), and a worker skips its own updates it applied.
+would read only its share of them.
+
+The workers write the other two, in batches keyed by the writing worker's name (which an
+``recsys-origin`` header repeats, so a worker skips its own batches without decoding them):
+``likes`` carries the positive interactions each worker applied (:meth:`Engine.take_shared
+<recsys.engine.Engine.take_shared>`): a user's followees may live on any worker, and the social
+generator reads their recent likes. ``item-updates`` carries what each interaction taught the
+item side (:class:`schemas.ItemUpdate`), so every worker learns from every user; it is a log,
+read from where the restored snapshot stopped (the snapshot records the offsets), and a worker
+skips its own updates it applied (by their number).
 
 So every worker reads them with a consumer of its own, outside the group, assigned every
 partition (faust's ``GlobalTable`` does not reliably deliver every partition's updates to every
@@ -55,12 +59,15 @@ from confluent_kafka import TopicPartition
 
 from recsys.engine import Engine
 from recsys.settings import Settings
-from schemas import Item, ItemUpdate, Like, Rule, SchemaError, decode
+from schemas import Item, ItemUpdate, Like, Rule, SchemaError, decode, decode_many
 from streams.kafka_io import make_admin, make_consumer
 
 log = logging.getLogger("streams")
 
 Position = tuple[str, int]  # (topic, partition)
+ORIGIN_HEADER = "recsys-origin"  # on the batches of likes and item updates: the worker that wrote them
+FETCH_WAIT_MS = 500  # the most a change waits on the broker for others to batch with
+FETCH_MIN_BYTES = 64 * 1024
 
 
 def item_change(key: bytes | None, value: bytes | None) -> tuple[str, Item | None]:
@@ -97,21 +104,25 @@ class GlobalReader:
         self.on_change = on_change
         self.topics = [settings.topic_items, settings.topic_rules, settings.topic_likes, settings.topic_item_updates]
         self.logs = {settings.topic_item_updates}  # read from where the snapshot stopped, not from the beginning
+        self.batches = {settings.topic_likes, settings.topic_item_updates}  # written by the workers, in batches
         self.positions: dict[Position, int] = {}  # the next offset to read, per partition
         self.applied = 0  # records applied since start
+        self.own = 0  # item updates of this worker read back (and skipped: applied when learnt)
         self.skipped = 0  # records not valid (dead-lettered by the partition's owner)
 
     def apply(self, topic: str, key: bytes | None, value: bytes | None) -> str | None:
         """Apply one record; the re-rank trigger it makes (``item:<id>``, ``rule:<id>``); None for a
         like (it re-ranks nobody: a follower's next list holds it) or a record that is not valid."""
         try:
-            if topic == self.settings.topic_item_updates:
-                self.engine.apply_event(decode(ItemUpdate, value))  # (a worker's own, applied before: skipped)
-                self.applied += 1
+            if topic == self.settings.topic_item_updates:  # a batch of one worker's updates
+                for update in decode_many(ItemUpdate, value):
+                    self.engine.apply_event(update)  # (a worker's own, applied before: skipped)
+                    self.applied += 1
                 return None
-            if topic == self.settings.topic_likes:
-                self.engine.apply_like(decode(Like, value))
-                self.applied += 1
+            if topic == self.settings.topic_likes:  # a batch of one worker's likes
+                for like in decode_many(Like, value):
+                    self.engine.apply_like(like)
+                    self.applied += 1
                 return None
             if topic == self.settings.topic_items:
                 item_id, item = item_change(key, value)
@@ -187,7 +198,10 @@ class GlobalReader:
             group_id=None,  # outside the group: every partition, no commits
             enable_auto_commit=False,
             auto_offset_reset="earliest",
-            fetch_max_wait_ms=self.settings.fetch_wait_ms,
+            # batches, not a fetch round trip per record: a busy worker's likes and item updates arrive
+            # hundreds a second, and each round trip costs the event loop ~1 ms of Python
+            fetch_max_wait_ms=FETCH_WAIT_MS,
+            fetch_min_bytes=FETCH_MIN_BYTES,
             client_id=f"{self.settings.app_id}-global",
         )
         await consumer.start()
@@ -201,11 +215,17 @@ class GlobalReader:
             log.info("reading the global topics from every partition: %s",
                      ", ".join(f"{tp.topic}[{tp.partition}]@{self.positions.get((tp.topic, tp.partition), 0)}"
                                for tp in assigned))  # fmt: skip
+            mine = (ORIGIN_HEADER, self.engine.origin.encode())
             while True:
                 batches = await consumer.getmany(timeout_ms=1000, max_records=500)
                 for tp, records in batches.items():
                     for record in records:
-                        trigger = self.apply(tp.topic, record.key, record.value)
+                        if tp.topic in self.batches and mine in (record.headers or ()):
+                            # this worker's own batch, written since start: applied when it was learnt
+                            self.own += 1
+                            trigger = None
+                        else:
+                            trigger = self.apply(tp.topic, record.key, record.value)
                         self.positions[(tp.topic, tp.partition)] = record.offset + 1
                         if tp.topic in self.logs:  # the snapshot records how far the item learning got
                             self.engine.note_offset(tp.topic, tp.partition, record.offset)

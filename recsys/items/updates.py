@@ -22,6 +22,7 @@ updates it applied already: :meth:`recsys.apply.Applier.apply_update`).
 
 Examples
 --------
+>>> import base64
 >>> from recsys.indexing import Indexes
 >>> from recsys.items.state import ItemState
 >>> from recsys.settings import Settings
@@ -30,8 +31,8 @@ Examples
 >>> items = ItemState(s); indexes = Indexes(items, s)
 >>> for name in ("a", "b"):
 ...     items.catalog.upsert(Item(name)) and None
->>> update = ItemUpdate("w2", 1, "e1", "a", "like", 1.0, 10.0, recent=("b",), mf_items=("a",),
-...                     mf_deltas=((0.5, 0.0, 0.25),))
+>>> deltas = base64.b64encode(np.array([0.5, 0.0, 0.25], "<f4").tobytes()).decode()
+>>> update = ItemUpdate("w2", 1, "e1", "a", "like", 1.0, 10.0, recent=("b",), mf_items=("a",), mf_deltas=deltas)
 >>> before = items.model.vectors(items.rows.rows(["a"]))[0]
 >>> apply_update(items, indexes, update)
 >>> (items.model.vectors(items.rows.rows(["a"]))[0] - before).round(3).tolist()
@@ -41,6 +42,8 @@ Examples
 """
 
 from __future__ import annotations
+
+import base64
 
 import numpy as np
 
@@ -62,5 +65,6 @@ def apply_update(items: ItemState, indexes: Indexes, update: ItemUpdate) -> None
         items.trending.observe(row, update.weight, update.timestamp, update.segments)
     if update.mf_items:
         moved = rows.rows(list(update.mf_items))
-        items.model.add(moved, np.asarray(update.mf_deltas, dtype=np.float32))
+        deltas = np.frombuffer(base64.b64decode(update.mf_deltas), dtype="<f4").reshape(len(moved), -1)
+        items.model.add(moved, deltas.astype(np.float32))
         indexes.changed_rows(moved if available else moved[moved != row])
