@@ -15,7 +15,9 @@ The recsys worker publishes a list only when it changed, so not every event has 
 latency is measured over the events that had one (the share is printed), and a phase ends
 when the worker's ``/stats`` says every event was applied and its last lists were read.
 ``--set NAME=VALUE`` changes a setting of the recsys worker (e.g. ``--set coalesce_ms=50``);
-``--only recsys`` skips the pass-through.
+``--only recsys`` skips the pass-through; ``--workers 2`` runs the recsys phase with two workers
+in one consumer group (each with its own data folder and web port; ``/stats`` summed), then
+again with one, so the scale-out ratio comes from one invocation (``--workers 1,2``).
 
 Both workers run in one invocation so their ratio is comparable on a noisy machine. Prints
 figures only; nothing here is a test.
@@ -61,7 +63,9 @@ def _env(tag: str, data: Path) -> dict[str, str]:
 
 
 class Run:
-    def __init__(self, kind: str, world: SyntheticWorld, workdir: Path, extra: dict[str, str]) -> None:
+    def __init__(
+        self, kind: str, world: SyntheticWorld, workdir: Path, extra: dict[str, str], workers: int = 1
+    ) -> None:
         self.kind = kind
         self.tag = f"{kind}-{uuid.uuid4().hex[:6]}"
         self.env = {**_env(self.tag, workdir / self.tag), **(extra if kind == "recsys" else {})}
@@ -73,8 +77,13 @@ class Run:
         self.producer.flush()
         module = "streams.worker" if kind == "recsys" else "benchmarks.passthrough_app"
         self.log = open(workdir / f"{self.tag}.log", "wb")
-        self.proc = subprocess.Popen([sys.executable, "-m", module], env=self.env, cwd=ROOT,
-                                     stdout=self.log, stderr=subprocess.STDOUT)  # fmt: skip
+        self.ports = [self.settings.web_port + n for n in range(workers)]
+        self.procs = [
+            subprocess.Popen([sys.executable, "-m", module], cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
+                             env={**self.env, "RECSYS_DATA_DIR": str(workdir / self.tag / str(n)),
+                                  "RECSYS_WEB_PORT": str(port)})  # fmt: skip
+            for n, port in enumerate(self.ports)
+        ]
         self.consumer = make_consumer(self.settings)
         self.consumer.subscribe([self.settings.topic_recommendations])
         self.sent: dict[str, float] = {}
@@ -97,20 +106,22 @@ class Run:
                 self.arrived.setdefault(json.loads(msg.value())["event_id"], time.time())
 
     def applied(self) -> int:
-        """Events the recsys worker applied (its /stats page); -1 while it does not answer."""
-        try:
-            url = f"http://127.0.0.1:{self.settings.web_port}/stats"
-            with urllib.request.urlopen(url, timeout=2) as reply:
-                return int(json.loads(reply.read())["applied"])
-        except (OSError, ValueError, KeyError):
-            return -1
+        """Events the recsys workers applied (their /stats pages, summed); -1 while one does not answer."""
+        total = 0
+        for port in self.ports:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats", timeout=2) as reply:
+                    total += int(json.loads(reply.read())["applied"])
+            except (OSError, ValueError, KeyError):
+                return -1
+        return total
 
     def wait_for(self, ids: list[str], timeout: float, total: int) -> None:
         """Until the last events' outputs arrived (pass-through), or the worker applied ``total``
         events and no list came for a second (recsys: an unchanged list is not published)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
+            if any(proc.poll() is not None for proc in self.procs):
                 raise SystemExit(f"{self.tag} worker died; see {self.log.name}")
             if self.kind != "recsys" and all(i in self.arrived for i in ids[-50:]):
                 return
@@ -122,15 +133,17 @@ class Run:
             self.drain(0.2)
 
     def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(60)
+        for proc in self.procs:
+            proc.terminate()
+        for proc in self.procs:
+            proc.wait(60)
         self.consumer.close()
 
 
 def measure(
-    kind: str, world: SyntheticWorld, workdir: Path, events: int, rate: float, extra: dict[str, str]
+    kind: str, world: SyntheticWorld, workdir: Path, events: int, rate: float, extra: dict[str, str], workers: int = 1
 ) -> dict[str, float]:
-    run = Run(kind, world, workdir, extra)
+    run = Run(kind, world, workdir, extra, workers)
     try:
         warm = list(world.interactions(200))
         run.send(warm, 0)
@@ -162,20 +175,28 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=2_000)
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="a recsys worker setting")
     parser.add_argument("--only", choices=["recsys", "passthrough"], help="run one worker only")
+    parser.add_argument("--workers", default="1", help="recsys workers in the group, comma-separated runs: 1,2")
     args = parser.parse_args()
     extra = {f"RECSYS_{k.strip().upper()}": v.strip() for k, _, v in (p.partition("=") for p in args.set)}
     print(f"events={args.events} (flat out), {args.events // 4} at {args.rate:g}/s; items={args.items}")
     results = {}
+    counts = [int(n) for n in args.workers.split(",")]
+    runs = [("passthrough", 1)] if args.only != "recsys" else []
+    runs += [("recsys", n) for n in counts] if args.only != "passthrough" else []
     with tempfile.TemporaryDirectory() as tmp:
-        for kind in [args.only] if args.only else ["passthrough", "recsys"]:
+        for kind, workers in runs:
             world = SyntheticWorld(users=args.users, items=args.items, clusters=20, seed=5)
-            results[kind] = r = measure(kind, world, Path(tmp), args.events, args.rate, extra)
+            label = kind if workers == 1 else f"{kind} x{workers}"
+            results[label] = r = measure(kind, world, Path(tmp), args.events, args.rate, extra, workers)
             listed = f"(events with a list: {r['paced_listed']:.0%} paced, {r['flat_listed']:.0%} flat out)"
-            print(f"{kind:12s} at {args.rate:g}/s: p50 {r['p50_ms']:7.1f} ms  p99 {r['p99_ms']:7.1f} ms   "
-                  f"flat out: {r['flat_per_s']:7.0f} events/s   {listed}")  # fmt: skip
-    if len(results) == 2:
+            print(f"{label:12s} at {args.rate:g}/s: p50 {r['p50_ms']:7.1f} ms  p99 {r['p99_ms']:7.1f} ms   "
+                  f"flat out: {r['flat_per_s']:7.0f} events/s   {listed}", flush=True)  # fmt: skip
+    if "passthrough" in results and "recsys" in results:
         ratio = results["recsys"]["flat_per_s"] / results["passthrough"]["flat_per_s"]
         print(f"recsys / pass-through sustained throughput: {ratio:.2f}")
+    for label, r in results.items():
+        if label.startswith("recsys x") and "recsys" in results:
+            print(f"{label} / recsys sustained throughput: {r['flat_per_s'] / results['recsys']['flat_per_s']:.2f}")
 
 
 if __name__ == "__main__":
