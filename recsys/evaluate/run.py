@@ -52,12 +52,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(RECSYS_PARTITIONS), items and rules to every worker (recsys.evaluate.workers)",
     )  # fmt: skip
     parser.add_argument(
-        "--share-items", action="store_true",
-        help="with --workers: also send each interaction's item-side learning to every other worker "
-        "(recsys.items.updates; not yet done by the real workers)",
+        "--independent", action="store_true",
+        help="with --workers: each worker learns the item side from its own users only (RECSYS_SHARE_ITEMS=false); "
+        "by default each interaction's item-side learning reaches every other worker, as the workers share it",
     )  # fmt: skip
-    parser.add_argument("--share-delay", type=int, default=0, help="with --share-items: interactions before "
-                        "an update reaches the other workers")  # fmt: skip
+    parser.add_argument("--share-delay", type=int, default=0, help="with --workers: interactions before a "
+                        "worker's item update reaches the other workers")  # fmt: skip
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--no-plot", action="store_true")
 
@@ -143,7 +143,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                   positives)  # fmt: skip
         models.append(EngineRecommender(changed, name.strip()))
     if args.workers != 1:
-        models = [WorkersRecommender(m.engine.settings, m.name, args.workers, share_items=args.share_items,
+        models = [WorkersRecommender(m.engine.settings, m.name, args.workers,
+                                     share_items=m.engine.settings.share_items and not args.independent,
                                      delay=args.share_delay) if isinstance(m, EngineRecommender)
                   else m for m in models]  # fmt: skip
     progress = None
@@ -157,7 +158,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if progress is not None:
             progress.close()
     report.update({"dataset": str(args.data or "synthetic"), "format": args.fmt, "seed": args.seed,
-                   "workers": args.workers, "share_items": args.share_items, "share_delay": args.share_delay,
+                   "workers": args.workers, "independent": args.independent, "share_delay": args.share_delay,
                    "settings": {p.split("=")[0]: p.split("=", 1)[1] for p in args.set}})  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))

@@ -7,13 +7,13 @@ worker reads those topics whole (``streams/global_reader.py``), and so do the li
 (:meth:`Engine.take_shared <recsys.engine.Engine.take_shared>`, topic ``likes``), which every
 worker reads for the social generator. A list is asked of the user's owner.
 
-That is everything the real workers share today. Item-side learning (MF item vectors,
-co-visitation, popularity and trend counts, the two-tower model, the learned scorer) stays in
-the worker that learnt it, from its own users only; so ``recsys evaluate --workers N`` measures
-what splitting costs the lists, against ``--workers 1``. With ``share_items`` (``--share-items``)
-each interaction's item-side learning also goes to every other worker
-(:mod:`recsys.items.updates`), ``delay`` interactions later (the time an update takes to cross
-the broker, counted in events): the protocol being built, measured before its transport.
+Without ``share_items``, item-side learning (MF item vectors, co-visitation, popularity and
+trend counts, the two-tower model, the learned scorer) stays in the worker that learnt it, from
+its own users only; so ``recsys evaluate --workers N --independent`` measures
+what splitting costs the lists, against ``--workers 1`` (``--independent``). With ``share_items``
+(the default of ``recsys evaluate --workers N``, as of the workers: ``RECSYS_SHARE_ITEMS``) each
+interaction's item-side learning also goes to every other worker (:mod:`recsys.items.updates`),
+``delay`` interactions later (the time an update takes to cross the broker, counted in events).
 
 >>> from schemas import Interaction, Item
 >>> model = WorkersRecommender(Settings(), "default", workers=2, partitions=4)

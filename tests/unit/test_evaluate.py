@@ -137,7 +137,7 @@ def test_evaluate_replays_the_engine_as_several_workers(tmp_path: Path) -> None:
     main(["--format", "synthetic", "--events", "600", "--out", str(out), "--no-progress", "--no-plot",
           "--models", "default,popular", "--workers", "2"])  # fmt: skip
     report = json.loads(out.read_text())
-    assert report["workers"] == 2 and set(report["models"]) == {"default", "popular"}
+    assert report["workers"] == 2 and not report["independent"] and set(report["models"]) == {"default", "popular"}
     assert report["models"]["default"]["events"] == 600
 
 
