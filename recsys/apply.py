@@ -250,8 +250,14 @@ class Applier:
             items.counters["online_hits"] += event.item_id in self.shown.last(event.user_id)
         if event.context:
             state.update_context(event.context)
+        scorer: tuple[dict[str, float], int] = ({}, 0)  # the learned scorer's change, when shared
         if items.learned is not None and weight != 0:
-            items.learned.observe(event.user_id, row, positive=weight > 0)  # labels the last list
+            before = dict(items.learned.model.weights) if self.share_items else None
+            pairs = items.learned.observe(event.user_id, row, positive=weight > 0)  # labels the last list
+            if before is not None and pairs:
+                after = items.learned.model.weights
+                changed = {k: float(v - before.get(k, 0.0)) for k, v in after.items() if v != before.get(k, 0.0)}
+                scorer = (changed, pairs)
         state.events += 1
         items.tick(event.timestamp)
         recent = items.rows.known(state.recent_positives()) if weight > 0 else np.empty(0, dtype=np.int64)
@@ -265,7 +271,7 @@ class Applier:
                     exclude=event.type in self.exclude_types)  # fmt: skip
         moved = self._learn_mf(seen, available) if weight != 0 else None
         if self.outbox is not None and self.share_items:
-            self.outbox.append(self._update(seen, engaged_before, moved))
+            self.outbox.append(self._update(seen, engaged_before, moved, scorer))
         items.counters["applied"] += 1
         for part in items.parts.values():
             if hasattr(part, "observe"):
@@ -302,11 +308,15 @@ class Applier:
         self.indexes.changed_rows(np.concatenate([[row], seen.negatives]) if available else seen.negatives)
         return moved
 
-    def _update(self, seen: Observation, engaged_before: bool, moved: tuple[Rows, np.ndarray] | None) -> ItemUpdate:
+    def _update(
+        self, seen: Observation, engaged_before: bool, moved: tuple[Rows, np.ndarray] | None,
+        scorer: tuple[dict[str, float], int],
+    ) -> ItemUpdate:  # fmt: skip
         """The item side of ``seen``, for the other workers (:mod:`recsys.items.updates`)."""
         event, items, positive = seen.event, self.items, seen.weight > 0
         rows, deltas = moved if moved is not None else (np.empty(0, dtype=np.int64), np.zeros((0, 0)))
         packed = base64.b64encode(np.ascontiguousarray(deltas, dtype="<f4").tobytes()).decode()
+        tower_rows, tower_split, tower_deltas = items.towers.take_journal()
         items.counters["shared"] = items.counters.get("shared", 0) + 1
         return ItemUpdate(
             self.origin, items.counters["shared"], event.event_id, event.item_id, event.type, seen.weight,
@@ -314,6 +324,9 @@ class Applier:
             recent=tuple(items.rows.ids_of(seen.recent)) if positive else (),
             segments=tuple(segments_of(items.catalog.genres(seen.row), seen.user.attributes)) if positive else (),
             mf_items=tuple(items.rows.ids_of(rows)), mf_deltas=packed,
+            tower_rows=base64.b64encode(tower_rows.astype("<i4").tobytes()).decode(), tower_split=tower_split,
+            tower_deltas=base64.b64encode(np.ascontiguousarray(tower_deltas, dtype="<f4").tobytes()).decode(),
+            scorer_deltas=scorer[0], scorer_pairs=scorer[1],
         )  # fmt: skip
 
     def _learn_towers(self, seen: Observation) -> None:

@@ -169,6 +169,8 @@ class Engine:
             self.applier.outbox = []
         self.applier.share_items = items
         self.applier.origin = origin
+        if items:
+            self.items.towers.keep_journal()
 
     @property
     def shared_pending(self) -> int:

@@ -1,6 +1,6 @@
 """Event contracts: the typed records that cross the topics and their JSON codec."""
 
-from schemas.codec import decode, decode_many, encode, encode_many
+from schemas.codec import decode, decode_many, encode, encode_batches, encode_many
 from schemas.errors import SchemaError
 from schemas.events import (
     FOLLOW_ACTIONS,
@@ -38,5 +38,6 @@ __all__ = [
     "decode",
     "decode_many",
     "encode",
+    "encode_batches",
     "encode_many",
 ]

@@ -52,6 +52,31 @@ def encode_many(records: list[Any]) -> bytes:
     return json.dumps([r.to_dict() for r in records], separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def encode_batches(records: list[Any], max_bytes: int) -> list[bytes]:
+    """:func:`encode_many` in as many arrays as keep each under ``max_bytes`` (a record larger
+    than that alone gets an array of its own): Kafka refuses a message over its size limit
+    (``max.message.bytes``, 1 MiB by default).
+
+    >>> from schemas.events import Like
+    >>> likes = [Like(f"e{n}", "u1", "i1", 1.0, 5.0) for n in range(5)]
+    >>> [len(decode_many(Like, raw)) for raw in encode_batches(likes, max_bytes=200)]
+    [2, 2, 1]
+    """
+    out: list[bytes] = []
+    parts: list[bytes] = []
+    size = 2
+    for record in records:
+        raw = encode(record)
+        if parts and size + len(raw) + 1 > max_bytes:
+            out.append(b"[" + b",".join(parts) + b"]")
+            parts, size = [], 2
+        parts.append(raw)
+        size += len(raw) + 1
+    if parts:
+        out.append(b"[" + b",".join(parts) + b"]")
+    return out
+
+
 def decode_many(cls: _Decodable[R], raw: bytes | str | None) -> list[R]:
     """Parse a JSON array of ``cls`` records (:func:`encode_many`); :class:`SchemaError` if any is not one."""
     data = _parse(cls, raw)

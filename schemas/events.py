@@ -377,7 +377,10 @@ class ItemUpdate:
     worker skips its own updates it already applied. ``mf_deltas`` is base64 of little-endian
     float32 numbers, one row per id of ``mf_items`` (row-major): the change the MF step made to
     that item's vector, its bias last (JSON numbers cost a worker more to write and read than
-    the rest of the event's work).
+    the rest of the event's work). The two-tower step is ``tower_rows`` (base64 little-endian
+    int32 table rows: the user tower's ``tower_split`` first, then the item tower's) with
+    ``tower_deltas`` (float32, one row each: the table's change, the Adagrad accumulator's last);
+    the learned scorer's is ``scorer_deltas`` (per feature weight) from ``scorer_pairs`` pairs.
 
     Examples
     --------
@@ -406,10 +409,16 @@ class ItemUpdate:
     segments: tuple[str, ...] = ()
     mf_items: tuple[str, ...] = ()
     mf_deltas: str = ""
+    tower_rows: str = ""
+    tower_split: int = 0
+    tower_deltas: str = ""
+    scorer_deltas: dict[str, float] = field(default_factory=dict)
+    scorer_pairs: int = 0
 
     RECORD = "item_update"
     FIELDS = ("origin", "seq", "event_id", "item_id", "type", "weight", "timestamp", "engaged_before", "recent",
-              "segments", "mf_items", "mf_deltas")  # fmt: skip
+              "segments", "mf_items", "mf_deltas", "tower_rows", "tower_split", "tower_deltas", "scorer_deltas",
+              "scorer_pairs")  # fmt: skip
 
     @classmethod
     def from_dict(cls, data: Any) -> ItemUpdate:
@@ -440,18 +449,39 @@ class ItemUpdate:
         if (size == 0) != (not mf_items) or (mf_items and size % (4 * len(mf_items))):
             raise _fail(name, f"'mf_deltas' must hold one row of float32 per id of 'mf_items' ({len(mf_items)} ids, "
                               f"{size} bytes)")  # fmt: skip
+        tower_rows, tower_deltas = data.get("tower_rows") or "", data.get("tower_deltas") or ""
+        try:
+            n_rows = len(base64.b64decode(tower_rows, validate=True)) // 4
+            n_deltas = len(base64.b64decode(tower_deltas, validate=True))
+        except (binascii.Error, ValueError, TypeError) as exc:
+            raise _fail(name, f"fields 'tower_rows' and 'tower_deltas' must be base64 ({exc})") from exc
+        split = data.get("tower_split", 0)
+        if isinstance(split, bool) or not isinstance(split, int) or not 0 <= split <= n_rows:
+            raise _fail(name, f"field 'tower_split' must be an integer from 0 to the number of tower rows ({n_rows})")
+        if (n_deltas == 0) != (n_rows == 0) or (n_rows and n_deltas % (4 * n_rows)):
+            raise _fail(name, f"'tower_deltas' must hold one row of float32 per tower row ({n_rows} rows, "
+                              f"{n_deltas} bytes)")  # fmt: skip
+        scorer = data.get("scorer_deltas") or {}
+        if not isinstance(scorer, dict):
+            raise _fail(name, "field 'scorer_deltas' must be an object of feature -> number")
+        pairs = data.get("scorer_pairs", 0)
+        if isinstance(pairs, bool) or not isinstance(pairs, int) or pairs < 0:
+            raise _fail(name, f"field 'scorer_pairs' must be an integer from 0 (got {pairs!r})")
         return cls(
             origin=_id(name, data, "origin"), seq=seq, event_id=_id(name, data, "event_id"),
             item_id=_id(name, data, "item_id"), type=str(data["type"]),
             weight=_number(name, "weight", data["weight"]), timestamp=_timestamp(name, "timestamp", data["timestamp"]),
             engaged_before=bool(data.get("engaged_before", False)), recent=strings("recent"),
-            segments=strings("segments"), mf_items=mf_items, mf_deltas=deltas,
+            segments=strings("segments"), mf_items=mf_items, mf_deltas=deltas, tower_rows=tower_rows,
+            tower_split=split, tower_deltas=tower_deltas,
+            scorer_deltas={str(k): _number(name, "scorer_deltas", v) for k, v in scorer.items()}, scorer_pairs=pairs,
         )  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:
         out = {name: getattr(self, name) for name in self.FIELDS}
         for name in ("recent", "segments", "mf_items"):
             out[name] = list(out[name])
+        out["scorer_deltas"] = dict(self.scorer_deltas)
         return out
 
 

@@ -131,6 +131,15 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                 "description": "little-endian float32, one row per item of mf_items: the change to its vector, "
                 "bias last",
             },
+            "tower_rows": {"type": "string", "contentEncoding": "base64",
+                           "description": "little-endian int32 two-tower table rows: the user tower's, then "
+                           "the item tower's"},
+            "tower_split": {"type": "integer", "minimum": 0, "description": "how many tower_rows are the user tower's"},
+            "tower_deltas": {"type": "string", "contentEncoding": "base64",
+                             "description": "little-endian float32, one row per tower row: table change, accumulator"},
+            "scorer_deltas": {"type": "object", "additionalProperties": {"type": "number"},
+                              "description": "the learned scorer's weight changes, per feature"},
+            "scorer_pairs": {"type": "integer", "minimum": 0, "description": "pairs the scorer learnt from"},
         },
         ["origin", "seq", "event_id", "item_id", "type", "weight", "timestamp"],
     ),

@@ -25,7 +25,18 @@ from recsys.coalesce import Coalescer
 from recsys.engine import Engine
 from recsys.settings import Settings
 from recsys.snapshot import reaped
-from schemas import Context, Follow, Interaction, Like, Recommendation, SchemaError, User, decode, encode, encode_many
+from schemas import (
+    Context,
+    Follow,
+    Interaction,
+    Like,
+    Recommendation,
+    SchemaError,
+    User,
+    decode,
+    encode,
+    encode_batches,
+)
 from streams.consumer import App
 from streams.dead_letters import dead_letter
 from streams.global_reader import ORIGIN_HEADER, GlobalReader, item_change, rule_change
@@ -37,6 +48,7 @@ from streams.web import register_views
 log = logging.getLogger("streams")
 SHARE_BATCH = 200  # likes and item updates sent as soon as this many wait ...
 SHARE_SECONDS = 0.1  # ... or at this interval
+SHARE_MAX_BYTES = 512 * 1024  # per message (an item update with its two-tower step is about 10 KB)
 
 
 def _raw_topic(app: faust.App, name: str, settings: Settings) -> faust.TopicT:
@@ -218,8 +230,8 @@ def create_app(settings: Settings) -> Service:
         origin = engine.origin.encode()
         for topic, batch in ((likes, [s for s in shared if isinstance(s, Like)]),
                              (item_updates, [s for s in shared if not isinstance(s, Like)])):  # fmt: skip
-            if batch:
-                await topic.send(key=origin, value=encode_many(batch), headers={ORIGIN_HEADER: origin})
+            for value in encode_batches(batch, SHARE_MAX_BYTES):
+                await topic.send(key=origin, value=value, headers={ORIGIN_HEADER: origin})
 
     @app.timer(interval=SHARE_SECONDS)
     async def share_timer() -> None:

@@ -13,9 +13,12 @@ id (rows are local to each worker):
   additive deltas: the sender computed the step with the user's vector, which only it holds.
   Deltas from several workers add up, as asynchronous SGD's do.
 
-What it does not carry: the two-tower model and the learned scorer (dense models, learnt per
-worker for now), WALS re-fits, and item vectors' initial values (each worker draws an item's
-initial vector itself).
+* the two-tower step's changes to the rows of both towers' tables (and their Adagrad
+  accumulators), and the learned scorer's weight changes: dense models, shared the same way
+  (their deltas add up), so every worker's towers and scorer learn from every user.
+
+What it does not carry: WALS re-fits, and MF item vectors' initial values (each worker draws
+an item's initial vector itself; the towers' rows start from values fixed by their row).
 
 The record is :class:`schemas.ItemUpdate` (``origin`` and ``seq`` let a worker skip its own
 updates it applied already: :meth:`recsys.apply.Applier.apply_update`).
@@ -63,6 +66,13 @@ def apply_update(items: ItemState, indexes: Indexes, update: ItemUpdate) -> None
         items.covisitation.observe(rows.known(list(update.recent)).tolist(), row, at=update.timestamp)
         items.catalog.add_popularity(row, update.weight)
         items.trending.observe(row, update.weight, update.timestamp, update.segments)
+    if update.tower_rows:
+        table_rows = np.frombuffer(base64.b64decode(update.tower_rows), dtype="<i4").astype(np.int64)
+        deltas = np.frombuffer(base64.b64decode(update.tower_deltas), dtype="<f4").reshape(len(table_rows), -1)
+        items.towers.add_journal(table_rows, update.tower_split, deltas.astype(np.float32))
+        items.tower_items.dirty.update(rows.rows(list(update.mf_items)).tolist())  # re-embed what the step moved
+    if update.scorer_pairs and items.learned is not None:
+        items.learned.add(update.scorer_deltas, update.scorer_pairs)
     if update.mf_items:
         moved = rows.rows(list(update.mf_items))
         deltas = np.frombuffer(base64.b64decode(update.mf_deltas), dtype="<f4").reshape(len(moved), -1)

@@ -85,6 +85,20 @@ class PairwiseModel:
         w = self.model.weights
         return np.array([w.get(name, 0.0) for name in names])
 
+    def add(self, deltas: dict[str, float], pairs: int) -> None:
+        """Add another worker's learning (its weight changes from ``pairs`` pairs) to this model.
+
+        >>> twin, model = PairwiseModel(), PairwiseModel()
+        >>> model._learn(["a", "b"], np.array([1.0, -1.0]))
+        >>> twin.add({k: v for k, v in model.model.weights.items()}, 1)
+        >>> twin.model.weights == model.model.weights, twin.examples
+        (True, 1)
+        """
+        weights = self.model._weights  # River's ``weights`` property is a copy
+        for name, delta in deltas.items():
+            weights[name] = weights[name] + delta if name in weights else delta
+        self.examples += pairs
+
     def remember(self, user_id: str, items: np.ndarray, rows: np.ndarray, scores: np.ndarray, names: list[str]) -> None:
         """The user was just ranked ``items`` (item rows) with these feature rows and scores: keep the best."""
         best = np.lexsort((items, -scores))[: self.keep]  # the engine's order: score, then row

@@ -181,6 +181,11 @@ class _Tower:
         self.grad_sq = np.zeros(buckets, dtype=np.float32)
         self.ready = np.zeros(buckets, dtype=bool)
         self.touched = np.zeros(buckets, dtype=bool)
+        self.journal: list[tuple[np.ndarray, np.ndarray]] | None = None  # (rows, deltas) of each step, when kept
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self.__dict__.setdefault("journal", None)
 
     def rows(self, rows: np.ndarray) -> np.ndarray:
         """The current values of ``rows`` (a copy), setting up any row read for the first time."""
@@ -201,10 +206,21 @@ class _Tower:
         current = self.rows(unique)
         if l2:
             g = g + l2 * current
-        acc = self.grad_sq[unique] + np.mean(g * g, axis=1)
+        step = np.mean(g * g, axis=1)
+        acc = self.grad_sq[unique] + step
         self.grad_sq[unique] = acc
-        self.table[unique] = current - (learning_rate / np.sqrt(acc + _EPS))[:, None] * g
+        change = -(learning_rate / np.sqrt(acc + _EPS))[:, None] * g
+        self.table[unique] = current + change
         self.touched[unique] = True
+        if self.journal is not None:  # what another worker adds to learn this step: table, then accumulator
+            self.journal.append((unique, np.concatenate([change, step[:, None]], axis=1).astype(np.float32)))
+
+    def add(self, rows: np.ndarray, deltas: np.ndarray) -> None:
+        """Add another worker's step (:attr:`journal`'s ``deltas``, accumulator last) to distinct ``rows``."""
+        current = self.rows(rows)
+        self.table[rows] = current + deltas[:, :-1]
+        self.grad_sq[rows] += deltas[:, -1]
+        self.touched[rows] = True
 
 
 class TwoTower:
@@ -384,6 +400,36 @@ class TwoTower:
         self._items.update(i_rows, i_coef[:, None] * dv[owner], self.learning_rate, self.l2)
         self._updates += 1
         return loss
+
+    # --- shared learning ------------------------------------------------------------------------
+
+    def keep_journal(self) -> None:
+        """From now on, record each step's changes (:meth:`take_journal`), to share them with other workers."""
+        for tower in (self._users, self._items):
+            if tower.journal is None:
+                tower.journal = []
+
+    def take_journal(self) -> tuple[np.ndarray, int, np.ndarray]:
+        """The changes since the last call: the rows (user tower's first, then the item tower's), how
+        many are the user tower's, and one row of deltas each (the table's, then the accumulator's)."""
+        parts = []
+        for tower in (self._users, self._items):
+            steps, tower.journal = tower.journal or [], [] if tower.journal is not None else None
+            rows = np.concatenate([r for r, _ in steps]) if steps else np.empty(0, np.int64)
+            deltas = np.concatenate([d for _, d in steps]) if steps else np.zeros((0, self.dim + 1), np.float32)
+            parts.append((rows, deltas))
+        (u_rows, u_deltas), (i_rows, i_deltas) = parts
+        return np.concatenate([u_rows, i_rows]), len(u_rows), np.concatenate([u_deltas, i_deltas])
+
+    def add_journal(self, rows: np.ndarray, split: int, deltas: np.ndarray) -> None:
+        """Apply another worker's :meth:`take_journal` (rows may repeat across its steps: each adds)."""
+        for tower, part in ((self._users, slice(0, split)), (self._items, slice(split, None))):
+            r, d = rows[part], deltas[part]
+            if len(r):
+                order = np.argsort(r, kind="stable")
+                r, d = r[order], d[order]
+                firsts = np.flatnonzero(np.concatenate([[True], r[1:] != r[:-1]]))
+                tower.add(r[firsts], np.add.reduceat(d, firsts, axis=0))
 
     # --- encoded inputs ------------------------------------------------------------------------
 

@@ -69,9 +69,14 @@ def item_updates(draw: Any) -> ItemUpdate:
     width = draw(st.integers(1, 4))
     deltas = base64.b64encode(draw(st.binary(min_size=4 * width * len(moved), max_size=4 * width * len(moved))))
     names = st.lists(st.text(max_size=8), max_size=3).map(tuple)
+    n = draw(st.integers(0, 4))
+    rows = base64.b64encode(draw(st.binary(min_size=4 * n, max_size=4 * n))).decode()
+    tower = base64.b64encode(draw(st.binary(min_size=8 * n, max_size=8 * n))).decode()
+    scorer = draw(st.dictionaries(st.text(min_size=1, max_size=8), st.floats(-1, 1), max_size=3))
     return ItemUpdate(draw(ids), draw(st.integers(1, 10**9)), draw(ids), draw(ids), draw(st.text(max_size=8)),
                       draw(st.floats(-5, 5)), draw(times), draw(st.booleans()), draw(names), draw(names), moved,
-                      deltas.decode())  # fmt: skip
+                      deltas.decode(), rows, draw(st.integers(0, n)), tower, scorer,
+                      draw(st.integers(0, 9)))  # fmt: skip
 
 
 @st.composite

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from recsys.evaluate.workers import WorkersRecommender
@@ -69,13 +70,15 @@ def test_without_the_shared_likes_a_follower_on_another_worker_sees_none() -> No
     assert all("social" not in r.sources for r in model.owner(follower).recommend(follower, k=30))
 
 
-def _stream(model: WorkersRecommender, events: int = 400) -> None:
+def _stream(model: WorkersRecommender, events: int = 400, rank: bool = False) -> None:
     from recsys.datasets.synthetic import SyntheticWorld
 
     world = SyntheticWorld(users=60, items=80, clusters=3, seed=4)
     for item in world.catalogue():
         model.observe(item, positive=False)
     for event in world.interactions(events):
+        if rank:  # a list first, as the replay asks: the learned scorer learns from what users did to lists
+            model.recommend(event.user_id, 10, set())
         model.observe(event, positive=True)
 
 
@@ -138,3 +141,28 @@ def test_a_worker_skips_its_own_updates_it_applied_and_replays_those_its_snapsho
     taken = popularity[restarted.catalog.rows.lookup(["i0", "i1", "i2"])].tolist()
     assert taken == [0.0, updates[1].weight, updates[2].weight]
     assert restarted.counters["shared"] == 3  # its next own update is number 4
+
+
+def test_shared_dense_models_stay_one_model_on_every_worker() -> None:
+    """The two-tower tables and the learned scorer's weights: each worker adds the others' steps to its own,
+    so both workers hold the same sums (up to the order of float additions)."""
+    model = WorkersRecommender(Settings(), "shared", workers=2, partitions=4, share_items=True)
+    _stream(model, events=600, rank=True)
+    a, b = (e.items for e in model.engines)
+    for tower in ("_users", "_items"):
+        ta, tb = getattr(a.towers, tower), getattr(b.towers, tower)
+        touched = ta.touched | tb.touched
+        assert touched.sum() > 0 and (ta.touched == tb.touched).all()
+        assert np.allclose(ta.table[touched], tb.table[touched], atol=1e-5)
+    assert a.learned is not None and b.learned is not None
+    assert a.learned.examples == b.learned.examples > 0
+    wa, wb = a.learned.model.weights, b.learned.model.weights
+    assert set(wa) == set(wb) and all(abs(wa[k] - wb[k]) < 1e-9 for k in wa)
+
+
+def test_without_sharing_the_workers_dense_models_differ() -> None:
+    model = WorkersRecommender(Settings(), "alone", workers=2, partitions=4)
+    _stream(model, events=600, rank=True)
+    a, b = (e.items for e in model.engines)
+    assert a.learned is not None and b.learned is not None and a.learned.examples != b.learned.examples
+    assert not np.allclose(a.towers._items.table, b.towers._items.table)
