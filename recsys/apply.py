@@ -21,7 +21,6 @@ see every applied interaction last.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,7 +31,7 @@ from recsys.event_types import event_weight
 from recsys.indexing import Indexes
 from recsys.items.state import ItemState
 from recsys.items.trending import segments_of
-from recsys.items.updates import apply_update
+from recsys.items.updates import apply_update, pack
 from recsys.ranking import factors_of
 from recsys.rows import Rows
 from recsys.settings import Settings
@@ -315,7 +314,6 @@ class Applier:
         """The item side of ``seen``, for the other workers (:mod:`recsys.items.updates`)."""
         event, items, positive = seen.event, self.items, seen.weight > 0
         rows, deltas = moved if moved is not None else (np.empty(0, dtype=np.int64), np.zeros((0, 0)))
-        packed = base64.b64encode(np.ascontiguousarray(deltas, dtype="<f4").tobytes()).decode()
         tower_rows, tower_split, tower_deltas = items.towers.take_journal()
         items.counters["shared"] = items.counters.get("shared", 0) + 1
         return ItemUpdate(
@@ -323,9 +321,8 @@ class Applier:
             event.timestamp, engaged_before,
             recent=tuple(items.rows.ids_of(seen.recent)) if positive else (),
             segments=tuple(segments_of(items.catalog.genres(seen.row), seen.user.attributes)) if positive else (),
-            mf_items=tuple(items.rows.ids_of(rows)), mf_deltas=packed,
-            tower_rows=base64.b64encode(tower_rows.astype("<i4").tobytes()).decode(), tower_split=tower_split,
-            tower_deltas=base64.b64encode(np.ascontiguousarray(tower_deltas, dtype="<f4").tobytes()).decode(),
+            mf_items=tuple(items.rows.ids_of(rows)), mf_deltas=pack(deltas),
+            tower_rows=pack(tower_rows, "<i4"), tower_split=tower_split, tower_deltas=pack(tower_deltas),
             scorer_deltas=scorer[0], scorer_pairs=scorer[1],
         )  # fmt: skip
 

@@ -25,7 +25,6 @@ updates it applied already: :meth:`recsys.apply.Applier.apply_update`).
 
 Examples
 --------
->>> import base64
 >>> from recsys.indexing import Indexes
 >>> from recsys.items.state import ItemState
 >>> from recsys.settings import Settings
@@ -34,8 +33,8 @@ Examples
 >>> items = ItemState(s); indexes = Indexes(items, s)
 >>> for name in ("a", "b"):
 ...     items.catalog.upsert(Item(name)) and None
->>> deltas = base64.b64encode(np.array([0.5, 0.0, 0.25], "<f4").tobytes()).decode()
->>> update = ItemUpdate("w2", 1, "e1", "a", "like", 1.0, 10.0, recent=("b",), mf_items=("a",), mf_deltas=deltas)
+>>> update = ItemUpdate("w2", 1, "e1", "a", "like", 1.0, 10.0, recent=("b",), mf_items=("a",),
+...                     mf_deltas=pack(np.array([[0.5, 0.0, 0.25]])))
 >>> before = items.model.vectors(items.rows.rows(["a"]))[0]
 >>> apply_update(items, indexes, update)
 >>> (items.model.vectors(items.rows.rows(["a"]))[0] - before).round(3).tolist()
@@ -55,6 +54,22 @@ from recsys.items.state import ItemState
 from schemas import ItemUpdate
 
 
+def pack(array: np.ndarray, dtype: str = "<f4") -> str:
+    """``array`` as base64 of little-endian ``dtype`` numbers, row-major (the record's array fields).
+
+    >>> unpack(pack(np.array([[1.5, -2.0]])), rows=1).tolist()
+    [[1.5, -2.0]]
+    """
+    return base64.b64encode(np.ascontiguousarray(array, dtype=dtype).tobytes()).decode()
+
+
+def unpack(text: str, rows: int, dtype: str = "<f4") -> np.ndarray:
+    """:func:`pack` undone: ``rows`` rows of float32 (int64 for an integer ``dtype``; ``rows=0``: one row)."""
+    flat = np.frombuffer(base64.b64decode(text), dtype=dtype)
+    native = np.int64 if np.dtype(dtype).kind == "i" else np.float32
+    return flat.astype(native).reshape(rows, -1) if rows else flat.astype(native)
+
+
 def apply_update(items: ItemState, indexes: Indexes, update: ItemUpdate) -> None:
     """Apply another worker's :class:`ItemUpdate` to ``items`` (and mark the moved vectors for the indexes)."""
     rows = items.rows
@@ -67,14 +82,12 @@ def apply_update(items: ItemState, indexes: Indexes, update: ItemUpdate) -> None
         items.catalog.add_popularity(row, update.weight)
         items.trending.observe(row, update.weight, update.timestamp, update.segments)
     if update.tower_rows:
-        table_rows = np.frombuffer(base64.b64decode(update.tower_rows), dtype="<i4").astype(np.int64)
-        deltas = np.frombuffer(base64.b64decode(update.tower_deltas), dtype="<f4").reshape(len(table_rows), -1)
-        items.towers.add_journal(table_rows, update.tower_split, deltas.astype(np.float32))
+        table_rows = unpack(update.tower_rows, 0, "<i4")
+        items.towers.add_journal(table_rows, update.tower_split, unpack(update.tower_deltas, len(table_rows)))
         items.tower_items.dirty.update(rows.rows(list(update.mf_items)).tolist())  # re-embed what the step moved
     if update.scorer_pairs and items.learned is not None:
         items.learned.add(update.scorer_deltas, update.scorer_pairs)
     if update.mf_items:
         moved = rows.rows(list(update.mf_items))
-        deltas = np.frombuffer(base64.b64decode(update.mf_deltas), dtype="<f4").reshape(len(moved), -1)
-        items.model.add(moved, deltas.astype(np.float32))
+        items.model.add(moved, unpack(update.mf_deltas, len(moved)))
         indexes.changed_rows(moved if available else moved[moved != row])
