@@ -156,15 +156,12 @@ class Engine:
         """A context change; False when it was applied before."""
         return self.applier.apply_context(change)
 
-    def apply_like(self, like: Like) -> None:
-        """A like another worker shared (topic ``likes``), for the social generator."""
-        self.applier.apply_like(like)
-
     def share(self, items: bool = False, origin: str = "local") -> None:
         """From now on, collect what the other workers must learn from this one (:meth:`take_shared`):
         the likes of its users and, with ``items``, each interaction's item-side learning
-        (:class:`schemas.ItemUpdate`, numbered under ``origin``, this worker's name). The worker calls it; a
-        single engine in-process (replay, tests) does not need it."""
+        (:class:`schemas.ItemUpdate`, numbered under ``origin``, this worker's name); the others apply
+        them with :meth:`apply_event`. The worker calls it; a single engine in-process (replay,
+        tests) does not need it."""
         if self.applier.outbox is None:
             self.applier.outbox = []
         self.applier.share_items = items
@@ -181,10 +178,6 @@ class Engine:
     def origin(self) -> str:
         """This worker's name on the item updates it shares (:meth:`share`)."""
         return self.applier.origin
-
-    def apply_update(self, update: ItemUpdate) -> None:
-        """Another worker's item-side learning from one of its users' interactions."""
-        self.applier.apply_update(update)
 
     def take_shared(self) -> list[Like | ItemUpdate]:
         """What was collected since the last call, to publish (empty unless :meth:`share` was called)."""

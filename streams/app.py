@@ -48,7 +48,7 @@ from streams.web import register_views
 log = logging.getLogger("streams")
 SHARE_BATCH = 200  # likes and item updates sent as soon as this many wait ...
 SHARE_SECONDS = 0.1  # ... or at this interval
-SHARE_MAX_BYTES = 512 * 1024  # per message (an item update with its two-tower step is about 10 KB)
+SHARE_MAX_BYTES = 512 * 1024  # per message (an item update with its two-tower step is about 20 KB)
 
 
 def _raw_topic(app: faust.App, name: str, settings: Settings) -> faust.TopicT:
@@ -317,11 +317,11 @@ def create_app(settings: Settings) -> Service:
     ]:
         app.agent(topic, concurrency=1, name=name)(agent(handle))
 
-    reader.on_change = lambda trigger: rerank_affected(trigger)
+    reader.on_change = rerank_affected
 
     @app.task
     async def read_global() -> None:
-        """Every partition of items and rules, on every worker (after the start-up load)."""
+        """Every partition of the global topics, on every worker (after the start-up load)."""
         await reader.run()
 
     @app.timer(interval=max(settings.index_refresh_seconds, 0.1))

@@ -96,7 +96,7 @@ def rule_change(key: bytes | None, value: bytes | None) -> tuple[str, Rule | Non
 
 
 class GlobalReader:
-    """Reads every partition of ``items`` and ``rules`` into ``engine`` (see the module)."""
+    """Reads every partition of the four global topics into ``engine`` (see the module)."""
 
     def __init__(self, settings: Settings, engine: Engine, on_change: Callable[[str], None] | None = None) -> None:
         self.settings = settings
@@ -107,8 +107,8 @@ class GlobalReader:
         self.batches = {settings.topic_likes, settings.topic_item_updates}  # written by the workers, in batches
         self.positions: dict[Position, int] = {}  # the next offset to read, per partition
         self.applied = 0  # records applied since start
-        self.own = 0  # item updates of this worker read back (and skipped: applied when learnt)
-        self.skipped = 0  # records not valid (dead-lettered by the partition's owner)
+        self.own = 0  # batches of this worker read back (and skipped: applied when learnt)
+        self.skipped = 0  # records not valid (items and rules: dead-lettered by the partition's owner)
 
     def apply(self, topic: str, key: bytes | None, value: bytes | None) -> str | None:
         """Apply one record; the re-rank trigger it makes (``item:<id>``, ``rule:<id>``); None for a
@@ -121,7 +121,7 @@ class GlobalReader:
                 return None
             if topic == self.settings.topic_likes:  # a batch of one worker's likes
                 for like in decode_many(Like, value):
-                    self.engine.apply_like(like)
+                    self.engine.apply_event(like)
                     self.applied += 1
                 return None
             if topic == self.settings.topic_items:
@@ -143,6 +143,21 @@ class GlobalReader:
             self.skipped += 1
             return None
         self.applied += 1
+        return trigger
+
+    def _consume(
+        self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None, own: bool = False
+    ) -> str | None:
+        """Apply one message (unless it is this worker's ``own`` batch) and record how far the partition
+        was read; the snapshot records how far the item learning got. Returns the re-rank trigger."""
+        trigger = None
+        if own:
+            self.own += 1
+        else:
+            trigger = self.apply(topic, key, value)
+        self.positions[(topic, partition)] = offset + 1
+        if topic in self.logs:
+            self.engine.note_offset(topic, partition, offset)
         return trigger
 
     def _partitions(self) -> list[Position]:
@@ -177,10 +192,7 @@ class GlobalReader:
                         continue
                     read += 1
                     topic, partition, offset = msg.topic() or "", msg.partition() or 0, msg.offset() or 0
-                    self.apply(topic, msg.key(), msg.value())
-                    self.positions[(topic, partition)] = offset + 1
-                    if topic in self.logs:
-                        self.engine.note_offset(topic, partition, offset)
+                    self._consume(topic, partition, offset, msg.key(), msg.value())
                     if offset + 1 >= ends.get((topic, partition), 0):
                         ends.pop((topic, partition), None)
             if ends:
@@ -213,22 +225,16 @@ class GlobalReader:
             for tp in assigned:
                 consumer.seek(tp, self.positions[(tp.topic, tp.partition)])
             log.info("reading the global topics from every partition: %s",
-                     ", ".join(f"{tp.topic}[{tp.partition}]@{self.positions.get((tp.topic, tp.partition), 0)}"
+                     ", ".join(f"{tp.topic}[{tp.partition}]@{self.positions[(tp.topic, tp.partition)]}"
                                for tp in assigned))  # fmt: skip
             mine = (ORIGIN_HEADER, self.engine.origin.encode())
             while True:
                 batches = await consumer.getmany(timeout_ms=1000, max_records=500)
                 for tp, records in batches.items():
                     for record in records:
-                        if tp.topic in self.batches and mine in (record.headers or ()):
-                            # this worker's own batch, written since start: applied when it was learnt
-                            self.own += 1
-                            trigger = None
-                        else:
-                            trigger = self.apply(tp.topic, record.key, record.value)
-                        self.positions[(tp.topic, tp.partition)] = record.offset + 1
-                        if tp.topic in self.logs:  # the snapshot records how far the item learning got
-                            self.engine.note_offset(tp.topic, tp.partition, record.offset)
+                        # this worker's own batch, written since start, was applied when it was learnt
+                        own = tp.topic in self.batches and mine in (record.headers or ())
+                        trigger = self._consume(tp.topic, tp.partition, record.offset, record.key, record.value, own)
                         if trigger is not None and self.on_change is not None:
                             self.on_change(trigger)
                     await asyncio.sleep(0)  # let events through between partitions' batches

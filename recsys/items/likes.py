@@ -12,9 +12,9 @@ engine's event clock (as :mod:`~recsys.candidates.fresh` uses it). A followee wh
 with an item several times counts once, with the strongest weight and the latest time.
 
 With several workers, each worker applies its own users' interactions and shares their likes
-(:meth:`Engine.take_shared <recsys.engine.Engine.take_shared>`, the ``likes`` topic keyed by
-the liker), and every worker reads every like back (:meth:`Engine.apply_like
-<recsys.engine.Engine.apply_like>`): a user's followees may live on any worker. So every worker
+(:meth:`Engine.take_shared <recsys.engine.Engine.take_shared>`, the ``recsys-likes`` topic),
+and every worker reads every like back (:meth:`Engine.apply_event
+<recsys.engine.Engine.apply_event>`): a user's followees may live on any worker. So every worker
 holds every user's recent likes, at most ``per_user`` each (``RECSYS_SOCIAL_LIKES``).
 
 Items are rows of the item row space.
