@@ -21,6 +21,7 @@ see every applied interaction last.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,7 @@ import numpy as np
 
 from recsys.event_types import event_weight
 from recsys.indexing import Indexes
+from recsys.items.learnt import learnt_key
 from recsys.items.state import ItemState
 from recsys.items.trending import segments_of
 from recsys.items.updates import apply_update, pack
@@ -39,6 +41,9 @@ from recsys.shown import ShownLists
 from recsys.state import UserState
 from recsys.users.store import UserStore
 from schemas import Context, Follow, Interaction, Item, ItemUpdate, Like, Rule, User
+
+Position = tuple[int, int]
+"""Where an interaction was read: ``(partition, offset)`` of its input topic."""
 
 
 class UserTable:
@@ -208,13 +213,19 @@ class Applier:
     def apply_update(self, update: ItemUpdate) -> bool:
         """A worker's item-side learning from one interaction (:mod:`recsys.items.updates`); False when
         it is this worker's own and already applied (its ``seq`` is not past ``counters["shared"]``:
-        a worker reads its own updates back, and after a restart replays those its snapshot missed)."""
+        a worker reads its own updates back, and after a restart replays those its snapshot missed),
+        or when the item side learnt the interaction already (:mod:`recsys.items.learnt`)."""
         counters = self.items.counters
         if update.origin == self.origin:
-            if update.seq <= counters.get("shared", 0):
+            if update.seq <= counters["shared"]:
                 return False
             counters["shared"] = update.seq
+        learnt = self.items.learnt
+        learnt.note_position(update.partition, update.offset)
+        if not learnt.add(learnt_key(update.event_id, update.item_id)):
+            return False  # learnt already: a redelivered interaction learnt again after a crash, or its first update
         apply_update(self.items, self.indexes, update)
+        counters["learnt"] += 1
         return True
 
     # ---------------------------------------------------------------- interactions
@@ -222,21 +233,59 @@ class Applier:
         """The signed strength of an event (see :func:`recsys.event_types.event_weight`)."""
         return event_weight(event, self.settings.event_weights, self.settings.rating_neutral)
 
-    def apply_interaction(self, event: Interaction) -> bool:
+    def apply_interaction(self, event: Interaction, position: Position | None = None) -> bool:
         """Learn from one interaction; False (and nothing changed) if it was applied before."""
-        state = self.learn(event)
+        state = self.learn(event, position)
         if state is None:
             return False
         self.users.save(state)
         return True
 
-    def learn(self, event: Interaction) -> UserState | None:
-        """:meth:`apply_interaction` without writing the user's state back (the caller does, once)."""
+    def learn(self, event: Interaction, position: Position | None = None) -> UserState | None:
+        """:meth:`apply_interaction` without writing the user's state back (the caller does, once);
+        None when the user's state has the event already.
+
+        ``position`` is where the event was read: ``(partition, offset)`` of its input topic (the
+        worker passes it; None in-process). With it, a crash cannot make the user side and the
+        item side disagree for good (see :mod:`recsys.items.learnt`):
+
+        * an event in the user's state that comes again from where it was applied (at or before
+          the user's last applied offset: a redelivery, not a producer's resend, which comes
+          later) and past the last one whose learning the item side holds was applied by a worker
+          that died with its item update unsent: it is learnt again on a copy of the user (the
+          user's state has it), and its update sent;
+        * an event the item side learnt (from its update) but the user's state lacks (the user's
+          record was lost) updates the user only.
+        """
         s, items = self.settings, self.items
         state = self.users.load(event.user_id)
+        key = learnt_key(event.event_id, event.item_id)
+        partition, offset = position if position is not None else (-1, -1)
         if not state.remember_event(event.event_id, s.dedupe_window):
-            items.counters["duplicates"] += 1
+            lost = 0 <= offset <= state.offset and items.learnt.past(partition, offset) and key not in items.learnt
+            if not lost:
+                items.counters["duplicates"] += 1  # a producer's resend, or a redelivery learnt in full
+                return None
+            items.counters["relearnt"] += 1
+            self._learn(event, copy.deepcopy(state), key, partition, offset)
             return None
+        state.offset = max(state.offset, offset)
+        if key in items.learnt:
+            items.counters["user_only"] += 1
+            if event.context:
+                state.update_context(event.context)
+            state.events += 1
+            state.touch(event.item_id, positive=self.weight(event) >= 0, history_size=s.history_size,
+                        max_seen=s.max_seen, exclude=event.type in self.exclude_types)  # fmt: skip
+            return state
+        return self._learn(event, state, key, partition, offset)
+
+    def _learn(self, event: Interaction, state: UserState, key: int, partition: int, offset: int) -> UserState:
+        """The learning of :meth:`learn`, user side and item side, for an event not learnt before."""
+        s, items = self.settings, self.items
+        items.learnt.add(key)
+        items.learnt.note_position(partition, offset)
+        items.counters["learnt"] += 1
         if items.wals.is_stale(state):  # item factors were batch-fitted since this vector was: fold in
             items.wals.fold_in(items.model, s, state)
         available = items.catalog.observe(event.item_id)
@@ -270,7 +319,7 @@ class Applier:
                     exclude=event.type in self.exclude_types)  # fmt: skip
         moved = self._learn_mf(seen, available) if weight != 0 else None
         if self.outbox is not None and self.share_items:
-            self.outbox.append(self._update(seen, engaged_before, moved, scorer))
+            self.outbox.append(self._update(seen, engaged_before, moved, scorer, (partition, offset)))
         items.counters["applied"] += 1
         for part in items.parts.values():
             if hasattr(part, "observe"):
@@ -309,7 +358,7 @@ class Applier:
 
     def _update(
         self, seen: Observation, engaged_before: bool, moved: tuple[Rows, np.ndarray] | None,
-        scorer: tuple[dict[str, float], int],
+        scorer: tuple[dict[str, float], int], position: Position,
     ) -> ItemUpdate:  # fmt: skip
         """The item side of ``seen``, for the other workers (:mod:`recsys.items.updates`)."""
         event, items, positive = seen.event, self.items, seen.weight > 0
@@ -323,7 +372,7 @@ class Applier:
             segments=tuple(segments_of(items.catalog.genres(seen.row), seen.user.attributes)) if positive else (),
             mf_items=tuple(items.rows.ids_of(rows)), mf_deltas=pack(deltas),
             tower_rows=pack(tower_rows, "<i4"), tower_split=tower_split, tower_deltas=pack(tower_deltas),
-            scorer_deltas=scorer[0], scorer_pairs=scorer[1],
+            scorer_deltas=scorer[0], scorer_pairs=scorer[1], partition=position[0], offset=position[1],
         )  # fmt: skip
 
     def _learn_towers(self, seen: Observation) -> None:

@@ -214,14 +214,22 @@ class Engine:
         return self.shown.take_affected()
 
     # ---------------------------------------------------------------- interactions and lists
-    def process(self, event: Interaction, received_at: float | None = None, rank: bool = True) -> Outcome:
+    def process(
+        self,
+        event: Interaction,
+        received_at: float | None = None,
+        rank: bool = True,
+        position: tuple[int, int] | None = None,
+    ) -> Outcome:
         """Apply ``event`` and rank the user's list; the outcome carries it when it changed.
 
         With ``rank=False`` only the state is updated: the caller ranks later
         (:meth:`refresh_user`), once for a burst of events (see :mod:`recsys.coalesce`).
+        ``position``, the event's ``(partition, offset)`` in its input topic, lets a redelivery
+        after a crash restore learning the crash lost (:meth:`recsys.apply.Applier.learn`).
         """
         started = time.time() if received_at is None else received_at
-        state = self.applier.learn(event)
+        state = self.applier.learn(event, position)
         if state is None:
             return Outcome(applied=False, reason=f"event {event.event_id} was already applied")
         self.table.save(state)  # one read and one write of the user's state per event

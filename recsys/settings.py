@@ -292,6 +292,12 @@ class Settings:
         20.0,
     )
     dedupe_window: int = _doc("Event ids remembered per user to skip redelivered events.", 200)
+    learnt_window: int = _doc(
+        "Interactions whose item-side learning the worker remembers by id (the latest this many, of every "
+        "worker; about 80 bytes each): after a crash, a redelivered interaction whose item update was lost "
+        "is learnt again, and an update already held is not applied twice (recsys.items.learnt).",
+        200_000,
+    )
     history_size: int = _doc("Recent items kept per user.", 50)
     max_seen: int = _doc(
         "Items remembered per user as seen (excluded from recommendations) or disliked, at most this many: "
@@ -377,7 +383,7 @@ class Settings:
                 raise ConfigError(f"{ENV_PREFIX}{name.upper()}: {msg} (got {getattr(self, name)!r})")
 
         for name in ("partitions", "replication_factor", "k", "candidates", "factors", "hnsw_m",
-                     "hnsw_ef_construction", "hnsw_ef", "index_refresh_events", "dedupe_window",
+                     "hnsw_ef_construction", "hnsw_ef", "index_refresh_events", "dedupe_window", "learnt_window",
                      "history_size", "max_seen", "learned_keep", "learned_memory", "user_cache",
                      "user_chunk"):  # fmt: skip
             need(getattr(self, name) >= 1, name, "must be at least 1")

@@ -50,7 +50,7 @@ from recsys.users.log import EventLog, Limits
 
 __all__ = ["UserState"]
 
-_SCALARS = ("vector", "bias", "events", "attributes", "context", "following", "epoch")
+_SCALARS = ("vector", "bias", "events", "attributes", "context", "following", "epoch", "offset")
 
 
 class UserState:
@@ -77,6 +77,7 @@ class UserState:
         context: dict[str, Any] | None = None,  # session, device, location... (context events)
         following: list[str] | None = None,  # followees, oldest first, bounded
         epoch: int = 0,  # the item factors' epoch this vector fits; the engine folds the user in when it is stale
+        offset: int = -1,  # the source offset of the last interaction applied (-1: none known; see recsys.apply)
         *,
         log: EventLog | None = None,
         limits: Limits | None = None,
@@ -89,6 +90,7 @@ class UserState:
         self.context: dict[str, Any] = {} if context is None else context
         self.following: list[str] = [] if following is None else following
         self.epoch = epoch
+        self.offset = offset
         self.log = log if log is not None else EventLog.from_lists(history, seen, disliked, recent_events, limits)
 
     # ---------------------------------------------------------------- the log's views

@@ -381,6 +381,9 @@ class ItemUpdate:
     int32 table rows: the user tower's ``tower_split`` first, then the item tower's) with
     ``tower_deltas`` (float32, one row each: the table's change, the Adagrad accumulator's last);
     the learned scorer's is ``scorer_deltas`` (per feature weight) from ``scorer_pairs`` pairs.
+    ``partition`` and ``offset`` say where the interaction was read (-1 when not from Kafka): after a
+    crash, a worker learns again only the redelivered interactions past the last one whose update
+    it holds (:meth:`recsys.apply.Applier.learn`).
 
     Examples
     --------
@@ -414,11 +417,13 @@ class ItemUpdate:
     tower_deltas: str = ""
     scorer_deltas: dict[str, float] = field(default_factory=dict)
     scorer_pairs: int = 0
+    partition: int = -1
+    offset: int = -1
 
     RECORD = "item_update"
     FIELDS = ("origin", "seq", "event_id", "item_id", "type", "weight", "timestamp", "engaged_before", "recent",
               "segments", "mf_items", "mf_deltas", "tower_rows", "tower_split", "tower_deltas", "scorer_deltas",
-              "scorer_pairs")  # fmt: skip
+              "scorer_pairs", "partition", "offset")  # fmt: skip
 
     @classmethod
     def from_dict(cls, data: Any) -> ItemUpdate:
@@ -467,6 +472,10 @@ class ItemUpdate:
         pairs = data.get("scorer_pairs", 0)
         if isinstance(pairs, bool) or not isinstance(pairs, int) or pairs < 0:
             raise _fail(name, f"field 'scorer_pairs' must be an integer from 0 (got {pairs!r})")
+        position = {key: data.get(key, -1) for key in ("partition", "offset")}
+        for key, value in position.items():
+            if isinstance(value, bool) or not isinstance(value, int) or value < -1:
+                raise _fail(name, f"field {key!r} must be an integer from -1 (got {value!r})")
         return cls(
             origin=_id(name, data, "origin"), seq=seq, event_id=_id(name, data, "event_id"),
             item_id=_id(name, data, "item_id"), type=str(data["type"]),
@@ -475,6 +484,7 @@ class ItemUpdate:
             segments=strings("segments"), mf_items=mf_items, mf_deltas=deltas, tower_rows=tower_rows,
             tower_split=split, tower_deltas=tower_deltas,
             scorer_deltas={str(k): _number(name, "scorer_deltas", v) for k, v in scorer.items()}, scorer_pairs=pairs,
+            **position,
         )  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:

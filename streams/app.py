@@ -237,6 +237,8 @@ def create_app(settings: Settings) -> Service:
     async def share_timer() -> None:
         await share()
 
+    app.before_commit = share  # an input offset is committed only once the learning before it is sent
+
     async def handle_interaction(event: EventT) -> None:
         received = time.time()
         record = decode(Interaction, event.message.value)
@@ -247,10 +249,11 @@ def create_app(settings: Settings) -> Service:
                 "(interactions are partitioned by user)"
             )
         started = time.perf_counter()
-        outcome = engine.process(record, received_at=received, rank=coalescer.window <= 0)
+        msg = event.message
+        outcome = engine.process(record, received_at=received, rank=coalescer.window <= 0,
+                                 position=(msg.partition, msg.offset))  # fmt: skip
         if engine.shared_pending >= SHARE_BATCH:
             await share()
-        msg = event.message
         metrics.interaction_done(time.perf_counter() - started, msg.timestamp)
         if not outcome.applied:
             service.stats["duplicates"] += 1

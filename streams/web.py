@@ -7,6 +7,11 @@ Every page answers JSON; a bad request gets ``400 {"error": "..."}`` saying how 
     ``"on-demand"``). Nothing is published or remembered. Only the worker that owns the
     user's partition holds the user's state, so any other worker forwards the request there
     (see :func:`owner_partition`); the answer carries ``X-Recsys-Served-By``.
+``GET /users/{user_id}/``
+    What the worker holds of the user: ``events`` (interactions applied, each once),
+    ``offset`` (the input offset of the last one), ``history``, ``seen``, ``disliked``,
+    ``following``, ``context``, ``attributes``; 404 for a user it never saw. Forwarded to the
+    owner like recommendations.
 ``GET /similar/{item_id}/?k=5``
     Items like the item (:func:`recsys.similar.similar_items`); 404 for an unknown item.
     Every worker holds the whole catalogue and answers itself.
@@ -349,6 +354,24 @@ def register_views(service: Service, users: TableT, *, commit_stall_seconds: flo
                 latency_ms=round((time.perf_counter() - started) * 1000.0, 3),
             )
             return self.json(rec.to_dict(), headers={SERVED_BY_HEADER: router.here})
+
+    @app.page("/users/{user_id}/", name="users")
+    class Users(View):
+        async def get(self, request: Request, user_id: str) -> Response:
+            try:
+                check_id("user_id", user_id)
+            except BadRequest as exc:
+                return _error(self, 400, str(exc))
+            routed = await router.route(self, request, user_id)
+            if routed is not None:
+                return routed
+            if user_id not in engine.table:
+                return _error(self, 404, f"user {user_id!r} has no state here: no event of theirs was applied yet")
+            state = engine.user_state(user_id)
+            body = {"user_id": user_id, "events": state.events, "offset": state.offset, "history": state.history,
+                    "seen": state.seen, "disliked": state.disliked, "following": state.following,
+                    "context": state.context, "attributes": state.attributes}  # fmt: skip
+            return self.json(body, headers={SERVED_BY_HEADER: router.here})
 
     @app.page("/similar/{item_id}/", name="similar")
     class Similar(View):

@@ -36,6 +36,7 @@ from recsys.items.content import ContentVectors
 from recsys.items.covisitation import CoVisitation
 from recsys.items.feedback import ItemFeedback
 from recsys.items.fresh import FreshItems
+from recsys.items.learnt import Learnt
 from recsys.items.likes import RecentLikes
 from recsys.items.towers import TowerEmbeddings
 from recsys.items.trending import Trending
@@ -48,7 +49,7 @@ from recsys.rules import RuleBook
 from recsys.settings import Settings
 
 COUNTERS = ("applied", "duplicates", "items", "users", "follows", "contexts", "rules", "refreshes", "unchanged",
-            "online_positives", "online_hits", "shared")  # fmt: skip
+            "online_positives", "online_hits", "shared", "learnt", "relearnt", "user_only")  # fmt: skip
 """What the engine counts (shown on the worker's ``/stats`` page, kept in the snapshot)."""
 
 
@@ -83,6 +84,15 @@ class ItemState:
         self.sampler = np.random.default_rng(s.seed)  # negatives
         self.counters = dict.fromkeys(COUNTERS, 0)
         self.offsets: dict[str, int] = {}  # "topic:partition" -> the last source offset applied
+        self.learnt = Learnt(s.learnt_window)  # the interactions the item side learnt from (own and shared)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """A snapshot written before a part or counter existed loads with it empty."""
+        self.__dict__.update(state)
+        if "learnt" not in state:
+            self.learnt = Learnt(Settings().learnt_window)
+        for name in COUNTERS:
+            self.counters.setdefault(name, 0)
 
     def tick(self, at: float) -> None:
         """An event of event time ``at`` was applied: the clock only moves forward."""

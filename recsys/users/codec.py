@@ -11,14 +11,17 @@ Keys (``<user>`` is the user id; ``\\x1f``, the ASCII unit separator, cannot occ
 
 The hot record, little-endian::
 
-    magic 0xB5, layout 1                          2 bytes (a legacy record starts with "{")
+    magic 0xB5, layout 2                          2 bytes (a legacy record starts with "{")
     first kept chunk, next chunk number           u32, u32
     events u64, epoch u32, bias f64               20 bytes
+    source offset i64                             8 bytes (layout 2; -1 none; layout 1 lacks it)
     vector length n (0xFFFF: none), n x float32   2 + 4n bytes
     context: length, compact JSON                 u32 + bytes
     tail: entry count, entries                    u16 + entries
 
-A chunk is ``magic 0xB6, layout 1, u16 count, entries``. An entry is one flags byte (bit 0 a
+The source offset is that of the last interaction applied to the user (the input partition's
+offset): a redelivered message is at or before it, a fresh one after it. A chunk is ``magic 0xB6,
+layout 1, u16 count, entries``. An entry is one flags byte (bit 0 a
 dislike, bit 1 excluded, bit 6 has an item, bit 7 has an event hash), the 8-byte event hash
 when there is one, then the item: its UTF-8 length in one byte (or 0xFF and a u16) and the
 bytes. With 36-character ids an entry is 46 bytes.
@@ -30,9 +33,9 @@ Examples
 >>> len(raw), decode_chunk(encode_chunk(raw, 3)) == entries
 (32, True)
 >>> hot = Hot(vector=[0.5, -1.0], bias=0.1, events=3, epoch=1, context={"device": "tv"}, first=2, next=5,
-...           tail=entries[:1])
+...           tail=entries[:1], offset=41)
 >>> decode_hot(encode_hot(hot)) == hot, len(encode_hot(hot))
-(True, 77)
+(True, 85)
 >>> chunk_key("alice", 3), is_legacy(b'{"user_id": "alice"}')
 ('alice\\x1fl3', True)
 """
@@ -61,11 +64,12 @@ SEP = "\x1f"
 """Separates the user id from the kind of record in a key; user ids must not contain it."""
 
 HOT_MAGIC, CHUNK_MAGIC, LAYOUT = 0xB5, 0xB6, 1
+HOT_LAYOUT = 2  # 2 added the source offset; layout 1 records still read (offset -1)
 _HAS_ITEM, _HAS_ID, _FLAGS = 0x40, 0x80, DISLIKE | EXCLUDE
 _NO_VECTOR = 0xFFFF
 _PREFIX = struct.Struct("<BBII")  # magic, layout, first chunk, next chunk
 _SCALARS = struct.Struct("<QIdH")  # events, epoch, bias, vector length
-_U16, _U32 = struct.Struct("<H"), struct.Struct("<I")
+_U16, _U32, _I64 = struct.Struct("<H"), struct.Struct("<I"), struct.Struct("<q")
 _CHUNK = struct.Struct("<BBH")  # magic, layout, count
 
 
@@ -93,6 +97,7 @@ class Hot:
     first: int = 0  # the oldest chunk kept
     next: int = 0  # the number the next sealed chunk gets
     tail: list[Entry] = field(default_factory=list)
+    offset: int = -1  # the source offset of the last interaction applied (-1: none known)
 
 
 # ---------------------------------------------------------------------------- entries
@@ -149,32 +154,39 @@ def _decode_entries(buf: bytes, pos: int, count: int) -> tuple[list[Entry], int]
 
 
 # ---------------------------------------------------------------------------- hot record and chunks
-def encode_fields(vector: list[float] | None, bias: float, events: int, epoch: int, context: dict[str, Any]) -> bytes:
+def encode_fields(
+    vector: list[float] | None, bias: float, events: int, epoch: int, context: dict[str, Any], offset: int = -1
+) -> bytes:
     """The hot record's middle part: the state's own small fields (the vector as float32)."""
     if vector is None:
         head, values = _SCALARS.pack(events, epoch, bias, _NO_VECTOR), b""
     else:
         head, values = _SCALARS.pack(events, epoch, bias, len(vector)), np.asarray(vector, "<f4").tobytes()
     text = json.dumps(context, separators=(",", ":")).encode() if context else b""
-    return head + values + _U32.pack(len(text)) + text
+    return _I64.pack(offset) + head + values + _U32.pack(len(text)) + text
 
 
 def encode_hot(hot: Hot, fields: bytes | None = None, tail: bytes | None = None) -> bytes:
     """The hot record; ``fields`` (:func:`encode_fields`) and ``tail`` (:func:`encode_entries`) when
     already encoded."""
     if fields is None:
-        fields = encode_fields(hot.vector, hot.bias, hot.events, hot.epoch, hot.context)
+        fields = encode_fields(hot.vector, hot.bias, hot.events, hot.epoch, hot.context, hot.offset)
     if tail is None:
         tail = encode_entries(hot.tail)
-    return b"".join((_PREFIX.pack(HOT_MAGIC, LAYOUT, hot.first, hot.next), fields, _U16.pack(len(hot.tail)), tail))
+    return b"".join((_PREFIX.pack(HOT_MAGIC, HOT_LAYOUT, hot.first, hot.next), fields, _U16.pack(len(hot.tail)),
+                     tail))  # fmt: skip
 
 
 def decode_hot(raw: bytes, user_id: str = "?") -> Hot:
     try:
         magic, layout, first, next_ = _PREFIX.unpack_from(raw, 0)
-        _check(magic == HOT_MAGIC and layout == LAYOUT, user_id, "hot record", raw)
-        events, epoch, bias, n = _SCALARS.unpack_from(raw, _PREFIX.size)
-        pos = _PREFIX.size + _SCALARS.size
+        _check(magic == HOT_MAGIC and layout in (1, HOT_LAYOUT), user_id, "hot record", raw)
+        pos, offset = _PREFIX.size, -1
+        if layout == HOT_LAYOUT:
+            offset = _I64.unpack_from(raw, pos)[0]
+            pos += _I64.size
+        events, epoch, bias, n = _SCALARS.unpack_from(raw, pos)
+        pos += _SCALARS.size
         vector = None
         if n != _NO_VECTOR:
             vector = np.frombuffer(raw, "<f4", n, pos).astype(float).tolist()
@@ -187,7 +199,7 @@ def decode_hot(raw: bytes, user_id: str = "?") -> Hot:
         tail, _ = _decode_entries(raw, pos + 2, count)
     except (struct.error, ValueError, IndexError) as exc:
         raise _corrupt(user_id, "hot record", raw) from exc
-    return Hot(vector, bias, events, epoch, context, first, next_, tail)
+    return Hot(vector, bias, events, epoch, context, first, next_, tail, offset)
 
 
 def encode_chunk(entries: bytes, count: int) -> bytes:

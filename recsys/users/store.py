@@ -81,6 +81,7 @@ class _Stored:
     bias: float = 0.0
     events: int = 0
     epoch: int = 0
+    offset: int = -1
     context: dict[str, Any] = field(default_factory=dict)
     seq: int = 0  # the log's ``appended`` when stored
     first: int = 0  # chunks kept: first .. next - 1, with these entry counts
@@ -106,6 +107,7 @@ class _Stored:
             and state.log.limits == self.limits
             and state.vector == self.vector
             and (state.bias, state.events, state.epoch) == (self.bias, self.events, self.epoch)
+            and state.offset == self.offset
             and state.context == self.context
             and state.attributes == self.attributes
             and state.following == self.following
@@ -114,7 +116,7 @@ class _Stored:
     def note(self, state: UserState) -> None:
         """The state's small fields are stored now."""
         self.vector = None if state.vector is None else list(state.vector)
-        self.bias, self.events, self.epoch = state.bias, state.events, state.epoch
+        self.bias, self.events, self.epoch, self.offset = state.bias, state.events, state.epoch, state.offset
         self.context = dict(state.context)
         self.seq, self.limits = state.log.appended, state.log.limits
 
@@ -221,7 +223,7 @@ class UserStore:
         profile = self.mapping.get(profile_key(user_id))
         followees = self.mapping.get(followees_key(user_id))
         state = UserState(
-            user_id, hot.vector, hot.bias, events=hot.events, epoch=hot.epoch, context=hot.context,
+            user_id, hot.vector, hot.bias, events=hot.events, epoch=hot.epoch, context=hot.context, offset=hot.offset,
             attributes=codec.decode_profile(profile) if profile is not None else {},
             following=codec.decode_followees(followees) if followees is not None else [],
             log=EventLog(self.limits, entries[-self.limits.span :]),
@@ -302,7 +304,7 @@ class UserStore:
             stored.tail, stored.tail_bytes = [], bytearray()
 
     def _write_hot(self, state: UserState, stored: _Stored) -> None:
-        fields = codec.encode_fields(state.vector, state.bias, state.events, state.epoch, state.context)
+        fields = codec.encode_fields(state.vector, state.bias, state.events, state.epoch, state.context, state.offset)
         hot = Hot(first=stored.first, next=stored.next, tail=stored.tail)
         self.mapping[state.user_id] = codec.encode_hot(hot, fields, bytes(stored.tail_bytes))
         stored.note(state)

@@ -153,7 +153,7 @@ def test_round_trip_of_every_field_with_the_vector_as_float32() -> None:
     state = store.load("ann")
     for n in range(10):
         apply(state, (f"e{n}", f"i{n % 4}", n % 3 != 0, n % 2 == 0), SMALL)
-    state.vector, state.bias, state.events, state.epoch = [0.1, -2.5, 1e-3], 0.25, 10, 3
+    state.vector, state.bias, state.events, state.epoch, state.offset = [0.1, -2.5, 1e-3], 0.25, 10, 3, 2**40
     state.attributes, state.context = {"age": 34, "genres": ["Sci-Fi"]}, {"device": "tv"}
     state.following = ["bob", "cid"]
     store.save(state)
@@ -163,6 +163,20 @@ def test_round_trip_of_every_field_with_the_vector_as_float32() -> None:
     assert back == state and views(back) == views(state)
     assert isinstance(store.mapping["ann"], bytes) and store.mapping["ann"][:1] == b"\xb5"
     assert list(store) == ["ann"] and "ann" in store and "bob" not in store and len(store) == 1
+
+
+def test_a_hot_record_of_layout_1_loads_without_a_source_offset() -> None:
+    """Records written before the source offset existed (layout 1) still load, with offset -1."""
+    store = UserStore({}, SMALL)
+    state = store.load("ann")
+    apply(state, ("e1", "i1", True, True), SMALL)
+    state.events, state.offset = 1, 5
+    store.save(state)
+    raw = store.mapping["ann"]
+    old = raw[:1] + b"\x01" + raw[2:10] + raw[18:]  # layout 1: no offset after the chunk range
+    store2 = UserStore({"ann": old}, SMALL)
+    back = store2.load("ann")
+    assert (back.offset, back.events, back.history) == (-1, 1, ["i1"])
 
 
 def test_a_legacy_json_record_loads_and_is_rewritten_at_the_next_save() -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from recsys.engine import Engine
 from recsys.evaluate.workers import WorkersRecommender
 from recsys.settings import Settings
-from schemas import Follow, Interaction, Item, Rule
+from schemas import Follow, Interaction, Item, ItemUpdate, Rule
 
 
 def test_simulated_workers_split_users_and_share_reference_data() -> None:
@@ -118,9 +119,6 @@ def test_a_shared_mf_step_moves_the_item_on_the_other_worker() -> None:
 
 
 def test_a_worker_skips_its_own_updates_it_applied_and_replays_those_its_snapshot_missed() -> None:
-    from recsys.engine import Engine
-    from schemas import ItemUpdate
-
     engine = Engine(Settings())
     engine.share(items=True, origin="w1")
     for n in range(4):
@@ -166,3 +164,96 @@ def test_without_sharing_the_workers_dense_models_differ() -> None:
     a, b = (e.items for e in model.engines)
     assert a.learned is not None and b.learned is not None and a.learned.examples != b.learned.examples
     assert not np.allclose(a.towers._items.table, b.towers._items.table)
+
+
+def _crashing_worker(users: dict[str, bytes], origin: str = "w1") -> Engine:
+    """A worker's engine whose user records live in ``users`` (as the user table and its changelog
+    outlive the process)."""
+    engine = Engine(Settings(), users=users)
+    engine.share(items=True, origin=origin)
+    for n in range(6):
+        engine.apply_item(Item(f"i{n}"))
+    return engine
+
+
+def _updates(engine: Engine) -> list[ItemUpdate]:
+    return [u for u in engine.take_shared() if isinstance(u, ItemUpdate)]
+
+
+def test_a_redelivery_learns_again_what_a_crash_lost_and_nothing_twice() -> None:
+    """The crash window of at-least-once: a worker applied five interactions (their users' records are
+    durable) but died with the last two item updates unsent. Restarted (or on the worker taking over),
+    the three sent updates come back from the log; the five interactions are redelivered: the three
+    are duplicates, the two lost ones are learnt again on the item side only, and their updates sent."""
+    users: dict[str, bytes] = {}
+    first = _crashing_worker(users)
+    events = [Interaction(f"e{n}", "alice", f"i{n}", "like", timestamp=float(n)) for n in range(5)]
+    for offset, event in enumerate(events):
+        assert first.process(event, position=(0, offset)).applied
+    made = _updates(first)
+    sent = made[:3]  # the last two died in the outbox
+    assert first.counters["learnt"] == 5
+
+    second = _crashing_worker(users, origin="w2")
+    assert [second.apply_event(u) for u in sent] == [True, True, True]
+    outcomes = [second.process(event, position=(0, offset)) for offset, event in enumerate(events)]
+    assert not any(o.applied for o in outcomes)  # the user's state had all five
+    state = second.user_state("alice")
+    assert state.events == 5 and set(state.history) == {f"i{n}" for n in range(5)}
+    assert (second.counters["learnt"], second.counters["relearnt"], second.counters["duplicates"]) == (5, 2, 3)
+    relearnt = _updates(second)
+    assert [u.event_id for u in relearnt] == ["e3", "e4"]
+    popularity = second.catalog.popularity.data[second.catalog.rows.lookup([f"i{n}" for n in range(5)])]
+    assert (popularity > 0).all()  # every interaction counted once
+    # the first worker's own copies of e3/e4, had they reached the log after all, are not applied again
+    assert [second.apply_event(u) for u in made[3:]] == [False, False]
+    lost = Engine(Settings())
+    lost.share(items=True, origin="w3")
+    assert [lost.apply_event(u) for u in [*sent, *relearnt, *relearnt]] == [True] * 5 + [False] * 2
+
+
+def test_an_interaction_whose_update_is_durable_but_user_record_is_not_updates_the_user_only() -> None:
+    users: dict[str, bytes] = {}
+    first = _crashing_worker(users)
+    assert first.process(Interaction("e1", "bob", "i1", "like", timestamp=1.0), position=(0, 7)).applied
+    update = _updates(first)
+    users.clear()  # the user's record was lost with the worker, its item update was not
+    second = _crashing_worker(users, origin="w2")
+    assert [second.apply_event(u) for u in update] == [True]
+    learnt = second.counters["learnt"]
+    assert second.process(Interaction("e1", "bob", "i1", "like", timestamp=1.0), position=(0, 7)).applied
+    state = second.user_state("bob")
+    assert state.events == 1 and "i1" in state.seen and state.offset == 7
+    assert second.counters["learnt"] == learnt and second.counters["user_only"] == 1
+    assert _updates(second) == []  # nothing new for the others to learn
+
+
+def test_a_producers_duplicate_at_a_later_offset_is_skipped_not_learnt_again() -> None:
+    """A duplicate published again (a new offset) is not a redelivery: even when the item side no longer
+    remembers the event (learnt_window passed), nothing is learnt twice."""
+    engine = Engine(Settings(learnt_window=1))
+    engine.share(items=True, origin="w1")
+    engine.apply_item(Item("i1"))
+    engine.apply_item(Item("i2"))
+    assert engine.process(Interaction("e1", "carol", "i1", "like", timestamp=1.0), position=(0, 3)).applied
+    assert engine.process(Interaction("e2", "carol", "i2", "like", timestamp=2.0), position=(0, 4)).applied
+    assert not engine.process(Interaction("e1", "carol", "i1", "like", timestamp=1.0), position=(0, 9)).applied
+    assert (engine.counters["learnt"], engine.counters["relearnt"], engine.counters["duplicates"]) == (2, 0, 1)
+    assert engine.user_state("carol").offset == 4
+
+
+def test_a_redelivered_resend_of_an_old_event_is_not_learnt_again() -> None:
+    """A producer's resend is skipped when it first comes; redelivered after a crash (at or before the
+    user's last offset) it must be skipped again, even when the item side no longer remembers the
+    original (out of its learnt_window): it is not past the last interaction learnt from its partition."""
+    users: dict[str, bytes] = {}
+    first = _crashing_worker(users)
+    stream = [Interaction(e, "dan", f"i{e[1]}", "like", timestamp=float(e[1])) for e in ("e1", "e2", "e1", "e3")]
+    assert [first.process(e, position=(0, 3 + n)).applied for n, e in enumerate(stream)] == [True, True, False, True]
+    second = Engine(Settings(learnt_window=1), users=users)
+    second.share(items=True, origin="w2")
+    for n in range(6):
+        second.apply_item(Item(f"i{n}"))
+    assert [second.apply_event(u) for u in _updates(first)] == [True, True, True]
+    assert not any(second.process(e, position=(0, 3 + n)).applied for n, e in enumerate(stream))
+    assert (second.counters["learnt"], second.counters["relearnt"], second.counters["duplicates"]) == (3, 0, 4)
