@@ -17,7 +17,10 @@ when the worker's ``/stats`` says every event was applied and its last lists wer
 ``--set NAME=VALUE`` changes a setting of the recsys worker (e.g. ``--set coalesce_ms=50``);
 ``--only recsys`` skips the pass-through; ``--workers 2`` runs the recsys phase with two workers
 in one consumer group (each with its own data folder and web port; ``/stats`` summed), then
-again with one, so the scale-out ratio comes from one invocation (``--workers 1,2``).
+again with one, so the scale-out ratio comes from one invocation (``--workers 1,2``). With
+several workers it also prints, per worker, how long the others' item updates took from being
+learnt to being applied there (p50/p99 over the fixed-rate phase; ``/stats``). Each run prints
+the workers' CPU time per event over the flat-out phase.
 
 Both workers run in one invocation so their ratio is comparable on a noisy machine. Prints
 figures only; nothing here is a test.
@@ -105,16 +108,29 @@ class Run:
             if msg.error() is None:
                 self.arrived.setdefault(json.loads(msg.value())["event_id"], time.time())
 
-    def applied(self) -> int:
-        """Events the recsys workers applied (their /stats pages, summed); -1 while one does not answer."""
-        total = 0
+    def stats(self, query: str = "") -> list[dict]:
+        """Each recsys worker's /stats page (empty while it does not answer)."""
+        out = []
         for port in self.ports:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats", timeout=2) as reply:
-                    total += int(json.loads(reply.read())["applied"])
-            except (OSError, ValueError, KeyError):
-                return -1
-        return total
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats{query}", timeout=2) as reply:
+                    out.append(json.loads(reply.read()))
+            except (OSError, ValueError):
+                out.append({})
+        return out
+
+    def applied(self) -> int:
+        """Events the recsys workers applied (their /stats pages, summed); -1 while one does not answer."""
+        pages = self.stats()
+        return -1 if any("applied" not in p for p in pages) else sum(int(p["applied"]) for p in pages)
+
+    def cpu_seconds(self) -> float:
+        """User and system CPU the worker processes used so far (Linux /proc)."""
+        ticks = 0
+        for proc in self.procs:
+            fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        return ticks / os.sysconf("SC_CLK_TCK")
 
     def wait_for(self, ids: list[str], timeout: float, total: int) -> None:
         """Until the last events' outputs arrived (pass-through), or the worker applied ``total``
@@ -149,14 +165,22 @@ def measure(
         run.send(warm, 0)
         run.wait_for([e.event_id for e in warm], 180, len(warm))  # start-up, rebalance, first events
         paced = list(world.interactions(events // 4))
+        paced_from = time.time()
         run.send(paced, rate)
         run.wait_for([e.event_id for e in paced], 120, len(warm) + len(paced))
         lat = np.array([run.arrived[e.event_id] - run.sent[e.event_id] for e in paced if e.event_id in run.arrived])
+        # the other workers' item updates, from learning to applied here, over the paced phase's last batches
+        delays = [(p.get("update_delay_p50_ms", float("nan")), p.get("update_delay_p99_ms", float("nan")))
+                  for p in run.stats(f"?since={paced_from}")] if kind == "recsys" and workers > 1 else []  # fmt: skip
         flat = list(world.interactions(events))
+        cpu = run.cpu_seconds()
         run.send(flat, 0)
         run.wait_for([e.event_id for e in flat], 600, len(warm) + len(paced) + len(flat))
+        cpu = run.cpu_seconds() - cpu
         times = sorted(run.arrived[e.event_id] for e in flat if e.event_id in run.arrived)
         return {
+            "delays": delays,
+            "cpu_ms_per_event": cpu / len(flat) * 1000,
             "p50_ms": float(np.percentile(lat, 50) * 1000),
             "p99_ms": float(np.percentile(lat, 99) * 1000),
             "paced_listed": len(lat) / len(paced),
@@ -190,7 +214,11 @@ def main() -> None:
             results[label] = r = measure(kind, world, Path(tmp), args.events, args.rate, extra, workers)
             listed = f"(events with a list: {r['paced_listed']:.0%} paced, {r['flat_listed']:.0%} flat out)"
             print(f"{label:12s} at {args.rate:g}/s: p50 {r['p50_ms']:7.1f} ms  p99 {r['p99_ms']:7.1f} ms   "
-                  f"flat out: {r['flat_per_s']:7.0f} events/s   {listed}", flush=True)  # fmt: skip
+                  f"flat out: {r['flat_per_s']:7.0f} events/s, CPU {r['cpu_ms_per_event']:.2f} ms/event   {listed}",
+                  flush=True)  # fmt: skip
+            for n, (p50, p99) in enumerate(r["delays"]):
+                print(f"    worker {n}: the others' item updates applied here p50 {p50:.1f} ms, p99 {p99:.1f} ms "
+                      f"after they were learnt (at {args.rate:g}/s)", flush=True)  # fmt: skip
     if "passthrough" in results and "recsys" in results:
         ratio = results["recsys"]["flat_per_s"] / results["passthrough"]["flat_per_s"]
         print(f"recsys / pass-through sustained throughput: {ratio:.2f}")

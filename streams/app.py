@@ -225,13 +225,17 @@ def create_app(settings: Settings) -> Service:
         (a message per interaction cost the worker a tenth of its throughput), keyed and headed by this
         worker's name, so every worker skips its own without decoding them."""
         shared = engine.take_shared()
+        made, pending_since[0] = pending_since[0], None
         if not shared:
             return
         origin = engine.origin.encode()
         for topic, batch in ((likes, [s for s in shared if isinstance(s, Like)]),
                              (item_updates, [s for s in shared if not isinstance(s, Like)])):  # fmt: skip
             for value in encode_batches(batch, SHARE_MAX_BYTES):
-                await topic.send(key=origin, value=value, headers={ORIGIN_HEADER: origin})
+                # timestamped when its oldest record was made: the readers measure the delay from there
+                await topic.send(key=origin, value=value, headers={ORIGIN_HEADER: origin}, timestamp=made)
+
+    pending_since: list[float | None] = [None]  # when the oldest record waiting to be shared was made
 
     @app.timer(interval=SHARE_SECONDS)
     async def share_timer() -> None:
@@ -252,6 +256,8 @@ def create_app(settings: Settings) -> Service:
         msg = event.message
         outcome = engine.process(record, received_at=received, rank=coalescer.window <= 0,
                                  position=(msg.partition, msg.offset))  # fmt: skip
+        if pending_since[0] is None and engine.shared_pending:
+            pending_since[0] = time.time()
         if engine.shared_pending >= SHARE_BATCH:
             await share()
         metrics.interaction_done(time.perf_counter() - started, msg.timestamp)
@@ -321,6 +327,7 @@ def create_app(settings: Settings) -> Service:
         app.agent(topic, concurrency=1, name=name)(agent(handle))
 
     reader.on_change = rerank_affected
+    reader.on_delay = metrics.shared_update_delay.observe
 
     @app.task
     async def read_global() -> None:
@@ -358,9 +365,14 @@ def create_app(settings: Settings) -> Service:
 
     @app.page("/stats")
     async def stats(web: Any, request: Any) -> Any:
-        sizes = {"items": len(engine.catalog), "index": len(engine.indexes.mf),
+        sizes: dict[str, float] = {"items": len(engine.catalog), "index": len(engine.indexes.mf),
                  "global_applied": reader.applied, "global_skipped": reader.skipped,
                  "global_own": reader.own}  # fmt: skip
+        try:  # ?since=<epoch seconds>: the item updates' delay over the batches applied from then
+            since = float(request.query.get("since", 0))
+        except ValueError:
+            return web.json({"error": "since must be a number of seconds since the epoch"}, status=400)
+        sizes.update(reader.delay_percentiles(since))
         return web.json({**service.stats, **engine.counters, **sizes})
 
     @app.page("/metrics")

@@ -51,8 +51,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 
+import numpy as np
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition as AioPartition
 from confluent_kafka import TopicPartition
@@ -68,6 +70,7 @@ Position = tuple[str, int]  # (topic, partition)
 ORIGIN_HEADER = "recsys-origin"  # on the batches of likes and item updates: the worker that wrote them
 FETCH_WAIT_MS = 500  # the most a change waits on the broker for others to batch with
 FETCH_MIN_BYTES = 64 * 1024
+DELAYS = 2000  # batches of item updates whose delay /stats summarises
 
 
 def item_change(key: bytes | None, value: bytes | None) -> tuple[str, Item | None]:
@@ -109,6 +112,25 @@ class GlobalReader:
         self.applied = 0  # records applied since start
         self.own = 0  # batches of this worker read back (and skipped: applied when learnt)
         self.skipped = 0  # records not valid (items and rules: dead-lettered by the partition's owner)
+        # per batch of another worker's item updates read live: (when applied, seconds from its oldest
+        # update's learning, the batch's Kafka timestamp, to then); the latest DELAYS, on_delay sees each
+        self.delays: deque[tuple[float, float]] = deque(maxlen=DELAYS)
+        self.on_delay: Callable[[float], None] | None = None
+
+    def delay_percentiles(self, since: float = 0.0) -> dict[str, float]:
+        """p50 and p99 (ms) of the :attr:`delays` of batches applied from ``since`` (epoch seconds), and
+        how many; empty when there is none.
+
+        >>> reader = GlobalReader.__new__(GlobalReader); reader.delays = deque([(1.0, 0.1), (5.0, 0.2), (6.0, 0.4)])
+        >>> reader.delay_percentiles(since=5.0)
+        {'update_delay_p50_ms': 300.0, 'update_delay_p99_ms': 398.0, 'update_delays': 2}
+        """
+        delays = [delay for at, delay in self.delays if at >= since]
+        if not delays:
+            return {}
+        p50, p99 = np.percentile(delays, [50, 99]) * 1000.0
+        return {"update_delay_p50_ms": round(float(p50), 1), "update_delay_p99_ms": round(float(p99), 1),
+                "update_delays": len(delays)}  # fmt: skip
 
     def apply(self, topic: str, key: bytes | None, value: bytes | None) -> str | None:
         """Apply one record; the re-rank trigger it makes (``item:<id>``, ``rule:<id>``); None for a
@@ -235,6 +257,12 @@ class GlobalReader:
                         # this worker's own batch, written since start, was applied when it was learnt
                         own = tp.topic in self.batches and mine in (record.headers or ())
                         trigger = self._consume(tp.topic, tp.partition, record.offset, record.key, record.value, own)
+                        if tp.topic == self.settings.topic_item_updates and not own and record.timestamp:
+                            now = time.time()
+                            delay = max(0.0, now - record.timestamp / 1000.0)
+                            self.delays.append((now, delay))
+                            if self.on_delay is not None:
+                                self.on_delay(delay)
                         if trigger is not None and self.on_change is not None:
                             self.on_change(trigger)
                     await asyncio.sleep(0)  # let events through between partitions' batches

@@ -96,6 +96,13 @@ class Metrics:
             buckets=END_TO_END_BUCKETS,
             registry=r,
         )
+        self.shared_update_delay = Histogram(
+            "recsys_shared_update_delay_seconds",
+            "Time from another worker learning an interaction to this worker applying its item update "
+            "(per batch: its oldest update, by the batch's Kafka timestamp).",
+            buckets=END_TO_END_BUCKETS,
+            registry=r,
+        )
         Gauge("recsys_index_size", "Items in the ANN index.", registry=r).set_function(index_size)
         Gauge("recsys_catalogue_size", "Items in the catalogue.", registry=r).set_function(catalogue_size)
         if lag is not None:

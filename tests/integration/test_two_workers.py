@@ -182,6 +182,9 @@ def test_what_one_workers_users_teach_the_item_side_reaches_the_other_worker(kaf
 
         wait_for(popular_there, CHANGE_TIMEOUT, "the item the other worker's users liked first", workers[1])
         assert all(stats(w).get("shared", 0) > 0 for w in workers)  # both wrote item updates
+        # and each timed the other's: from learnt there to applied here (/stats; ?since= narrows it)
+        delays = [stats(w) for w in workers]
+        assert all(0 <= d["update_delay_p50_ms"] <= d["update_delay_p99_ms"] < 30_000 for d in delays), delays
     finally:
         pair.stop()
 
