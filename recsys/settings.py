@@ -96,6 +96,12 @@ class Settings:
         "learns from every user; false: each worker learns from its own users only.",
         True,
     )
+    bootstrap_url: str = _doc(
+        "A running worker's URL (http://host:port) whose model snapshot a worker without one copies at start, "
+        "then replays the item update log from there: how a new worker gets item learning older than the "
+        "log's retention. Empty: replay the log alone.",
+        "",
+    )
     session_timeout_ms: int = _doc(
         "How long (ms) the group waits for a silent worker (killed, cut off) before its partitions move "
         "to the others; heartbeats go every third of it. faust's default is 60 s; the broker's "

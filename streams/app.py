@@ -43,6 +43,7 @@ from streams.global_reader import ORIGIN_HEADER, GlobalReader, item_change, rule
 from streams.logs import event_fields
 from streams.metrics import CONTENT_TYPE, Metrics
 from streams.service import Service
+from streams.snapshot_copy import copy_snapshot
 from streams.web import register_views
 
 log = logging.getLogger("streams")
@@ -115,6 +116,8 @@ def create_app(settings: Settings) -> Service:
         metrics,
         reader,
     )
+    if settings.bootstrap_url:
+        copy_snapshot(settings.bootstrap_url, service.model_dir)  # a new worker: another's snapshot first
     if engine.load(service.model_dir):
         log.info("restored model snapshot: %d items, version %s", len(engine.catalog), engine.model_version)
 

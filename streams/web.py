@@ -15,6 +15,9 @@ Every page answers JSON; a bad request gets ``400 {"error": "..."}`` saying how 
 ``GET /similar/{item_id}/?k=5``
     Items like the item (:func:`recsys.similar.similar_items`); 404 for an unknown item.
     Every worker holds the whole catalogue and answers itself.
+``GET /snapshot/``
+    The worker's latest model snapshot, a tar (404 before the first): a new worker copies it
+    (``RECSYS_BOOTSTRAP_URL``, :mod:`streams.snapshot_copy`).
 ``GET /health/``
     Liveness: 200 while the event loop answers.
 ``GET /ready/``
@@ -32,6 +35,7 @@ worker.) The owner of that changelog partition comes from the assignor's table m
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterable
 from typing import Any, cast
@@ -46,6 +50,7 @@ from recsys.partitioning import partition_of
 from schemas import Recommendation
 from schemas.events import MAX_ID_LENGTH
 from streams.service import Service
+from streams.snapshot_copy import pack
 
 MAX_K = 1000
 ON_DEMAND = "on-demand"
@@ -388,6 +393,14 @@ def register_views(service: Service, users: TableT, *, commit_stall_seconds: flo
             except LookupError as exc:
                 return _error(self, 404, str(exc))
             return self.json({"item_id": item_id, "items": [i.to_dict() for i in items]})
+
+    @app.page("/snapshot/", name="snapshot")
+    async def snapshot(web: View, request: Request) -> Response:
+        try:
+            raw = await asyncio.to_thread(pack, service.model_dir)
+        except FileNotFoundError as exc:
+            return _error(web, 404, f"{exc}: the first is written {settings.snapshot_seconds:g} s after start")
+        return web.bytes(raw, content_type="application/x-tar")
 
     @app.page("/health/", name="health")
     async def health(web: View, request: Request) -> Response:

@@ -264,3 +264,45 @@ def test_after_kill_9_mid_stream_every_interaction_is_applied_once_on_both_sides
         assert states[user].get("events") == rounds, (user, states[user])
         assert set(states[user]["history"]) == seen, (user, states[user])
         assert not set(lists[user][0]) & seen and len(lists[user][0]) == ITEMS - rounds, (user, lists[user])
+
+
+def test_a_new_worker_copies_a_snapshot_and_so_learns_what_the_log_no_longer_holds(kafka: str, tmp_path: Path) -> None:
+    """``recsys-item-updates`` keeps only what its retention allows. A new worker (no data folder)
+    with ``RECSYS_BOOTSTRAP_URL`` copies a running worker's snapshot (``GET /snapshot/``) and replays
+    the log from there, so its item side holds the learning of interactions whose updates the log
+    dropped (here: deleted with the admin API, as retention would)."""
+    from confluent_kafka import TopicPartition
+
+    from streams.kafka_io import make_admin, make_consumer
+
+    pair = Pair(kafka, tmp_path, RECSYS_SNAPSHOT_SECONDS="1")
+    s, workers = pair.settings, pair.workers
+    newcomer = WorkerProcess({**workers[0].env, "RECSYS_DATA_DIR": str(tmp_path / "data-new"),
+                              "RECSYS_WEB_PORT": str(free_port()),
+                              "RECSYS_BOOTSTRAP_URL": f"http://127.0.0.1:{workers[0].settings.web_port}"},
+                             tmp_path / "new.log")  # fmt: skip
+    try:
+        pair.start()  # every user liked item-0
+        send(s, s.topic_interactions, [like(f"n-{u}", u, "item-3", ts=3.0) for u in pair.users])
+        total = 2 * len(pair.users)
+        wait_for(lambda: all(stats(w).get("learnt", 0) == total for w in workers), CHANGE_TIMEOUT,
+                 "both workers learnt every interaction", workers[0])  # fmt: skip
+        time.sleep(2.5)  # a snapshot after them (every second here)
+        consumer, admin = make_consumer(s), make_admin(s)
+        ends = [TopicPartition(s.topic_item_updates, p, consumer.get_watermark_offsets(
+            TopicPartition(s.topic_item_updates, p), timeout=10)[1]) for p in range(s.partitions)]  # fmt: skip
+        for future in admin.delete_records(ends).values():
+            future.result()
+        lows = [consumer.get_watermark_offsets(tp, timeout=10)[0] for tp in ends]
+        consumer.close()
+        assert lows == [tp.offset for tp in ends] and sum(lows) > 0, "the update log should be empty now"
+        newcomer.start()
+        # (a third worker of two partitions may get none: it is not "ready", but it serves and learns)
+        wait_for(lambda: stats(newcomer).get("learnt", 0) >= total, START_TIMEOUT, "the new worker's item side",
+                 newcomer)  # fmt: skip
+        assert stats(newcomer)["learnt"] == total
+        assert "copied the model snapshot" in newcomer.log_path.read_text()
+    finally:
+        if newcomer.alive():
+            newcomer.stop()
+        pair.stop()
