@@ -271,7 +271,8 @@ class Settings:
     wals_iterations: int = _doc("Alternating sweeps of each WALS fit.", 10)
     wals_refresh_events: int = _doc(
         "Re-fit WALS over the recent positive events every this many applied interactions, then fold "
-        "each user in at their next event (synchronous; bpr only); 0: never.",
+        "each user in at their next event (synchronous; bpr only); 0: never. With several workers each "
+        "re-fits over its own users' positives only (the shared updates carry no user rows).",
         0,
     )
     wals_buffer: int = _doc("Recent (user, item, weight) positives kept for the periodic WALS re-fit.", 200000)
