@@ -249,11 +249,11 @@ class Applier:
         worker passes it; None in-process). With it, a crash cannot make the user side and the
         item side disagree for good (see :mod:`recsys.items.learnt`):
 
-        * an event in the user's state that comes again from where it was applied (at or before
-          the user's last applied offset: a redelivery, not a producer's resend, which comes
-          later) and past the last one whose learning the item side holds was applied by a worker
-          that died with its item update unsent: it is learnt again on a copy of the user (the
-          user's state has it), and its update sent;
+        * a redelivered event the user's state holds already (at or before the user's last applied
+          offset; a producer's resend comes later), past every event the item side learnt from its
+          partition and not among those it learnt, was applied by a worker that died before its
+          item update was sent: the item side learns it again, on a copy of the user (whose state
+          has it), and sends the update;
         * an event the item side learnt (from its update) but the user's state lacks (the user's
           record was lost) updates the user only.
         """
