@@ -1,4 +1,4 @@
-"""The worker's Kafka consumer: faust's aiokafka consumer with three fixes and a hook.
+"""The worker's Kafka consumer: faust's aiokafka consumer with four fixes and a hook.
 
 **The fetch wait is a setting** (``RECSYS_FETCH_WAIT_MS``). faust-streaming builds its aiokafka
 consumer with ``fetch_max_wait_ms=1500``, fixed. aiokafka
@@ -36,6 +36,14 @@ with no log line (the loss issue 13 reported from its own crash tests). Emptying
 right when flow resumes after a suspension (what they hold predates the rebalance, and the seek
 that follows reads it again); here a resume of flow that is on changes nothing.
 
+**A message a stream skipped is not acknowledged.** faust's stream drops a message it takes while
+flow is stopped (a rebalance under way) or that was fetched for an older consumer generation, and
+acknowledges it all the same (``Stream._py_aiter``, logged at debug level only), so a commit may
+pass its offset and the seek after the rebalance never reads it again: the first message of the
+range the new owner re-reads would be lost without a trace (issue 13 saw such losses). Streams
+mark every message they hand on as tracked first; an untracked one is left unacknowledged, so the
+commit stops before it and the seek reads it again.
+
 **Before offsets are committed, the app's ``before_commit`` runs** (when it has one). faust flushes
 its producer before it commits input offsets, so whatever the events up to those offsets wrote
 (the user table's changelog, lists) is durable first. The worker batches the item updates and
@@ -50,7 +58,7 @@ from typing import Any
 
 import faust
 from faust.transport.drivers import aiokafka as faust_aiokafka
-from faust.types import TP, TransportT
+from faust.types import TP, Message, TransportT
 from mode.utils.objects import cached_property
 from mode.utils.queues import FlowControlEvent
 
@@ -76,6 +84,11 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
 class _Consumer(faust_aiokafka.Consumer):
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    def ack(self, message: Message) -> bool:
+        if not message.tracked:  # taken by a stream while flow was stopped, or of an older generation: see module
+            return False
+        return bool(super().ack(message))
 
     async def _commit_offsets(self, offsets: Mapping[TP, int], start_new_transaction: bool = True) -> bool:
         hook = getattr(self.app, "before_commit", None)
