@@ -59,3 +59,4 @@ def test_a_message_a_stream_skipped_is_not_acknowledged(tmp_path: Path) -> None:
     assert sorted(consumer._acked[tp]) == [5, 7]  # type: ignore[attr-defined]
     consumer._committed_offset[tp] = 5  # type: ignore[attr-defined]
     assert consumer._new_offset(tp) == 6  # type: ignore[attr-defined]  # the commit stops before the dropped one
+

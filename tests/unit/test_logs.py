@@ -86,3 +86,23 @@ def test_log_format_is_validated() -> None:
     assert Settings().log_format == "json"
     with pytest.raises(ConfigError, match="RECSYS_LOG_FORMAT"):
         Settings.from_env({"RECSYS_LOG_FORMAT": "xml"})
+
+
+def test_the_worker_logs_at_its_level_without_turning_debug_on(tmp_path: Path) -> None:
+    """faust's Worker at level warning set the root logger to DEBUG for its spinner: every debug call of
+    faust and aiokafka then built a record to drop. The worker's root logger stays at its level."""
+    from streams.worker import make_worker
+
+    settings = Settings.from_env({"RECSYS_DATA_DIR": str(tmp_path), "RECSYS_LOG_LEVEL": "warning"})
+    root = logging.getLogger()
+    saved = (root.level, list(root.handlers))
+    try:
+        from streams.app import create_app
+
+        worker = make_worker(create_app(settings).app, settings)
+        worker._setup_logging()  # what the worker does when it starts
+        assert root.level == logging.WARNING
+        assert not logging.getLogger("aiokafka.producer.producer").isEnabledFor(logging.DEBUG)
+    finally:
+        root.setLevel(saved[0])
+        root.handlers[:] = saved[1]
