@@ -275,8 +275,7 @@ class Applier:
             if event.context:
                 state.update_context(event.context)
             state.events += 1
-            state.touch(event.item_id, positive=self.weight(event) >= 0, history_size=s.history_size,
-                        max_seen=s.max_seen, exclude=event.type in self.exclude_types)  # fmt: skip
+            self._touch(state, event, self.weight(event))
             return state
         return self._learn(event, state, key, partition, offset)
 
@@ -315,8 +314,7 @@ class Applier:
             items.likes.add(event.user_id, row, event.timestamp, weight)
             if self.outbox is not None:
                 self.outbox.append(Like(event.event_id, event.user_id, event.item_id, weight, event.timestamp))
-        state.touch(event.item_id, positive=weight >= 0, history_size=s.history_size, max_seen=s.max_seen,
-                    exclude=event.type in self.exclude_types)  # fmt: skip
+        self._touch(state, event, weight)
         moved = self._learn_mf(seen, available) if weight != 0 else None
         if self.outbox is not None and self.share_items:
             self.outbox.append(self._update(seen, engaged_before, moved, scorer, (partition, offset)))
@@ -329,6 +327,12 @@ class Applier:
             self.indexes.rebuild_mf()
             items.wals.fold_in(items.model, s, state)
         return state
+
+    def _touch(self, state: UserState, event: Interaction, weight: float) -> None:
+        """The event in the user's log: history, seen (when its type excludes), disliked."""
+        s = self.settings
+        state.touch(event.item_id, positive=weight >= 0, history_size=s.history_size, max_seen=s.max_seen,
+                    exclude=event.type in self.exclude_types)  # fmt: skip
 
     def _learn_mf(self, seen: Observation, available: bool) -> tuple[Rows, np.ndarray] | None:
         """The MF step (and, for a positive, popularity, trends and the towers) of one interaction;
@@ -364,7 +368,7 @@ class Applier:
         event, items, positive = seen.event, self.items, seen.weight > 0
         rows, deltas = moved if moved is not None else (np.empty(0, dtype=np.int64), np.zeros((0, 0)))
         tower_rows, tower_split, tower_deltas = items.towers.take_journal()
-        items.counters["shared"] = items.counters.get("shared", 0) + 1
+        items.counters["shared"] += 1
         return ItemUpdate(
             self.origin, items.counters["shared"], event.event_id, event.item_id, event.type, seen.weight,
             event.timestamp, engaged_before,

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from recsys.ann import VectorIndex
-from recsys.apply import Applier, UserTable
+from recsys.apply import Applier, Position, UserTable
 from recsys.indexing import Indexes
 from recsys.items.catalog import Catalog
 from recsys.items.state import ItemState
@@ -219,7 +219,7 @@ class Engine:
         event: Interaction,
         received_at: float | None = None,
         rank: bool = True,
-        position: tuple[int, int] | None = None,
+        position: Position | None = None,
     ) -> Outcome:
         """Apply ``event`` and rank the user's list; the outcome carries it when it changed.
 

@@ -368,15 +368,15 @@ def create_app(settings: Settings) -> Service:
 
     @app.page("/stats")
     async def stats(web: Any, request: Any) -> Any:
-        sizes: dict[str, float] = {"items": len(engine.catalog), "index": len(engine.indexes.mf),
-                 "global_applied": reader.applied, "global_skipped": reader.skipped,
-                 "global_own": reader.own}  # fmt: skip
+        extra: dict[str, float] = {"items": len(engine.catalog), "index": len(engine.indexes.mf),
+                                   "global_applied": reader.applied, "global_skipped": reader.skipped,
+                                   "global_own": reader.own}  # fmt: skip
         try:  # ?since=<epoch seconds>: the item updates' delay over the batches applied from then
             since = float(request.query.get("since", 0))
         except ValueError:
             return web.json({"error": "since must be a number of seconds since the epoch"}, status=400)
-        sizes.update(reader.delay_percentiles(since))
-        return web.json({**service.stats, **engine.counters, **sizes})
+        extra.update(reader.delay_percentiles(since))
+        return web.json({**service.stats, **engine.counters, **extra})
 
     @app.page("/metrics")
     async def prometheus(web: Any, request: Any) -> Any:
