@@ -103,6 +103,12 @@ def create_app(settings: Settings) -> Service:
 
     for signal in (app.on_partitions_revoked, app.on_partitions_assigned, app.on_rebalance_complete):
         signal.connect(forget_users)  # type: ignore[arg-type]  # (as on_before_shutdown below)
+    taken_over: set[int] = set()  # input partitions assigned whose interactions wait for the item updates
+
+    def note_assigned(sender: Any, assigned: Any = (), **kwargs: Any) -> None:
+        taken_over.update(tp.partition for tp in assigned if tp.topic == settings.topic_interactions)
+
+    app.on_partitions_assigned.connect(note_assigned)  # type: ignore[arg-type]
     metrics = Metrics(
         lambda: len(engine.indexes.mf), lambda: len(engine.catalog), lag=lambda: _lag(app, engine),
         online_quality=lambda: engine.online_quality or 0.0,
@@ -246,6 +252,14 @@ def create_app(settings: Settings) -> Service:
 
     app.before_commit = share  # an input offset is committed only once the learning before it is sent
 
+    async def hand_over(sender: Any, *args: Any, **kwargs: Any) -> None:
+        """Partitions are leaving: send the learning of their interactions (and every other) before the
+        group lets the next owner read them, or it would take them for lost and learn them again."""
+        await share()
+        await app.producer.flush()
+
+    app.on_partitions_revoked.connect(hand_over)  # type: ignore[arg-type]
+
     async def handle_interaction(event: EventT) -> None:
         received = time.time()
         record = decode(Interaction, event.message.value)
@@ -255,8 +269,11 @@ def create_app(settings: Settings) -> Service:
                 f"interaction: the message key {key!r} must be the user_id {record.user_id!r} "
                 "(interactions are partitioned by user)"
             )
-        started = time.perf_counter()
         msg = event.message
+        if taken_over and msg.partition in taken_over:  # the first after taking partitions over: the
+            taken_over.clear()  # item side first reads what the last owners learnt (Applier.learn)
+            await reader.caught_up()
+        started = time.perf_counter()
         outcome = engine.process(record, received_at=received, rank=coalescer.window <= 0,
                                  position=(msg.partition, msg.offset))  # fmt: skip
         if pending_since[0] is None and engine.shared_pending:
@@ -376,7 +393,9 @@ def create_app(settings: Settings) -> Service:
         except ValueError:
             return web.json({"error": "since must be a number of seconds since the epoch"}, status=400)
         extra.update(reader.delay_percentiles(since))
-        return web.json({**service.stats, **engine.counters, **extra})
+        # the worker's own counts win where a name is both: "applied" is an interaction this worker
+        # applied; the engine's "applied" also counts one relearnt after a crash ("learnt" holds both)
+        return web.json({**engine.counters, **service.stats, **extra})
 
     @app.page("/metrics")
     async def prometheus(web: Any, request: Any) -> Any:

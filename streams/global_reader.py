@@ -71,6 +71,7 @@ ORIGIN_HEADER = "recsys-origin"  # on the batches of likes and item updates: the
 FETCH_WAIT_MS = 500  # the most a change waits on the broker for others to batch with
 FETCH_MIN_BYTES = 64 * 1024
 DELAYS = 2000  # batches of item updates whose delay /stats summarises
+CATCH_UP_SECONDS = 30.0  # the most a worker that took over partitions waits for the item updates
 
 
 def item_change(key: bytes | None, value: bytes | None) -> tuple[str, Item | None]:
@@ -116,6 +117,7 @@ class GlobalReader:
         # update's learning, the batch's Kafka timestamp, to then); the latest DELAYS, on_delay sees each
         self.delays: deque[tuple[float, float]] = deque(maxlen=DELAYS)
         self.on_delay: Callable[[float], None] | None = None
+        self.live: AIOKafkaConsumer | None = None  # :meth:`run`'s consumer, once it reads
 
     def delay_percentiles(self, since: float = 0.0) -> dict[str, float]:
         """p50 and p99 (ms) of the :attr:`delays` of batches applied from ``since`` (epoch seconds), and
@@ -225,6 +227,32 @@ class GlobalReader:
             consumer.close()
 
     # ------------------------------------------------------------------ live
+    async def caught_up(self, timeout: float = CATCH_UP_SECONDS) -> bool:
+        """Wait until every item update written so far (the end offsets now) was applied here; False
+        when ``timeout`` passed first (logged). A worker that takes over partitions calls it before
+        their first interaction: the item side must know which of the re-read interactions the last
+        owner learnt and shared (its updates, sent before it let go of them or before it died)
+        before :meth:`~recsys.apply.Applier.learn` takes one of them for lost and learns it again."""
+        deadline = time.monotonic() + timeout
+        topic = self.settings.topic_item_updates
+        while self.live is None:  # run() starts with the app, moments after load()
+            if time.monotonic() > deadline:
+                log.warning("the item updates were not read within %ss: the live reader did not start", timeout)
+                return False
+            await asyncio.sleep(0.02)
+        partitions = [AioPartition(t, p) for t, p in self.positions if t == topic]
+        ends = await self.live.end_offsets(partitions) if partitions else {}
+        behind = {tp: end for tp, end in ends.items() if self.positions.get((tp.topic, tp.partition), 0) < end}
+        while behind:
+            if time.monotonic() > deadline:
+                log.warning("the item updates were not all read within %ss: %s", timeout,
+                            ", ".join(f"{tp.topic}[{tp.partition}]@{self.positions.get((tp.topic, tp.partition))}"
+                                      f" of {end}" for tp, end in behind.items()))  # fmt: skip
+                return False
+            await asyncio.sleep(0.01)
+            behind = {tp: end for tp, end in behind.items() if self.positions.get((tp.topic, tp.partition), 0) < end}
+        return True
+
     async def run(self) -> None:
         """Apply every new record of every partition as it arrives, until cancelled."""
         consumer = AIOKafkaConsumer(
@@ -246,6 +274,7 @@ class GlobalReader:
             consumer.assign(assigned)
             for tp in assigned:
                 consumer.seek(tp, self.positions[(tp.topic, tp.partition)])
+            self.live = consumer
             log.info("reading the global topics from every partition: %s",
                      ", ".join(f"{tp.topic}[{tp.partition}]@{self.positions[(tp.topic, tp.partition)]}"
                                for tp in assigned))  # fmt: skip
@@ -267,4 +296,5 @@ class GlobalReader:
                             self.on_change(trigger)
                     await asyncio.sleep(0)  # let events through between partitions' batches
         finally:
+            self.live = None
             await consumer.stop()
