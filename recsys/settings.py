@@ -68,6 +68,16 @@ class Settings:
         "recsys-item-updates",
     )
     partitions: int = _doc("Partitions of every topic the service creates (inputs and internal).", 4)
+    max_event_bytes: int = _doc(
+        "Input messages larger than this many bytes are dead-lettered unread (an interaction is a few hundred "
+        "bytes, an item with attributes a few KB; the limits inside records are in schemas.events: MAX_*).",
+        1048576,
+    )
+    dead_letter_max_bytes: int = _doc(
+        "The largest dead letter: a failed input's copy is cut to fit (marked truncated; its topic, partition "
+        "and offset find the original). Keep it under the dead-letter topic's max.message.bytes.",
+        524288,
+    )
     replication_factor: int = _doc("Replication factor of the topics the service creates.", 1)
     data_dir: Path = _doc("Where the worker keeps its RocksDB tables and model snapshots.", Path(".data"))
     web_port: int = _doc("Port of the worker's HTTP endpoint.", 6066)
@@ -434,6 +444,9 @@ class Settings:
         need(self.covisit_half_life >= 0, "covisit_half_life", "must be 0 (no decay) or positive seconds")
         need(self.blend_offset >= 0, "blend_offset", "must be 0 or more")
         need(self.new_item_max_age > 0, "new_item_max_age", "must be positive seconds")
+        need(self.max_event_bytes >= 1024, "max_event_bytes", "must be at least 1024")
+        need(self.dead_letter_max_bytes >= 8192, "dead_letter_max_bytes",
+             "must be at least 8192 (a letter holds the reason and where the input was)")  # fmt: skip
         need(self.coalesce_ms >= 0, "coalesce_ms", "must be 0 (off) or more")
         need(self.coalesce_ms <= 10000, "coalesce_ms", "must be at most 10000: it bounds every list's delay")
         need(self.active_users >= 1, "active_users", "must be at least 1")

@@ -99,4 +99,11 @@ def _parse(cls: _Decodable[R], raw: bytes | str | None) -> Any:
         raise SchemaError(f"{cls.RECORD}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except json.JSONDecodeError as exc:
         raise SchemaError(f"{cls.RECORD}: not valid JSON ({exc})") from None
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts
+        raise SchemaError(f"{cls.RECORD}: not valid JSON ({str(exc)[:200]})") from None
+    except RecursionError:
+        raise SchemaError(
+            f"{cls.RECORD}: JSON nested too deeply to decode (records nest a few levels; "
+            "free-form values at most 8)"
+        ) from None
     return data

@@ -44,10 +44,50 @@ FOLLOW_ACTIONS: tuple[str, ...] = ("follow", "unfollow")
 """Every value the ``action`` field of a follow event may take."""
 
 MAX_ID_LENGTH = 256
+"""The longest id (``event_id``, ``user_id``, ``item_id``, ``rule_id``...), in characters."""
+MAX_ATTRIBUTES = 256
+"""The most keys in one object of free-form values (``attributes``, ``context``, a rule's ``match``)."""
+MAX_DEPTH = 8
+"""How deep free-form values may nest (lists and objects inside an attribute's value)."""
+MAX_LIST = 1000
+"""The most elements of a list inside free-form values."""
+MAX_TEXT = 65536
+"""The longest string inside free-form values, in characters."""
+MAX_RULE_ITEMS = 10000
+"""The most ``item_ids`` of one rule."""
+MAX_REASON = 1000
+"""A validation error is cut to this many characters (it may quote an oversized value)."""
 
 
 def _fail(record: str, message: str) -> SchemaError:
-    return SchemaError(f"{record}: {message}")
+    text = f"{record}: {message}"
+    if len(text) > MAX_REASON:
+        text = text[: MAX_REASON - 30] + f"... ({len(text)} characters)"
+    return SchemaError(text)
+
+
+def _free_form(record: str, name: str, value: Any, depth: int = 1) -> None:
+    """Bound a free-form value: nesting, list lengths, object sizes and string lengths (see the MAX_*)."""
+    if isinstance(value, str):
+        if len(value) > MAX_TEXT:
+            raise _fail(record, f"a string in {name!r} has {len(value)} characters; the limit is {MAX_TEXT}")
+        return
+    if not isinstance(value, (list, dict)):
+        return
+    if depth > MAX_DEPTH:
+        raise _fail(record, f"field {name!r} nests lists or objects deeper than {MAX_DEPTH} levels")
+    if isinstance(value, list):
+        if len(value) > MAX_LIST:
+            raise _fail(record, f"a list in {name!r} has {len(value)} elements; the limit is {MAX_LIST}")
+        for element in value:
+            _free_form(record, name, element, depth + 1)
+        return
+    if len(value) > MAX_ATTRIBUTES:
+        raise _fail(record, f"an object in {name!r} has {len(value)} keys; the limit is {MAX_ATTRIBUTES}")
+    for key, element in value.items():
+        if len(key) > MAX_ID_LENGTH:
+            raise _fail(record, f"a key in {name!r} is longer than {MAX_ID_LENGTH} characters")
+        _free_form(record, name, element, depth + 1)
 
 
 def _require_object(record: str, data: Any) -> dict[str, Any]:
@@ -118,6 +158,7 @@ def _attributes(record: str, data: dict[str, Any], name: str) -> dict[str, Any]:
         return {}
     if not isinstance(value, dict):
         raise _fail(record, f"field {name!r} must be a JSON object (got {type(value).__name__})")
+    _free_form(record, name, value)
     return dict(value)
 
 
@@ -599,6 +640,11 @@ class Rule:
         if not isinstance(raw_items, list) or not all(isinstance(i, (str, int)) and not isinstance(i, bool)
                                                       for i in raw_items):  # fmt: skip
             raise _fail(name, "field 'item_ids' must be a list of item ids")
+        if len(raw_items) > MAX_RULE_ITEMS:
+            raise _fail(name, f"field 'item_ids' lists {len(raw_items)} items; the limit is {MAX_RULE_ITEMS}")
+        for item_id in raw_items:
+            if len(str(item_id)) > MAX_ID_LENGTH:
+                raise _fail(name, f"an item id in 'item_ids' is longer than {MAX_ID_LENGTH} characters")
         match = _attributes(name, data, "match")
         if action == "pin" and not raw_items:
             raise _fail(name, "a 'pin' rule needs 'item_ids' (the items to pin, in order)")
@@ -741,7 +787,10 @@ class DeadLetter:
     """An input that could not be applied, with where it came from and why.
 
     ``value_base64`` holds the original bytes exactly, so the event can be fixed and
-    replayed; ``value`` repeats them as text when they are valid UTF-8.
+    replayed; ``value`` repeats them as text when they are valid UTF-8. A letter always fits
+    its topic: when the original does not, ``truncated`` is true, ``value_base64`` holds its
+    first bytes, ``value`` is null, and ``source_topic``, ``partition`` and ``offset`` find the
+    whole of it. ``value_bytes`` is the original's size.
     """
 
     reason: str
@@ -753,6 +802,8 @@ class DeadLetter:
     value_base64: str
     value: str | None
     failed_at: float
+    value_bytes: int = 0
+    truncated: bool = False
 
     RECORD = "dead letter"
 
@@ -762,7 +813,7 @@ class DeadLetter:
         data = _require_object(name, data)
         fields = {
             "reason", "error", "source_topic", "partition", "offset", "key",
-            "value_base64", "value", "failed_at",
+            "value_base64", "value", "failed_at", "value_bytes", "truncated",
         }  # fmt: skip
         _unknown_fields(name, data, fields)
         for text in ("reason", "error", "source_topic", "value_base64"):
@@ -774,6 +825,11 @@ class DeadLetter:
         for optional in ("key", "value"):
             if data.get(optional) is not None and not isinstance(data[optional], str):
                 raise _fail(name, f"field {optional!r} must be a string or null")
+        size, truncated = data.get("value_bytes", 0), data.get("truncated", False)
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            raise _fail(name, "field 'value_bytes' must be a whole number from 0")
+        if not isinstance(truncated, bool):
+            raise _fail(name, "field 'truncated' must be true or false")
         return cls(
             reason=data["reason"],
             error=data["error"],
@@ -784,6 +840,8 @@ class DeadLetter:
             value_base64=data["value_base64"],
             value=data.get("value"),
             failed_at=_timestamp(name, "failed_at", data.get("failed_at")),
+            value_bytes=size,
+            truncated=truncated,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -797,4 +855,6 @@ class DeadLetter:
             "value_base64": self.value_base64,
             "value": self.value,
             "failed_at": self.failed_at,
+            "value_bytes": self.value_bytes,
+            "truncated": self.truncated,
         }

@@ -38,7 +38,7 @@ from schemas import (
     encode_batches,
 )
 from streams.consumer import App
-from streams.dead_letters import dead_letter
+from streams.dead_letters import MAX_KEY, dead_letter
 from streams.global_reader import ORIGIN_HEADER, GlobalReader, item_change, rule_change
 from streams.logs import event_fields
 from streams.metrics import CONTENT_TYPE, Metrics
@@ -148,23 +148,31 @@ def create_app(settings: Settings) -> Service:
             "dead letter from %s[%d]@%d: %s", msg.topic, msg.partition, msg.offset, error,
             extra=event_fields(msg.topic, msg.partition, msg.offset, msg.value),
         )  # fmt: skip
-        await dead_letters.send(
-            key=msg.key,
-            value=dead_letter(
-                msg.value, key=msg.key, topic=msg.topic, partition=msg.partition, offset=msg.offset, error=error
-            ),
-        )
+        letter = dead_letter(msg.value, key=msg.key, topic=msg.topic, partition=msg.partition, offset=msg.offset,
+                             error=error, max_bytes=settings.dead_letter_max_bytes)  # fmt: skip
+        key = msg.key if msg.key is None or len(msg.key) <= MAX_KEY else msg.key[:MAX_KEY]
+        try:
+            await dead_letters.send(key=key, value=letter)
+        except Exception:  # noqa: BLE001 - e.g. the topic's limit is under dead_letter_max_bytes: a smaller one
+            log.exception("sending the dead letter failed; sending it without the copy of the input")
+            await dead_letters.send(key=key, value=dead_letter(
+                msg.value, key=msg.key, topic=msg.topic, partition=msg.partition, offset=msg.offset, error=error,
+                max_bytes=0))  # fmt: skip
 
     async def guarded(event: EventT, handle: Callable[[EventT], Awaitable[None]]) -> None:
         """Run ``handle``; any failure sends the input to the dead-letter topic, and we go on."""
         service.stats["in"] += 1
-        metrics.event_in(event.message.topic)
+        msg = event.message
+        metrics.event_in(msg.topic)
         try:
+            size = len(msg.value or b"")
+            if size > settings.max_event_bytes:
+                raise SchemaError(f"the message is {size} bytes, over the limit of {settings.max_event_bytes} "
+                                  "(RECSYS_MAX_EVENT_BYTES); events are small records, see schemas/json")  # fmt: skip
             await handle(event)
         except SchemaError as exc:
             await to_dead_letters(event, exc)
         except Exception as exc:  # noqa: BLE001 - a bad event must never stop the worker
-            msg = event.message
             log.exception("processing failed", extra=event_fields(msg.topic, msg.partition, msg.offset, msg.value))
             await to_dead_letters(event, RuntimeError(f"processing failed: {type(exc).__name__}: {exc}"))
         finally:

@@ -23,6 +23,9 @@ from typing import Any
 EVENT_FIELDS = ("topic", "partition", "offset", "event_id")
 
 
+MAX_PARSED = 64 * 1024  # the largest value searched for an event_id
+
+
 def event_fields(topic: str, partition: int, offset: int, value: bytes | str | None = None) -> dict[str, Any]:
     """Fields of a log line about one message; ``value`` is a decoded event_id or the raw bytes to find it in."""
     event_id = value if isinstance(value, str) else _event_id(value)
@@ -30,10 +33,17 @@ def event_fields(topic: str, partition: int, offset: int, value: bytes | str | N
 
 
 def _event_id(raw: bytes | None) -> str | None:
-    """The event_id in raw bytes when they are a JSON object that has one (bad input often is not)."""
+    """The event_id in raw bytes when they are a JSON object that has one (bad input often is not;
+    nor is it parsed when larger than an event could be: it may be what made the event fail).
+
+    >>> _event_id(b'{"event_id": "e1"}'), _event_id(b"[" * 100000), _event_id(b"\\xff")
+    ('e1', None, None)
+    """
+    if not raw or len(raw) > MAX_PARSED:
+        return None
     try:
-        found = json.loads(raw) if raw else None
-    except ValueError:
+        found = json.loads(raw)
+    except (ValueError, RecursionError):  # not JSON (or not UTF-8), or nested past the decoder's depth
         return None
     value = found.get("event_id") if isinstance(found, dict) else None
     return value if isinstance(value, str) else None

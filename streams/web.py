@@ -57,6 +57,10 @@ ON_DEMAND = "on-demand"
 ROUTED_HEADER = "X-Recsys-Routed-From"
 SERVED_BY_HEADER = "X-Recsys-Served-By"
 FORWARD_TIMEOUT = 10.0
+MAX_EXCLUDE = 1000
+"""The most item ids ``exclude`` may name."""
+MAX_CONTEXT = 32
+"""The most ``context.<key>`` parameters of one request."""
 COMMIT_STALL_SECONDS = 30.0
 """How long commits may stand still while a partition has uncommitted messages before the
 worker reports not ready (faust commits every ``broker_commit_interval``, 2.8 s by default)."""
@@ -130,6 +134,14 @@ and context.<key>=<value> (e.g. context.device=tv)
                 f"unknown parameter {name!r}; use k=<1..{MAX_K}>, exclude=<id,id,...> "
                 "and context.<key>=<value> (e.g. context.device=tv)"
             )
+    if len(exclude) > MAX_EXCLUDE:
+        raise BadRequest(f"exclude names {len(exclude)} items; the limit is {MAX_EXCLUDE}")
+    if any(len(i) > MAX_ID_LENGTH for i in exclude):
+        raise BadRequest(f"an id in exclude is longer than {MAX_ID_LENGTH} characters")
+    if len(context) > MAX_CONTEXT:
+        raise BadRequest(f"{len(context)} context parameters; the limit is {MAX_CONTEXT}")
+    if any(len(key) > MAX_ID_LENGTH or len(value) > MAX_ID_LENGTH for key, value in context.items()):
+        raise BadRequest(f"a context key or value is longer than {MAX_ID_LENGTH} characters")
     return parse_k(k, default_k), exclude, context
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -85,7 +86,8 @@ def like(event_id: str, user_id: str, item_id: str, ts: float = 1.0, kind: str =
 def running(kafka: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorkerProcess]:
     """One worker shared by the tests that do not restart it."""
     tmp = tmp_path_factory.mktemp("worker")
-    worker = WorkerProcess(worker_environment(kafka, tmp, "spine"), tmp / "worker.log")
+    limits = {"RECSYS_MAX_EVENT_BYTES": str(MAX_EVENT_BYTES), "RECSYS_DEAD_LETTER_MAX_BYTES": str(LETTER_BYTES)}
+    worker = WorkerProcess(worker_environment(kafka, tmp, "spine", **limits), tmp / "worker.log")
     settings = worker.settings
     create_topics(settings)
     catalogue = [Item(f"item-{n}", title=f"Item {n}") for n in range(30)]
@@ -174,6 +176,54 @@ def test_malformed_event_is_dead_lettered_and_the_next_one_is_processed(running:
     assert by_value[bad.decode()].source_topic == s.topic_interactions
     assert "'type' must be one of" in by_value[invalid_type.decode()].reason
     assert all(d.key == "bob" and d.offset >= 0 for d in dead)
+
+
+MAX_EVENT_BYTES = 60_000  # the shared worker's limits, low enough to test on a broker's default topics
+LETTER_BYTES = 20_000
+
+
+def test_hostile_inputs_are_each_dead_lettered_within_the_limits_and_the_worker_goes_on(
+    running: WorkerProcess,
+) -> None:
+    s = running.settings
+    recs = Reader(s, s.topic_recommendations)
+    letters = Reader(s, s.topic_dead_letters)
+    good = {"event_id": "h-ok", "user_id": "hal", "item_id": "item-9", "type": "like", "timestamp": 1}
+    hostile = {
+        "nested past the decoder": b"[" * 20_000 + b"]" * 20_000,  # RecursionError in json
+        "not UTF-8": b'{"event_id": "h-1", "user_id": "hal", "item_id": "' + bytes([0xFF, 0xFE]) + b'"}',
+        "a JSON array": b"[1, 2, 3]",
+        "an integer of 5,000 digits": b'{"event_id": "h-2", "value": ' + b"9" * 5000 + b"}",
+        "context nested too deep": json.dumps({**good, "event_id": "h-3", "context": {"a": [[[[[[[[1]]]]]]]]}})
+        .encode(),
+        "a type of 50,000 characters": json.dumps({**good, "event_id": "h-4", "type": "x" * 50_000}).encode(),
+        "over max_event_bytes": json.dumps({**good, "event_id": "h-5", "context": {"note": "y" * 70_000}}).encode(),
+    }
+    send(s, s.topic_interactions, [("hal", raw) for raw in hostile.values()] + [("hal", json.dumps(good).encode())])
+    recs.poll_until(has_rec_for("hal", "h-ok"), FIRST_RECOMMENDATION_TIMEOUT, running)  # the worker went on
+    letters.poll_until(lambda r: sum(m.key() == b"hal" for m in r.messages) >= len(hostile), 30, running)
+    mine = [m for m in letters.messages if m.key() == b"hal"]
+    recs.close()
+    letters.close()
+    assert all(len(m.value()) <= LETTER_BYTES for m in mine), [len(m.value()) for m in mine]
+    dead = sorted((decode(DeadLetter, m.value()) for m in mine), key=lambda d: d.offset)
+    assert len(dead) == len(hostile) and len({d.offset for d in dead}) == len(hostile)
+    by_size = {d.value_bytes: d for d in dead}
+    for what, raw in hostile.items():
+        letter = by_size[len(raw)]
+        copy = base64.b64decode(letter.value_base64)
+        assert raw.startswith(copy) and letter.truncated == (copy != raw), what
+        assert letter.error == "SchemaError", (what, letter.reason)  # a record error, not a crash
+    reasons = {what: by_size[len(raw)].reason for what, raw in hostile.items()}
+    assert "nested too deeply" in reasons["nested past the decoder"]
+    assert "not UTF-8" in reasons["not UTF-8"]
+    assert "expected a JSON object" in reasons["a JSON array"]
+    assert "not valid JSON" in reasons["an integer of 5,000 digits"]
+    assert "deeper than 8 levels" in reasons["context nested too deep"]
+    assert "'type' must be one of" in reasons["a type of 50,000 characters"]
+    assert len(reasons["a type of 50,000 characters"]) <= 1000
+    assert f"over the limit of {MAX_EVENT_BYTES} (RECSYS_MAX_EVENT_BYTES)" in reasons["over max_event_bytes"]
+    assert by_size[len(hostile["over max_event_bytes"])].truncated
 
 
 def test_an_event_sent_twice_is_applied_once(running: WorkerProcess) -> None:
