@@ -36,6 +36,7 @@ import tempfile
 import time
 import uuid
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from pathlib import Path
 
 DEPLOY_DIR = Path(__file__).resolve().parent
@@ -118,8 +119,9 @@ def libs_dir() -> Path:
     return libs
 
 
-def write_config(state: Path, port: int, controller_port: int, console: bool) -> Path:
-    """Write server.properties and log4j2.properties into the state dir."""
+def write_config(state: Path, port: int, controller_port: int, console: bool, extra: str = "") -> Path:
+    """Write server.properties and log4j2.properties into the state dir; ``extra`` is appended to
+    server.properties (a key it repeats wins: e.g. more listeners, TLS and SASL)."""
     (state / "data").mkdir(parents=True, exist_ok=True)
     props = state / "server.properties"
     props.write_text(f"""\
@@ -141,7 +143,7 @@ share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=true
 log.retention.hours=168
-""")
+""" + extra)
     if console:  # --foreground: log to the terminal
         out = ["appender.out.type = Console", "appender.out.target = SYSTEM_OUT"]
     else:
@@ -174,8 +176,9 @@ def new_cluster_id() -> str:
             return cid
 
 
-def format_storage(java: str, libs: Path, props: Path) -> None:
-    """Format log.dirs as a new single-controller cluster, unless already done."""
+def format_storage(java: str, libs: Path, props: Path, scram: Sequence[str] = ()) -> None:
+    """Format log.dirs as a new single-controller cluster, unless already done. ``scram`` adds SCRAM
+    users, each as StorageTool's ``--add-scram`` takes them: ``SCRAM-SHA-512=[name=bob,password=...]``."""
     if (props.parent / "data" / "meta.properties").exists():
         return
     cmd = [
@@ -190,6 +193,8 @@ def format_storage(java: str, libs: Path, props: Path) -> None:
         "-c",
         str(props),
     ]
+    for user in scram:
+        cmd += ["--add-scram", user]
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode != 0:
         raise KafkaError(f"formatting storage failed:\n{result.stdout}{result.stderr}")
@@ -258,8 +263,12 @@ def start(
     state_dir: Path | str | None = None,
     timeout: float = 90,
     foreground: bool = False,
+    extra_config: str = "",
+    scram: Sequence[str] = (),
 ) -> None:
-    """Start the broker unless it is already running; wait until it answers."""
+    """Start the broker unless it is already running; wait until it answers on ``port`` (plaintext).
+    ``extra_config`` (server.properties lines) and ``scram`` (users) are for a broker with more
+    listeners, e.g. SASL_SSL for the security tests; see :func:`write_config` and :func:`format_storage`."""
     state = Path(state_dir or DEFAULT_STATE_DIR).resolve()
     pid = _read_pid(state)
     if pid and _alive(pid):
@@ -275,8 +284,8 @@ def start(
         "java", "a Java 17+ runtime (e.g. `apt-get install openjdk-17-jre-headless`, `brew install openjdk@17`)"
     )
     libs = libs_dir()
-    props = write_config(state, port, controller_port, console=foreground)
-    format_storage(java, libs, props)
+    props = write_config(state, port, controller_port, console=foreground, extra=extra_config)
+    format_storage(java, libs, props, scram)
     cmd = [
         java,
         "-Xms256m",

@@ -32,10 +32,18 @@ NOT_SETTINGS = frozenset({"RECSYS_KAFKA_DIR", "RECSYS_CACHE_DIR", "RECSYS_TEST_K
 """RECSYS_ variables read by the Kafka launcher (deploy/kafka.py) and the tests, not by the service."""
 
 
-def _doc(text: str, default: Any = dataclasses.MISSING, **kw: Any) -> Any:
+def _doc(text: str, default: Any = dataclasses.MISSING, secret: bool = False, **kw: Any) -> Any:
     if "default_factory" in kw:
         return field(metadata={"doc": text}, **kw)
+    if secret:  # never in repr(), masked by as_dict(); read from RECSYS_<NAME>_FILE as well
+        return field(default=default, metadata={"doc": text, "secret": True}, repr=False)
     return field(default=default, metadata={"doc": text})
+
+
+SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+MASK = "********"
+"""How ``as_dict`` (``recsys settings``, ``GET /settings/``) shows a secret that is set."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +52,32 @@ class Settings:
 
     # --- Kafka and the worker -------------------------------------------------------
     broker_url: str = _doc("Kafka bootstrap servers, as kafka://host:port[;host:port].", "kafka://127.0.0.1:9092")
+    security_protocol: str = _doc(
+        "How the worker and the CLI reach Kafka: PLAINTEXT, SSL (TLS), SASL_PLAINTEXT or SASL_SSL (TLS and a "
+        "user name and password).",
+        "PLAINTEXT",
+    )
+    sasl_mechanism: str = _doc("SASL mechanism (SASL_*): PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512.", "PLAIN")
+    sasl_username: str = _doc("SASL user name (SASL_*).", "")
+    sasl_password: str = _doc(
+        "SASL password (SASL_*). A secret: set it here or in a file named by RECSYS_SASL_PASSWORD_FILE; "
+        "never logged, shown masked.",
+        "",
+        secret=True,
+    )
+    ssl_cafile: str = _doc(
+        "PEM file of the CA certificates that signed the brokers' certificates (SSL, SASL_SSL); empty: the "
+        "system's CAs. The broker's certificate must name the host in broker_url.",
+        "",
+    )
+    ssl_certfile: str = _doc("PEM client certificate, for brokers that require one (mutual TLS).", "")
+    ssl_keyfile: str = _doc("PEM private key of ssl_certfile.", "")
+    api_token: str = _doc(
+        "Bearer token the HTTP API requires (Authorization: Bearer <token>) on every page but /health/ and "
+        "/ready/; empty: no token. A secret: set it here or in a file named by RECSYS_API_TOKEN_FILE.",
+        "",
+        secret=True,
+    )
     app_id: str = _doc("Faust application id: the consumer group and the prefix of internal topics.", "recsys")
     topic_interactions: str = _doc("Input topic of interactions, keyed by user_id.", "interactions")
     topic_items: str = _doc("Input topic of the catalogue, keyed by item_id, compacted.", "items")
@@ -344,10 +378,14 @@ class Settings:
         """Read ``RECSYS_*`` variables from ``environ`` (default: the process environment)."""
         env = os.environ if environ is None else environ
         known = {f.name for f in fields(cls)}
+        secret = {f.name for f in fields(cls) if f.metadata.get("secret")}
         stray = sorted(
             k
             for k in env
-            if k.startswith(ENV_PREFIX) and k[len(ENV_PREFIX) :].lower() not in known and k not in NOT_SETTINGS
+            if k.startswith(ENV_PREFIX)
+            and k[len(ENV_PREFIX) :].lower() not in known
+            and k.removesuffix("_FILE")[len(ENV_PREFIX) :].lower() not in secret
+            and k not in NOT_SETTINGS
         )
         if stray:
             raise ConfigError(
@@ -359,6 +397,10 @@ class Settings:
             var = ENV_PREFIX + f.name.upper()
             if var in env:
                 values[f.name] = _parse(var, f.type, env[var], getattr(cls(), f.name))
+            if f.metadata.get("secret") and var + "_FILE" in env:
+                if var in env:
+                    raise ConfigError(f"set {var} or {var}_FILE, not both")
+                values[f.name] = _read_secret(var + "_FILE", env[var + "_FILE"])
         values.update(overrides)
         return cls(**values)
 
@@ -373,7 +415,19 @@ class Settings:
         return [(ENV_PREFIX + f.name.upper(), _show(getattr(default, f.name)), f.metadata["doc"]) for f in fields(cls)]
 
     def as_dict(self) -> dict[str, Any]:
-        return {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}
+        """Every setting by name, secrets masked (:data:`MASK` when set).
+
+        >>> shown = Settings(sasl_password="hunter2").as_dict()
+        >>> shown["sasl_password"], shown["api_token"]
+        ('********', '')
+        >>> "hunter2" in repr(Settings(sasl_password="hunter2"))
+        False
+        """
+        out = {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}
+        for f in fields(self):
+            if f.metadata.get("secret"):
+                out[f.name] = MASK if out[f.name] else ""
+        return out
 
     @property
     def generator_names(self) -> list[str]:
@@ -397,7 +451,8 @@ class Settings:
     def _validate(self) -> None:
         def need(cond: bool, name: str, msg: str) -> None:
             if not cond:
-                raise ConfigError(f"{ENV_PREFIX}{name.upper()}: {msg} (got {getattr(self, name)!r})")
+                got = self.as_dict()[name]  # a secret masked
+                raise ConfigError(f"{ENV_PREFIX}{name.upper()}: {msg} (got {got!r})")
 
         for name in ("partitions", "replication_factor", "k", "candidates", "factors", "hnsw_m",
                      "hnsw_ef_construction", "hnsw_ef", "index_refresh_events", "dedupe_window", "learnt_window",
@@ -445,6 +500,17 @@ class Settings:
         need(self.blend_offset >= 0, "blend_offset", "must be 0 or more")
         need(self.new_item_max_age > 0, "new_item_max_age", "must be positive seconds")
         need(self.max_event_bytes >= 1024, "max_event_bytes", "must be at least 1024")
+        need(self.security_protocol in SECURITY_PROTOCOLS, "security_protocol",
+             f"must be one of {', '.join(SECURITY_PROTOCOLS)}")  # fmt: skip
+        need(self.sasl_mechanism in SASL_MECHANISMS, "sasl_mechanism", f"must be one of {', '.join(SASL_MECHANISMS)}")
+        if self.security_protocol.startswith("SASL_"):
+            with_sasl = f"with security_protocol={self.security_protocol}"
+            need(bool(self.sasl_username), "sasl_username", f"must be set {with_sasl}")
+            need(bool(self.sasl_password), "sasl_password", f"must be set (or RECSYS_SASL_PASSWORD_FILE) {with_sasl}")
+        need(not self.ssl_certfile or bool(self.ssl_keyfile), "ssl_keyfile", "must be set with ssl_certfile")
+        for name in ("ssl_cafile", "ssl_certfile", "ssl_keyfile"):
+            path = getattr(self, name)
+            need(not path or Path(path).is_file(), name, f"must name a readable PEM file (no file at {path!r})")
         need(self.dead_letter_max_bytes >= 8192, "dead_letter_max_bytes",
              "must be at least 8192 (a letter holds the reason and where the input was)")  # fmt: skip
         need(self.coalesce_ms >= 0, "coalesce_ms", "must be 0 (off) or more")
@@ -514,6 +580,14 @@ def _show(value: Any) -> str:
     if isinstance(value, dict):
         return ",".join(f"{k}={v:g}" for k, v in value.items())
     return str(value)
+
+
+def _read_secret(var: str, path: str) -> str:
+    """The secret in the file ``path`` names (one trailing newline dropped)."""
+    try:
+        return Path(path).read_text().removesuffix("\n")
+    except OSError as exc:
+        raise ConfigError(f"{var}: cannot read {path!r} ({exc.strerror}); name a readable file") from None
 
 
 def _jsonable(value: Any) -> Any:

@@ -37,6 +37,7 @@ from schemas import (
     encode,
     encode_batches,
 )
+from streams import security
 from streams.consumer import App
 from streams.dead_letters import MAX_KEY, dead_letter
 from streams.global_reader import ORIGIN_HEADER, GlobalReader, item_change, rule_change
@@ -81,6 +82,7 @@ def create_app(settings: Settings) -> Service:
         broker_session_timeout=settings.session_timeout_ms / 1000.0,  # failover: see the setting
         broker_heartbeat_interval=settings.session_timeout_ms / 3000.0,
         env={},  # settings come from RECSYS_* only; stray faust variables cannot reconfigure us
+        broker_credentials=security.faust_credentials(settings),
     )
     # The engine's UserStore splits each user into small records of raw bytes (recsys.users). Keys stay
     # JSON strings, as before: the records the table already holds keep their keys, and a user's
@@ -122,8 +124,8 @@ def create_app(settings: Settings) -> Service:
         metrics,
         reader,
     )
-    if settings.bootstrap_url:
-        copy_snapshot(settings.bootstrap_url, service.model_dir)  # a new worker: another's snapshot first
+    if settings.bootstrap_url:  # a new worker: another's snapshot first
+        copy_snapshot(settings.bootstrap_url, service.model_dir, token=settings.api_token)
     if engine.load(service.model_dir):
         log.info("restored model snapshot: %d items, version %s", len(engine.catalog), engine.model_version)
 

@@ -62,6 +62,7 @@ from confluent_kafka import TopicPartition
 from recsys.engine import Engine
 from recsys.settings import Settings
 from schemas import Item, ItemUpdate, Like, Rule, SchemaError, decode, decode_many
+from streams import security
 from streams.kafka_io import make_admin, make_consumer
 
 log = logging.getLogger("streams")
@@ -265,6 +266,7 @@ class GlobalReader:
             fetch_max_wait_ms=FETCH_WAIT_MS,
             fetch_min_bytes=FETCH_MIN_BYTES,
             client_id=f"{self.settings.app_id}-global",
+            **security.aiokafka(self.settings),
         )
         await consumer.start()
         try:

@@ -22,6 +22,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from recsys.errors import RecsysError
 from recsys.settings import Settings
+from streams import security
 
 __all__ = [
     "BrokerUnavailable",
@@ -46,7 +47,7 @@ class BrokerUnavailable(RecsysError):
 
 
 def _base_config(settings: Settings) -> dict[str, Any]:
-    return {"bootstrap.servers": settings.broker_servers, "logger": _LOG}
+    return {"bootstrap.servers": settings.broker_servers, "logger": _LOG, **security.librdkafka(settings)}
 
 
 def make_producer(settings: Settings, **overrides: Any) -> Producer:

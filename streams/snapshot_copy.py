@@ -67,14 +67,16 @@ def unpack(raw: bytes, model_dir: Path) -> Path:
     return model_dir / "snapshot"
 
 
-def copy_snapshot(url: str, model_dir: Path, timeout: float = 300.0) -> bool:
+def copy_snapshot(url: str, model_dir: Path, timeout: float = 300.0, token: str = "") -> bool:
     """Copy the snapshot of the worker at ``url`` into ``model_dir`` when it has none; True when copied.
-    A worker that cannot be reached or has no snapshot yet leaves ``model_dir`` as it was (logged)."""
+    A worker that cannot be reached or has no snapshot yet leaves ``model_dir`` as it was (logged).
+    ``token``: the API's bearer token, when the workers have one."""
     if (model_dir / "snapshot").exists():
         return False
     source = f"{url.rstrip('/')}/snapshot/"
+    request = urllib.request.Request(source, headers={"Authorization": f"Bearer {token}"} if token else {})
     try:
-        with urllib.request.urlopen(source, timeout=timeout) as reply:
+        with urllib.request.urlopen(request, timeout=timeout) as reply:
             raw = reply.read()
     except OSError as exc:
         log.warning("could not copy the model snapshot from %s (%s); replaying the item update log alone",

@@ -36,11 +36,13 @@ worker.) The owner of that changelog partition comes from the assignor's table m
 from __future__ import annotations
 
 import asyncio
+import hmac
 import time
 from collections.abc import Iterable
 from typing import Any, cast
 
 import aiohttp
+import aiohttp.web
 import faust
 from faust.types import TP, TableT
 from faust.web import Request, Response, View
@@ -236,8 +238,11 @@ class Router:
         target = request.url.with_scheme(URL(owner).scheme or "http").with_host(_ident(owner)[0])
         target = target.with_port(_ident(owner)[1])
         try:
+            headers = {ROUTED_HEADER: self.here}
+            if "Authorization" in request.headers:  # every worker takes the same token
+                headers["Authorization"] = request.headers["Authorization"]
             async with self.app.http_client.get(
-                target, headers={ROUTED_HEADER: self.here}, timeout=aiohttp.ClientTimeout(total=FORWARD_TIMEOUT)
+                target, headers=headers, timeout=aiohttp.ClientTimeout(total=FORWARD_TIMEOUT)
             ) as response:
                 body = await response.read()
                 served_by = response.headers.get(SERVED_BY_HEADER, owner)
@@ -343,9 +348,36 @@ def _error(view: View, status: int, message: str) -> Response:
     return view.json({"error": message}, status=status)
 
 
+# ---------------------------------------------------------------------------- authentication
+OPEN_PAGES = frozenset({"/health/", "/ready/"})
+"""Pages answered without the token: what an orchestrator's probes ask."""
+
+
+def bearer_token_required(token: str) -> Any:
+    """An aiohttp middleware: every page but :data:`OPEN_PAGES` answers 401 unless the request
+    carries ``Authorization: Bearer <token>`` (compared in constant time)."""
+    expected = f"Bearer {token}".encode()
+
+    @aiohttp.web.middleware
+    async def check(request: Any, handler: Any) -> Any:
+        if request.path in OPEN_PAGES:
+            return await handler(request)
+        if not hmac.compare_digest(request.headers.get("Authorization", "").encode(), expected):
+            return aiohttp.web.json_response(
+                {"error": "this API needs the header 'Authorization: Bearer <token>' with the token the "
+                          "worker was given (RECSYS_API_TOKEN)"},
+                status=401, headers={"WWW-Authenticate": 'Bearer realm="recsys"'},
+            )  # fmt: skip
+        return await handler(request)
+
+    return check
+
+
 def register_views(service: Service, users: TableT, *, commit_stall_seconds: float | None = None) -> None:
     """Add the pages described in the module docstring to ``service.app``."""
     app, engine, settings = service.app, service.engine, service.settings
+    if settings.api_token:
+        app.web.web_app.middlewares.append(bearer_token_required(settings.api_token))  # type: ignore[attr-defined]
     router = Router(app, users, settings.partitions)
     readiness = Readiness(app, COMMIT_STALL_SECONDS if commit_stall_seconds is None else commit_stall_seconds)
 

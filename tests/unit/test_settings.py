@@ -98,3 +98,28 @@ def test_the_commands_limit_numpys_blas_threads_as_set(monkeypatch: pytest.Monke
     monkeypatch.setenv("RECSYS_BLAS_THREADS", "1")
     assert main(["settings"]) == 0
     assert blas_threads() == 1
+
+
+def test_secrets_come_from_a_file_and_are_never_shown(tmp_path: Path) -> None:
+    (tmp_path / "pw").write_text("s3cret-pw\n")
+    env = {"RECSYS_SECURITY_PROTOCOL": "SASL_SSL", "RECSYS_SASL_USERNAME": "svc",
+           "RECSYS_SASL_PASSWORD_FILE": str(tmp_path / "pw"), "RECSYS_API_TOKEN": "t0ken"}  # fmt: skip
+    s = Settings.from_env(env)
+    assert (s.sasl_password, s.api_token) == ("s3cret-pw", "t0ken")
+    assert "s3cret-pw" not in repr(s) and "t0ken" not in repr(s)
+    assert s.as_dict()["sasl_password"] == s.as_dict()["api_token"] == "********"
+    with pytest.raises(ConfigError, match="not both"):
+        Settings.from_env({**env, "RECSYS_SASL_PASSWORD": "other"})
+    with pytest.raises(ConfigError, match="RECSYS_API_TOKEN_FILE: cannot read"):
+        Settings.from_env({"RECSYS_API_TOKEN_FILE": str(tmp_path / "missing")})
+    with pytest.raises(ConfigError, match="unknown setting"):
+        Settings.from_env({"RECSYS_K_FILE": str(tmp_path / "pw")})  # only secrets have a _FILE form
+
+
+def test_sasl_needs_credentials_and_tls_files_must_exist(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="RECSYS_SASL_PASSWORD: must be set"):
+        Settings(security_protocol="SASL_SSL", sasl_username="svc")
+    with pytest.raises(ConfigError, match="RECSYS_SECURITY_PROTOCOL: must be one of"):
+        Settings(security_protocol="TLS")
+    with pytest.raises(ConfigError, match="RECSYS_SSL_CAFILE: must name a readable PEM file"):
+        Settings(security_protocol="SSL", ssl_cafile=str(tmp_path / "ca.pem"))
