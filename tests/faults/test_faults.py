@@ -1,0 +1,107 @@
+"""The fault matrix on the real broker: a fault in the middle of a stream, then the oracle of
+:mod:`tests.faults.harness` — no acknowledged interaction lost, none applied twice, every list right.
+
+Each scenario runs one worker on fresh topics (the broker's restart, on a broker of its own). The
+figures of many runs of each are in BENCHMARKS.md (``benchmarks/faults.py``).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from schemas import Interaction
+from tests.conftest import _kafka_launcher, free_port
+from tests.faults.harness import ROUNDS, FaultRun, Verdict, item_of
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def run(kafka: str, tmp_path: Path) -> Iterator[FaultRun]:
+    fault_run = FaultRun(kafka, tmp_path)
+    yield fault_run
+    fault_run.close()
+
+
+def _clean(verdict: Verdict, scenario: str) -> None:
+    print(verdict.row(scenario))
+    assert (verdict.lost, verdict.applied_twice, verdict.wrong_lists, verdict.dead_letters) == (0, 0, 0, 0), verdict
+    assert verdict.acknowledged == verdict.produced
+
+
+def test_kill_9_mid_stream_with_the_data_folder_kept(run: FaultRun) -> None:
+    run.start()
+    run.produce(run.stream(), fault=run.kill_and_restart)
+    verdict = run.verdict()
+    _clean(verdict, "kill -9, data kept")
+    assert verdict.recovery_s is not None and verdict.recovery_s < 30
+
+
+def test_kill_9_mid_stream_with_the_data_folder_deleted(run: FaultRun) -> None:
+    run.start()
+    run.produce(run.stream(), fault=lambda: run.kill_and_restart(delete_data=True))
+    verdict = run.verdict()
+    _clean(verdict, "kill -9, data deleted")
+    assert verdict.recovery_s is not None and verdict.recovery_s < 30
+
+
+def test_a_clean_stop_mid_stream(run: FaultRun) -> None:
+    run.start()
+    run.produce(run.stream(), fault=run.stop_and_restart)
+    _clean(run.verdict(), "SIGTERM and restart")
+
+
+def test_every_event_sent_twice(run: FaultRun) -> None:
+    run.start()
+    events = run.stream()
+    twice = [e for pair in zip(events, events, strict=True) for e in pair]
+    thrice = events[: len(events) // 3]  # and some a third time, later
+    run.produce(twice[: len(twice) // 2] + thrice + twice[len(twice) // 2 :])
+    verdict = run.verdict()
+    _clean(verdict, "every event twice")
+    assert verdict.produced > len(events) * 2
+
+
+def test_late_and_out_of_order_events(run: FaultRun) -> None:
+    """Rounds shuffled and timestamped out of order, some days in the past: each still applied once."""
+    rng = random.Random(3)
+
+    def shuffled(round_: int) -> list[Interaction]:
+        events = [Interaction(f"{u}-{round_}", u, item_of(n, round_), "like",
+                              timestamp=1.7e9 + rng.choice([-86_400 * 3, -5, 0, 7]) - round_)
+                  for n, u in enumerate(run.users)]  # fmt: skip
+        rng.shuffle(events)
+        return events
+
+    run.start()
+    rounds = [shuffled(r) for r in range(ROUNDS)]
+    rng.shuffle(rounds)
+    run.produce([e for r in rounds for e in r])
+    _clean(run.verdict(), "late and out of order")
+
+
+def test_the_broker_stopped_and_started_mid_stream(tmp_path: Path) -> None:
+    launcher = _kafka_launcher()
+    port, controller = free_port(), free_port()
+    state = tmp_path / "kafka"
+    launcher.start(port=port, controller_port=controller, state_dir=state, timeout=180)
+    run = FaultRun(f"kafka://127.0.0.1:{port}", tmp_path)
+    try:
+        run.start()
+
+        def restart_broker() -> None:
+            launcher.stop(state)
+            launcher.start(port=port, controller_port=controller, state_dir=state, timeout=180)
+            run.fault_ended = time.time()
+
+        run.produce(run.stream(), fault=restart_broker)
+        verdict = run.verdict()
+    finally:
+        run.close()
+        launcher.stop(state)
+    _clean(verdict, "broker stopped and started")
