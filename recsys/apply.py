@@ -63,6 +63,9 @@ class UserTable:
     def save(self, state: UserState) -> None:
         self.store.save(state)
 
+    def erase(self, user_id: str) -> int:
+        return self.store.erase(user_id)
+
 
 @dataclass
 class Observation:
@@ -206,9 +209,38 @@ class Applier:
     def apply_like(self, like: Like) -> bool:
         """A positive interaction another worker applied (topic ``likes``): the liker's recent likes,
         which the social generator reads for the liker's followers. Applying one twice (or the
-        worker's own, read back) changes nothing: a user's like of an item is kept once."""
+        worker's own, read back) changes nothing: a user's like of an item is kept once. A like
+        marked ``erased`` says the user was erased on their owner: forget what this worker holds."""
+        if like.erased:
+            self.forget_user(like.user_id)
+            return True
         self.items.likes.add(like.user_id, self.items.rows.row(like.item_id), like.timestamp, like.weight)
         return True
+
+    def erase_user(self, user_id: str) -> int:
+        """A tombstone on ``users`` (a user's erasure, e.g. under GDPR), on the worker that owns the user:
+        every record of the user's state deleted, every trace the item side keeps forgotten, and the
+        other workers told (a like marked ``erased``). Returns the user records deleted."""
+        erased = self.users.erase(user_id)
+        self.forget_user(user_id)
+        if self.outbox is not None:
+            self.outbox.append(Like(f"erase-{user_id}", user_id, "-", 1.0, self.items.clock, erased=True))
+        return erased
+
+    def forget_user(self, user_id: str) -> None:
+        """Forget what the item side keeps of one user: recent likes (social), the last list shown and
+        its impression (learned scorer), WALS' seed and re-fit buffer. The models' learned weights
+        hold no user's data by id (the two-tower user tower hashes ids into shared buckets)."""
+        items = self.items
+        items.likes.by_user.pop(user_id, None)
+        self.shown.forget(user_id)
+        if items.learned is not None:
+            items.learned.impressions.pop(user_id, None)
+        items.wals.seed_users.pop(user_id, None)
+        if any(u == user_id for u, _, _ in items.wals.buffer):
+            kept = [entry for entry in items.wals.buffer if entry[0] != user_id]
+            items.wals.buffer.clear()
+            items.wals.buffer.extend(kept)
 
     def apply_update(self, update: ItemUpdate) -> bool:
         """A worker's item-side learning from one interaction (:mod:`recsys.items.updates`); False when

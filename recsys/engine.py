@@ -148,6 +148,11 @@ class Engine:
         """A profile record on the users topic."""
         self.applier.apply_user(user)
 
+    def erase_user(self, user_id: str) -> int:
+        """A tombstone on the users topic: the user's erasure (see :meth:`recsys.apply.Applier.erase_user`);
+        the user records deleted."""
+        return self.applier.erase_user(user_id)
+
     def apply_follow(self, follow: Follow) -> bool:
         """A follow or unfollow; False when it was applied before."""
         return self.applier.apply_follow(follow)

@@ -46,6 +46,12 @@ class ShownLists:
             self.shown_at.pop(dropped, None)
         return True
 
+    def forget(self, user_id: str) -> None:
+        """Drop everything about the user (an erased user)."""
+        self.lists.pop(user_id, None)
+        self.shown_at.pop(user_id, None)
+        self.affected.discard(user_id)
+
     def last(self, user_id: str) -> tuple[str, ...]:
         """The list the user was last shown (empty when none is remembered)."""
         return self.lists.get(user_id, ())

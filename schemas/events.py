@@ -357,7 +357,8 @@ class Like:
     worker, so that a user's followees' likes reach the user whichever worker owns either.
 
     ``weight`` is the interaction's positive weight (``RECSYS_EVENT_WEIGHTS``); ``event_id`` is
-    the interaction's.
+    the interaction's. ``erased`` true says the user was erased (a tombstone on ``users``) on the
+    worker that owns them: every worker forgets what it holds of the user (``item_id`` is ``-``).
 
     Examples
     --------
@@ -376,6 +377,7 @@ class Like:
     item_id: str
     weight: float
     timestamp: float
+    erased: bool = False
 
     RECORD = "like"
 
@@ -383,7 +385,10 @@ class Like:
     def from_dict(cls, data: Any) -> Like:
         name = cls.RECORD
         data = _require_object(name, data)
-        _unknown_fields(name, data, {"event_id", "user_id", "item_id", "weight", "timestamp"})
+        _unknown_fields(name, data, {"event_id", "user_id", "item_id", "weight", "timestamp", "erased"})
+        erased = data.get("erased", False)
+        if not isinstance(erased, bool):
+            raise _fail(name, f"field 'erased' must be true or false (got {erased!r})")
         for required in ("weight", "timestamp"):
             if data.get(required) is None:
                 raise _fail(name, f"field {required!r} is required")
@@ -396,6 +401,7 @@ class Like:
             item_id=_id(name, data, "item_id"),
             weight=weight,
             timestamp=_timestamp(name, "timestamp", data["timestamp"]),
+            erased=erased,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -405,6 +411,7 @@ class Like:
             "item_id": self.item_id,
             "weight": self.weight,
             "timestamp": self.timestamp,
+            **({"erased": True} if self.erased else {}),
         }
 
 

@@ -105,6 +105,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "item_id": _ID,
             "weight": {"type": "number", "exclusiveMinimum": 0, "description": "the interaction's positive weight"},
             "timestamp": _TIME,
+            "erased": {"type": "boolean", "description": "the user was erased (a tombstone on users): every "
+                       "worker forgets what it holds of them; item_id is '-'"},
         },
         ["event_id", "user_id", "item_id", "weight", "timestamp"],
     ),

@@ -311,6 +311,18 @@ def create_app(settings: Settings) -> Service:
         (item_change if msg.topic == settings.topic_items else rule_change)(msg.key, msg.value)
 
     async def handle_user(event: EventT) -> None:
+        msg = event.message
+        if msg.value is None:  # a tombstone: the user's erasure, everywhere the service keeps them
+            if not msg.key:
+                raise SchemaError("user: a tombstone (no value) needs the user_id as its key")
+            user_id = msg.key.decode(errors="replace")
+            records = engine.erase_user(user_id)
+            coalescer.pending.pop(user_id, None)
+            bursts.pop(user_id, None)
+            due.pop(user_id, None)
+            log.info("erased user %s (%d records of their state deleted)", user_id, records,
+                     extra=event_fields(msg.topic, msg.partition, msg.offset, None))  # fmt: skip
+            return
         user = decode(User, event.message.value)
         engine.apply_user(user)
         rerank_affected(f"profile:{user.user_id}")

@@ -193,6 +193,32 @@ class UserStore:
         """Drop every decoded state: the next read of each user goes to the mapping."""
         self._cache.clear()
 
+    def erase(self, user_id: str) -> int:
+        """Delete every record of the user (hot record, log chunks, profile, followees): on the worker's
+        table each deletion is a tombstone in the changelog, so compaction removes the user there too.
+        Returns how many records there were.
+
+        >>> users = UserStore({}, Limits(history_size=2, max_seen=4, dedupe_window=4), chunk_entries=1)
+        >>> bob = users.load("bob"); bob.attributes = {"age": 30}
+        >>> for n in range(3):
+        ...     _ = bob.remember_event(f"e{n}", 4); bob.touch(f"i{n}", True, 2, 4); users.save(bob)
+        >>> users.erase("bob"), users.mapping, "bob" in users
+        (5, {}, False)
+        """
+        self._cache.pop(user_id, None)
+        if SEP in user_id:
+            return 0
+        keys = [user_id, profile_key(user_id), followees_key(user_id)]
+        raw = self.mapping.get(user_id)
+        if raw is not None and not codec.is_legacy(raw):
+            keys += [chunk_key(user_id, n) for n in range(codec.decode_hot(raw, user_id).next)]  # strays too
+        erased = 0
+        for key in keys:
+            if key in self.mapping:
+                del self.mapping[key]
+                erased += 1
+        return erased
+
     def _read(self, user_id: str) -> UserState | None:
         from recsys.state import UserState
 

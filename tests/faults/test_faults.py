@@ -7,6 +7,7 @@ figures of many runs of each are in BENCHMARKS.md (``benchmarks/faults.py``).
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from recsys.settings import Settings
 from schemas import Interaction
 from tests.conftest import _kafka_launcher, free_port
 from tests.faults.harness import ROUNDS, FaultRun, Verdict, item_of
@@ -105,3 +107,55 @@ def test_the_broker_stopped_and_started_mid_stream(tmp_path: Path) -> None:
         run.close()
         launcher.stop(state)
     _clean(verdict, "broker stopped and started")
+
+
+def test_tombstones_for_an_item_a_rule_and_a_user(run: FaultRun) -> None:
+    """A tombstone on ``items`` removes the item from every list; on ``rules``, a rule (one that never
+    existed too: nothing breaks); on ``users``, the user: every record of their state is deleted, so
+    the changelog's last word on each of their keys is a tombstone (compaction then drops them)."""
+    s = run.settings
+    run.start()
+    run.produce(run.stream())
+    run.settle()
+    erased = "user-3"
+    assert run.get(f"/users/{erased}/")[0] == 200
+    for topic, key in ((s.topic_items, "item-39"), (s.topic_rules, "no-such-rule"), (s.topic_users, erased)):
+        run.producer.produce(topic, key=key.encode(), value=None)
+    assert run.producer.flush(30) == 0
+    deadline = time.monotonic() + 30
+    while run.get(f"/users/{erased}/")[0] != 404 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    status, body = run.get(f"/users/{erased}/")
+    assert status == 404, body
+
+    def listing_it() -> list[str]:  # the global reader applies the item's tombstone within a fetch
+        lists = {u: run.get(f"/recommendations/{u}/?k=40")[1] or {} for u in run.users}
+        return [u for u, body in lists.items() if "item-39" in {i["item_id"] for i in body.get("items", [])}]
+
+    while listing_it() and time.monotonic() < deadline + 10:
+        time.sleep(0.5)
+    assert not listing_it()
+    assert run.dead_letters() == 0
+    last = _changelog(s, erased)
+    assert last and all(value is None for value in last.values()), last  # hot record, log chunks: tombstones
+
+
+def _changelog(settings: Settings, user_id: str) -> dict[str, bytes | None]:
+    """The last value of each changelog key of ``user_id`` (the hot record and its ``<id>\\x1f...`` keys)."""
+    from streams.kafka_io import make_consumer
+
+    consumer = make_consumer(settings)
+    topic = f"{settings.app_id}-user-state-changelog"
+    consumer.subscribe([topic])
+    last: dict[str, bytes | None] = {}
+    deadline, idle = time.monotonic() + 30, 0
+    while time.monotonic() < deadline and idle < 4:
+        batch = consumer.consume(1000, 0.5)
+        idle = idle + 1 if not batch else 0
+        for msg in batch:
+            if msg.error() is None:
+                key = json.loads(msg.key())
+                if key == user_id or key.startswith(user_id + "\x1f"):
+                    last[key] = msg.value()
+    consumer.close()
+    return last
