@@ -159,3 +159,17 @@ def _changelog(settings: Settings, user_id: str) -> dict[str, bytes | None]:
                     last[key] = msg.value()
     consumer.close()
     return last
+
+
+def test_a_backlog_consumed_after_a_stop(kafka: str, tmp_path: Path) -> None:
+    """5,000 interactions produced while no worker runs, then one starts (the 100,000 of the issue:
+    ``benchmarks/faults.py --scenarios backlog``, figures in BENCHMARKS.md)."""
+    run = FaultRun(kafka, tmp_path, items=60, users=100, rounds=50)
+    try:
+        run.produce(run.stream(), batch=2500, pause=0.0)
+        run.start()
+        verdict = run.verdict(timeout=600)
+    finally:
+        run.close()
+    _clean(verdict, "a backlog of 5,000")
+    assert verdict.acknowledged == 5000
