@@ -23,34 +23,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import _kafka_launcher, free_port  # noqa: E402
-from tests.faults.harness import FaultRun, Verdict  # noqa: E402
+from tests.faults.harness import FaultRun, Verdict, own_broker  # noqa: E402
 
 KAFKA = "kafka://127.0.0.1:9092"
 
 
 def one(scenario: str, folder: Path, backlog: int) -> Verdict:
     if scenario == "broker":
-        launcher = _kafka_launcher()
-        port, controller = free_port(), free_port()
-        state = folder / "kafka"
-        launcher.start(port=port, controller_port=controller, state_dir=state, timeout=180)
-        try:
-            run = FaultRun(f"kafka://127.0.0.1:{port}", folder)
+        with own_broker(folder) as (url, restart):
+            run = FaultRun(url, folder)
             try:
                 run.start()
-
-                def restart() -> None:
-                    launcher.stop(state)
-                    launcher.start(port=port, controller_port=controller, state_dir=state, timeout=180)
-                    run.fault_ended = time.time()
-
-                run.produce(run.stream(), fault=restart)
+                run.produce(run.stream(), fault=lambda: run.broker_restart(restart))
                 return run.verdict()
             finally:
                 run.close()
-        finally:
-            launcher.stop(state)
     if scenario == "backlog":
         users = max(24, backlog // 50)
         run = FaultRun(KAFKA, folder, items=60, users=users, rounds=min(50, -(-backlog // users)))

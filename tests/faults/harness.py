@@ -23,7 +23,8 @@ import shutil
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,13 +33,31 @@ from confluent_kafka import KafkaError, Message
 
 from schemas import Interaction, Item, encode
 from streams.kafka_io import create_topics, make_consumer, make_producer
-from tests.conftest import WorkerProcess, worker_environment
+from tests.conftest import WorkerProcess, _kafka_launcher, free_port, worker_environment
 
 ITEMS = 40
 USERS = 24
 ROUNDS = 12
 START_TIMEOUT = 120.0
 SETTLE_TIMEOUT = 120.0
+
+
+@contextmanager
+def own_broker(folder: Path) -> Iterator[tuple[str, Callable[[], None]]]:
+    """A broker of one's own on free ports (its state under ``folder``), to stop and start: its URL and
+    a function that restarts it. Stopped at the end."""
+    launcher = _kafka_launcher()
+    port, controller, state = free_port(), free_port(), folder / "kafka"
+    launcher.start(port=port, controller_port=controller, state_dir=state, timeout=180)
+
+    def restart() -> None:
+        launcher.stop(state)
+        launcher.start(port=port, controller_port=controller, state_dir=state, timeout=180)
+
+    try:
+        yield f"kafka://127.0.0.1:{port}", restart
+    finally:
+        launcher.stop(state)
 
 
 def item_of(user: int, round_: int, items: int = ITEMS) -> str:
@@ -160,6 +179,11 @@ class FaultRun:
         """SIGTERM (final snapshot, offsets committed, the group left), then started again."""
         assert self.worker.stop() == 0, self.worker.log_tail()
         self.worker.start()
+        self.fault_ended = time.time()
+
+    def broker_restart(self, restart: Callable[[], None]) -> None:
+        """The broker stopped and started (``restart`` of :func:`own_broker`) while the worker runs."""
+        restart()
         self.fault_ended = time.time()
 
     # ----------------------------------------------------------------- oracle

@@ -17,8 +17,7 @@ import pytest
 
 from recsys.settings import Settings
 from schemas import Interaction
-from tests.conftest import _kafka_launcher, free_port
-from tests.faults.harness import ROUNDS, FaultRun, Verdict, item_of
+from tests.faults.harness import ROUNDS, FaultRun, Verdict, item_of, own_broker
 
 pytestmark = pytest.mark.integration
 
@@ -88,24 +87,14 @@ def test_late_and_out_of_order_events(run: FaultRun) -> None:
 
 
 def test_the_broker_stopped_and_started_mid_stream(tmp_path: Path) -> None:
-    launcher = _kafka_launcher()
-    port, controller = free_port(), free_port()
-    state = tmp_path / "kafka"
-    launcher.start(port=port, controller_port=controller, state_dir=state, timeout=180)
-    run = FaultRun(f"kafka://127.0.0.1:{port}", tmp_path)
-    try:
-        run.start()
-
-        def restart_broker() -> None:
-            launcher.stop(state)
-            launcher.start(port=port, controller_port=controller, state_dir=state, timeout=180)
-            run.fault_ended = time.time()
-
-        run.produce(run.stream(), fault=restart_broker)
-        verdict = run.verdict()
-    finally:
-        run.close()
-        launcher.stop(state)
+    with own_broker(tmp_path) as (url, restart):
+        run = FaultRun(url, tmp_path)
+        try:
+            run.start()
+            run.produce(run.stream(), fault=lambda: run.broker_restart(restart))
+            verdict = run.verdict()
+        finally:
+            run.close()
     _clean(verdict, "broker stopped and started")
 
 
