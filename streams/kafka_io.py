@@ -154,12 +154,15 @@ def create_topics(settings: Settings, timeout: float = 30.0) -> dict[str, str]:
                 raise  # another client created it meanwhile: checked below like any existing topic
     if len(result) < len(specs):
         # Metadata of a topic created a moment ago may not list its partitions yet: look again
-        # for a few seconds before calling a partition count a mismatch.
-        settle = time.monotonic() + 5.0
+        # for a few seconds before calling a partition count a mismatch, and while any topic shows
+        # none at all (no topic has 0 partitions: a broker just started is still loading them),
+        # for up to ``timeout``.
+        began = time.monotonic()
         while True:
             existing = admin.list_topics(timeout=timeout).topics
             counts = [len(existing[n].partitions) if n in existing else 0 for n in specs if n not in result]
-            if all(c == settings.partitions for c in counts) or time.monotonic() > settle:
+            waited = time.monotonic() - began
+            if all(c == settings.partitions for c in counts) or waited > timeout or (waited > 5.0 and all(counts)):
                 break
             time.sleep(0.2)
     for name in specs:
