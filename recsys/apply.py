@@ -232,15 +232,11 @@ class Applier:
         its impression (learned scorer), WALS' seed and re-fit buffer. The models' learned weights
         hold no user's data by id (the two-tower user tower hashes ids into shared buckets)."""
         items = self.items
-        items.likes.by_user.pop(user_id, None)
+        items.likes.forget(user_id)
         self.shown.forget(user_id)
         if items.learned is not None:
             items.learned.impressions.pop(user_id, None)
-        items.wals.seed_users.pop(user_id, None)
-        if any(u == user_id for u, _, _ in items.wals.buffer):
-            kept = [entry for entry in items.wals.buffer if entry[0] != user_id]
-            items.wals.buffer.clear()
-            items.wals.buffer.extend(kept)
+        items.wals.forget(user_id)
 
     def apply_update(self, update: ItemUpdate) -> bool:
         """A worker's item-side learning from one interaction (:mod:`recsys.items.updates`); False when

@@ -49,6 +49,10 @@ class Coalescer:
             self.pending[user_id] = now + self.window
         return False
 
+    def forget(self, user_id: str) -> None:
+        """The user is no longer pending (erased)."""
+        self.pending.pop(user_id, None)
+
     def next_deadline(self) -> float | None:
         """When the earliest window closes (None: nobody pending)."""
         return next(iter(self.pending.values()), None)

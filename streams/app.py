@@ -39,7 +39,7 @@ from schemas import (
 )
 from streams import security
 from streams.consumer import App
-from streams.dead_letters import MAX_KEY, dead_letter
+from streams.dead_letters import dead_letter, letter_key
 from streams.global_reader import ORIGIN_HEADER, GlobalReader, item_change, rule_change
 from streams.logs import event_fields
 from streams.metrics import CONTENT_TYPE, Metrics
@@ -152,7 +152,7 @@ def create_app(settings: Settings) -> Service:
         )  # fmt: skip
         letter = dead_letter(msg.value, key=msg.key, topic=msg.topic, partition=msg.partition, offset=msg.offset,
                              error=error, max_bytes=settings.dead_letter_max_bytes)  # fmt: skip
-        key = msg.key if msg.key is None or len(msg.key) <= MAX_KEY else msg.key[:MAX_KEY]
+        key = letter_key(msg.key)
         try:
             await dead_letters.send(key=key, value=letter)
         except Exception:  # noqa: BLE001 - e.g. the topic's limit is under dead_letter_max_bytes: a smaller one
@@ -317,7 +317,7 @@ def create_app(settings: Settings) -> Service:
                 raise SchemaError("user: a tombstone (no value) needs the user_id as its key")
             user_id = msg.key.decode(errors="replace")
             records = engine.erase_user(user_id)
-            coalescer.pending.pop(user_id, None)
+            coalescer.forget(user_id)
             bursts.pop(user_id, None)
             due.pop(user_id, None)
             log.info("erased user %s (%d records of their state deleted)", user_id, records,

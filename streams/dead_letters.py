@@ -44,6 +44,11 @@ MAX_REASON = 2000  # characters of the error kept in a letter
 MAX_KEY = 1024  # characters of the source's key kept in a letter
 
 
+def letter_key(key: bytes | None) -> bytes | None:
+    """The Kafka key of the letter: the source's, cut to :data:`MAX_KEY` bytes (it must fit too)."""
+    return key if key is None or len(key) <= MAX_KEY else key[:MAX_KEY]
+
+
 def dead_letter(
     value: bytes | None,
     *,

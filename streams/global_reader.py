@@ -243,15 +243,13 @@ class GlobalReader:
             await asyncio.sleep(0.02)
         partitions = [AioPartition(t, p) for t, p in self.positions if t == topic]
         ends = await self.live.end_offsets(partitions) if partitions else {}
-        behind = {tp: end for tp, end in ends.items() if self.positions.get((tp.topic, tp.partition), 0) < end}
-        while behind:
+        while behind := {tp: end for tp, end in ends.items() if self.positions.get((tp.topic, tp.partition), 0) < end}:
             if time.monotonic() > deadline:
                 log.warning("the item updates were not all read within %ss: %s", timeout,
                             ", ".join(f"{tp.topic}[{tp.partition}]@{self.positions.get((tp.topic, tp.partition))}"
                                       f" of {end}" for tp, end in behind.items()))  # fmt: skip
                 return False
             await asyncio.sleep(0.01)
-            behind = {tp: end for tp, end in behind.items() if self.positions.get((tp.topic, tp.partition), 0) < end}
         return True
 
     async def run(self) -> None:

@@ -26,9 +26,17 @@ import faust
 from recsys.settings import Settings
 
 
+def _tls(settings: Settings) -> bool:
+    return settings.security_protocol in ("SSL", "SASL_SSL")
+
+
+def _sasl(settings: Settings) -> bool:
+    return settings.security_protocol.startswith("SASL_")
+
+
 def ssl_context(settings: Settings) -> ssl.SSLContext | None:
     """A client TLS context (the brokers' CA, the client's certificate when set); None without TLS."""
-    if settings.security_protocol not in ("SSL", "SASL_SSL"):
+    if not _tls(settings):
         return None
     context = ssl.create_default_context(cafile=settings.ssl_cafile or None)
     if settings.ssl_certfile:
@@ -39,10 +47,10 @@ def ssl_context(settings: Settings) -> ssl.SSLContext | None:
 def librdkafka(settings: Settings) -> dict[str, Any]:
     """confluent-kafka (librdkafka) configuration keys."""
     out: dict[str, Any] = {"security.protocol": settings.security_protocol}
-    if settings.security_protocol.startswith("SASL_"):
+    if _sasl(settings):
         out |= {"sasl.mechanism": settings.sasl_mechanism, "sasl.username": settings.sasl_username,
                 "sasl.password": settings.sasl_password}  # fmt: skip
-    if settings.security_protocol in ("SSL", "SASL_SSL"):
+    if _tls(settings):
         if settings.ssl_cafile:
             out["ssl.ca.location"] = settings.ssl_cafile
         if settings.ssl_certfile:
@@ -53,7 +61,7 @@ def librdkafka(settings: Settings) -> dict[str, Any]:
 def aiokafka(settings: Settings) -> dict[str, Any]:
     """aiokafka client keyword arguments."""
     out: dict[str, Any] = {"security_protocol": settings.security_protocol}
-    if settings.security_protocol.startswith("SASL_"):
+    if _sasl(settings):
         out |= {"sasl_mechanism": settings.sasl_mechanism, "sasl_plain_username": settings.sasl_username,
                 "sasl_plain_password": settings.sasl_password}  # fmt: skip
     context = ssl_context(settings)
@@ -65,7 +73,7 @@ def aiokafka(settings: Settings) -> dict[str, Any]:
 def faust_credentials(settings: Settings) -> faust.SASLCredentials | faust.SSLCredentials | None:
     """The ``broker_credentials`` of the faust app (None: plaintext)."""
     context = ssl_context(settings)
-    if settings.security_protocol.startswith("SASL_"):
+    if _sasl(settings):
         return faust.SASLCredentials(username=settings.sasl_username, password=settings.sasl_password,
                                      mechanism=settings.sasl_mechanism, ssl_context=context)  # fmt: skip
     if context is not None:

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -137,6 +138,20 @@ def worker_environment(kafka: str, folder: Path, prefix: str = "test", **extra: 
 def worker_env(kafka: str, tmp_path: Path) -> Callable[..., dict[str, str]]:
     """:func:`worker_environment` for this test, with settings changed by keyword."""
     return lambda **extra: worker_environment(kafka, tmp_path, **extra)
+
+
+def get_json(port: int, path: str, token: str | None = None, timeout: float = 15.0) -> tuple[int, Any]:
+    """``(status, decoded JSON body)`` of a GET on a worker's web port (with a bearer ``token`` when
+    given); ``(0, None)`` while it does not answer."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as reply:
+            return reply.status, json.loads(reply.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}")
+    except (OSError, ValueError):
+        return 0, None
 
 
 def stats(worker: WorkerProcess) -> dict[str, Any]:

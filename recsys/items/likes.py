@@ -65,6 +65,10 @@ class RecentLikes:
                 break
         likes.append((item, at, weight))
 
+    def forget(self, user_id: str) -> None:
+        """Drop the user's likes (an erased user)."""
+        self.by_user.pop(user_id, None)
+
     def of(self, user_id: str) -> list[Like]:
         """``user_id``'s recent positives, oldest first (empty when unknown)."""
         return list(self.by_user.get(user_id, ()))

@@ -72,6 +72,14 @@ class WalsLink:
         self.since_fit += 1
         return self.since_fit >= settings.wals_refresh_events
 
+    def forget(self, user_id: str) -> None:
+        """Drop what is kept of the user: their training-time seed and buffered positives (an erased user)."""
+        self.seed_users.pop(user_id, None)
+        if any(u == user_id for u, _, _ in self.buffer):
+            kept = [entry for entry in self.buffer if entry[0] != user_id]
+            self.buffer.clear()
+            self.buffer.extend(kept)
+
     def is_stale(self, state: UserState) -> bool:
         return state.epoch != self.epoch
 

@@ -21,8 +21,6 @@ from __future__ import annotations
 import json
 import shutil
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,7 +31,7 @@ from confluent_kafka import KafkaError, Message
 
 from schemas import Interaction, Item, encode
 from streams.kafka_io import create_topics, make_consumer, make_producer
-from tests.conftest import WorkerProcess, _kafka_launcher, free_port, worker_environment
+from tests.conftest import WorkerProcess, _kafka_launcher, free_port, get_json, worker_environment
 
 ITEMS = 40
 USERS = 24
@@ -188,14 +186,7 @@ class FaultRun:
 
     # ----------------------------------------------------------------- oracle
     def get(self, path: str) -> tuple[int, Any]:
-        url = f"http://127.0.0.1:{self.settings.web_port}{path}"
-        try:
-            with urllib.request.urlopen(url, timeout=15) as reply:
-                return reply.status, json.loads(reply.read())
-        except urllib.error.HTTPError as exc:
-            return exc.code, json.loads(exc.read() or b"{}")
-        except (OSError, ValueError):
-            return 0, None
+        return get_json(self.settings.web_port, path)
 
     def states(self) -> dict[str, dict[str, Any]]:
         return {u: (self.get(f"/users/{u}/")[1] or {}) for u in self.users}

@@ -7,11 +7,8 @@ authenticates with SCRAM-SHA-512, the test's clients with PLAIN as another user.
 
 from __future__ import annotations
 
-import json
 import secrets
 import subprocess
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +20,7 @@ from confluent_kafka import KafkaException
 from recsys.settings import Settings
 from schemas import Item, encode
 from streams.kafka_io import create_topics
-from tests.conftest import WorkerProcess, _kafka_launcher, free_port, wait_for, worker_environment
+from tests.conftest import WorkerProcess, _kafka_launcher, free_port, get_json, wait_for, worker_environment
 from tests.integration.test_worker import FIRST_RECOMMENDATION_TIMEOUT, Reader, has_rec_for, like, send
 
 
@@ -113,16 +110,6 @@ def test_only_a_client_with_the_ca_and_credentials_gets_in(secure_broker: Secure
             pytest.fail(f"{what}: the broker answered")
 
 
-def _get(port: int, path: str, token: str | None = None) -> tuple[int, Any]:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=10) as reply:
-            return reply.status, json.loads(reply.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
-
-
 def test_the_worker_streams_over_tls_with_scram_and_its_api_needs_the_token(
     secure_broker: SecureBroker, tmp_path: Path
 ) -> None:
@@ -149,17 +136,17 @@ def test_the_worker_streams_over_tls_with_scram_and_its_api_needs_the_token(
         assert listed and not listed & {"item-1", "item-2"}
 
         port = s.web_port
-        assert _get(port, "/health/")[0] == 200  # probes need no token
-        wait_for(lambda: _get(port, "/ready/")[0] == 200, 60, "the worker to be ready", worker)
-        status, body = _get(port, "/recommendations/sam/?k=3")
+        assert get_json(port, "/health/")[0] == 200  # probes need no token
+        wait_for(lambda: get_json(port, "/ready/")[0] == 200, 60, "the worker to be ready", worker)
+        status, body = get_json(port, "/recommendations/sam/?k=3")
         assert status == 401 and "Authorization: Bearer" in body["error"]
-        assert _get(port, "/recommendations/sam/?k=3", token="not-it")[0] == 401
-        status, body = _get(port, "/recommendations/sam/?k=3", token=token)
+        assert get_json(port, "/recommendations/sam/?k=3", token="not-it")[0] == 401
+        status, body = get_json(port, "/recommendations/sam/?k=3", token=token)
         assert status == 200 and len(body["items"]) == 3
-        status, shown = _get(port, "/settings/", token=token)
+        status, shown = get_json(port, "/settings/", token=token)
         assert status == 200 and shown["sasl_password"] == shown["api_token"] == "********"
         assert shown["sasl_username"] == "bob" and shown["security_protocol"] == "SASL_SSL"
-        assert _get(port, "/metrics", token=None)[0] == 401
+        assert get_json(port, "/metrics", token=None)[0] == 401
     finally:
         reader.close()
         assert worker.stop() == 0, worker.log_tail()
