@@ -257,6 +257,36 @@ def top_n(labels: Labels, scores: Scores, n: int) -> tuple[Labels, Scores]:
     return labels[order].astype(np.int64, copy=False), scores[order].astype(np.float32, copy=False)
 
 
+def top_allowed(scores: Scores, n: int, keep: Callable[[Labels], Mask], first: int = 0) -> tuple[Labels, Scores]:
+    """The ``n`` best labels (positions of ``scores``) that ``keep`` lets through, best first,
+    equal scores in label order: :func:`top_n` over the kept labels, without asking ``keep``
+    about every label.
+
+    It asks about the best ``first`` (default ``2 n + 64``) and every label tied with the last
+    of them; when at least ``n`` of those are kept they are the answer, since every label not
+    asked scores strictly less. Otherwise it asks about four times as many, up to all. Filters
+    exclude few items as a rule, so one slice of a few hundred serves a catalogue of millions.
+
+    >>> scores = np.array([0.9, 0.8, 0.8, 0.1, 0.7], np.float32)
+    >>> labels, best = top_allowed(scores, 2, lambda labels: labels != 0, first=2)
+    >>> labels.tolist(), [round(float(b), 2) for b in best]
+    ([1, 2], [0.8, 0.8])
+    """
+    size = len(scores)
+    m = first or 2 * n + 64
+    while True:
+        if m >= size:
+            labels = np.arange(size, dtype=np.int64)
+            kept = labels[keep(labels)]
+            return top_n(kept, scores[kept], n)
+        threshold = scores[np.argpartition(-scores, m - 1)[m - 1]]
+        labels = np.flatnonzero(scores >= threshold).astype(np.int64)
+        kept = labels[keep(labels)]
+        if len(kept) >= n:
+            return top_n(kept, scores[kept], n)
+        m *= 4
+
+
 def moved_since_indexed(index: VectorIndex, labels: npt.ArrayLike, vectors: npt.ArrayLike, tolerance: float) -> Labels:
     """The labels whose vector is new to ``index`` or moved by more than ``tolerance`` of its
     indexed length: the ones worth an (expensive, for hnsw) index write.

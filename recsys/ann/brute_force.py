@@ -33,6 +33,7 @@ from .base import (
     check_labels,
     check_query,
     positive_int,
+    top_allowed,
     top_n,
 )
 from .files import IndexReader, IndexWriter
@@ -140,11 +141,13 @@ class BruteForceIndex(VectorIndex):
             scores = self._vectors[:size] @ q
             if allowed is None and self._count == size:
                 return top_n(np.arange(size, dtype=np.int64), scores, n)
-            keep = self._live[:size]
-            if allowed is not None:
-                keep = keep & allowed_mask(allowed, np.arange(size, dtype=np.int64))
-            kept = np.flatnonzero(keep).astype(np.int64)
-            return top_n(kept, scores[kept], n)
+            live = self._live
+
+            def keep(labels: Labels) -> Mask:
+                mask = live[labels]
+                return mask if allowed is None else mask & allowed_mask(allowed, labels)
+
+            return top_allowed(scores, n, keep)
 
     def indexed(self, labels: npt.ArrayLike) -> tuple[Vectors, Mask]:
         label_array = check_labels(labels)

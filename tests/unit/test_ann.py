@@ -632,3 +632,25 @@ def test_moved_since_indexed_picks_new_and_moved_labels() -> None:
     index.remove([2])
     fresh = np.array([[1.1, 0.0], [0.0, 1.5], [3.0, 4.0], [1.0, 1.0]])
     assert moved_since_indexed(index, [0, 1, 2, 3], fresh, tolerance=0.2).tolist() == [1, 2, 3]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_top_allowed_equals_top_n_over_every_allowed_label(seed: int) -> None:
+    """The slice-first search gives exactly the top n of the filtered whole, ties included,
+    whether the filter drops a little, most, or all of the best slice."""
+    from recsys.ann.base import top_allowed, top_n
+
+    rng = np.random.default_rng(seed)
+    size = 2_000
+    scores = rng.integers(0, 40, size).astype(np.float32)  # many ties
+    for share in (0.0, 0.2, 0.97, 1.0):
+        dropped = rng.random(size) < share
+
+        def keep(labels: np.ndarray, dropped: np.ndarray = dropped) -> np.ndarray:
+            return ~dropped[labels]
+
+        for n in (0, 1, 10, 100, size):
+            labels = np.flatnonzero(~dropped).astype(np.int64)
+            want = top_n(labels, scores[labels], n)
+            got = top_allowed(scores, n, keep, first=min(8, size))
+            assert got[0].tolist() == want[0].tolist() and got[1].tolist() == want[1].tolist()
