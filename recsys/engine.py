@@ -88,6 +88,9 @@ class Engine:
     def _assemble(self, items: ItemState, mf: VectorIndex | None = None) -> None:
         """Build the stages from ``items`` (a new state, or one just loaded with its MF index)."""
         s = self.settings
+        old: Indexes | None = getattr(self, "indexes", None)
+        if old is not None:
+            old.close()  # the indexes being replaced: stop their background writes
         self.items = items
         self.indexes = Indexes(items, s, mf)
         self.table = UserTable(self.users, items.wals.seed_users)

@@ -14,8 +14,11 @@ moved by more than ``index_tolerance`` of its indexed length; lists are scored w
 vectors anyway. Content vectors change only with the catalogue and are written before the
 next content search. A withdrawn item leaves every index at once.
 
-Concurrency: one writer. The engine is driven by one thread (the worker's event loop), which
-also queries; hnswlib's writes are not safe next to its queries (see :mod:`recsys.ann.hnsw`).
+Concurrency: the engine is driven by one thread (the worker's event loop), which also queries.
+With ``index_background_writes`` the periodic refresh hands its hnswlib writes to a thread of
+their own (:mod:`recsys.background_writes`); each index locks around its writes and queries,
+and whatever removes rows, replaces an index or needs every write in place waits for that
+thread first (:meth:`Indexes.settle`).
 """
 
 from __future__ import annotations
@@ -26,10 +29,13 @@ from typing import Any
 import numpy as np
 
 from recsys.ann import AutoIndex, HnswIndex, VectorIndex, make_index
+from recsys.background_writes import BackgroundWrites
 from recsys.items.state import ItemState
 from recsys.rows import Mask, Rows
 from recsys.settings import Settings
 
+_QUEUE_MAX = 256
+"""Vectors queued for the background writer at most; past it the refresh leaves rows for later."""
 _EMBED_CHUNK = 65536  # rows embedded at once when the whole catalogue is re-embedded (bounds memory)
 _WRITE_CHUNK = 8  # vectors written into hnswlib between two looks at the refresh's deadline
 _SLICE_MAX = 16384
@@ -90,6 +96,18 @@ class Indexes:
         self._reembed_steps = items.towers.updates  # tower steps the rolling re-embedding has caught up with
         self.content_pending: set[int] = set()  # rows whose content vector is not yet written
         self.last_refresh = time.monotonic()
+        self.writes = BackgroundWrites(_QUEUE_MAX) if s.index_background_writes else None
+
+    def settle(self) -> None:
+        """Wait until every background write is in its index (before a removal, a rebuild, a
+        snapshot, or a write that must land now)."""
+        if self.writes is not None and self.writes.pending:
+            self.writes.drain()
+
+    def close(self) -> None:
+        """Stop the background writes' thread (the indexes are being replaced: what is queued is dropped)."""
+        if self.writes is not None:
+            self.writes.close(finish=False)
 
     # ---------------------------------------------------------------- marks
     def changed(self, row: int) -> None:
@@ -113,15 +131,24 @@ class Indexes:
             self._content.remove([row])
 
     def withdraw(self, row: int) -> None:
-        """An item is no longer available: out of every index now (cheap), not at the next refresh."""
+        """An item is no longer available: out of every index now (cheap), not at the next refresh
+        (or, with background writes, right after those already queued)."""
         self.dirty.discard(row)
-        self.mf.remove([row])
+        self._remove(self.mf, row)
         self.content_pending.discard(row)
         self._content.remove([row])
         self.items.tower_items.discard(row)
-        self.tower.remove([row])
+        self._remove(self.tower, row)
         for written in self._written.values():
             written.forget(np.array([row]))
+
+    def _remove(self, index: VectorIndex, row: int) -> None:
+        """Out of ``index``: now, or after the background writes queued before (the hard filters
+        keep a withdrawn item out of lists meanwhile)."""
+        if self.writes is None:
+            index.remove([row])
+        else:
+            self.writes.remove(index, np.array([row]))
 
     # ---------------------------------------------------------------- reads
     @property
@@ -171,6 +198,7 @@ class Indexes:
         for index in (self.mf, self.tower, self._content):
             if isinstance(index, AutoIndex):
                 index.wait()
+        self.settle()
 
     # ---------------------------------------------------------------- refresh
     def maybe_refresh(self, now: float | None = None) -> int:
@@ -194,8 +222,11 @@ class Indexes:
         self.last_refresh = time.monotonic() if now is None else now
         tol = self.settings.index_tolerance if tolerance is None else tolerance
         budget = None
-        if limited and self.settings.index_refresh_ms:
-            budget = _Budget(self.settings.index_refresh_ms / 1000.0)
+        if not limited:
+            self.settle()  # every write lands now, after those queued
+        else:
+            ms = self.settings.index_refresh_ms
+            budget = _Budget(ms / 1000.0 if ms else float("inf"))
         self.flush_content()
         rows = np.fromiter(self.dirty, dtype=np.int64, count=len(self.dirty))
         self.dirty.clear()
@@ -254,6 +285,11 @@ class Indexes:
                 written.wrote(rows[where], vectors[where])
             return len(where), rows[:0]
         ordered = where[np.argsort(-moved[where], kind="stable")]  # new rows (inf) first, then the most moved
+        if self.writes is not None:  # queued for the writer's thread, as many as it has room for
+            now = np.sort(ordered[: self.writes.room()])
+            self.writes.submit(index, rows[now], vectors[now])
+            written.wrote(rows[now], vectors[now])
+            return len(now), np.sort(rows[ordered[len(now) :]])
         done = 0
         while done < len(ordered) and budget.allows():
             chunk = np.sort(ordered[done : done + _WRITE_CHUNK])
@@ -278,6 +314,7 @@ class Indexes:
 
     def rebuild_mf(self) -> None:
         """Derive the MF index afresh from the item vectors (after a batch fit, or without a saved one)."""
+        self.settle()
         self.mf = new_index(self.settings, self.items.model.dim)
         self._written["mf"] = Written(self.items.model.dim)
         rows = self.items.model.item_rows()
@@ -286,6 +323,7 @@ class Indexes:
 
     def rebuild_derived(self) -> None:
         """Derive the content and two-tower indexes afresh from the content vectors and the towers."""
+        self.settle()
         self._content = new_index(self.settings, self.settings.content_dim, mips=False)
         self.content_pending = set(self.items.content.rows_with_vectors().tolist()) if self.uses_content else set()
         self.tower = new_index(self.settings, self.settings.tower_dim, mips=False)

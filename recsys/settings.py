@@ -342,6 +342,12 @@ class Settings:
         "time; exact (numpy) indexes are never limited; 0: no limit.",
         20.0,
     )
+    index_background_writes: bool = _doc(
+        "Write into hnswlib graphs on a thread of their own (hnswlib releases the GIL: the writes run on "
+        "another core while the engine ranks); the periodic refresh queues at most 256 vectors and leaves the "
+        "rest for later. Off: the refresh writes in the engine's thread, within index_refresh_ms.",
+        True,
+    )
     dedupe_window: int = _doc("Event ids remembered per user to skip redelivered events.", 200)
     learnt_window: int = _doc(
         "Interactions whose item-side learning the worker remembers by id (the latest this many, of every "

@@ -138,7 +138,8 @@ def test_the_index_is_rewritten_only_for_vectors_that_moved_enough() -> None:
 
 @pytest.mark.parametrize("backend", ["hnsw", "brute"])
 def test_a_refresh_past_its_time_writes_one_chunk_into_hnswlib_and_the_rest_at_the_next(backend: str) -> None:
-    engine = engine_with(40, ann_backend=backend, index_refresh_ms=1e-9, index_refresh_events=10**6, generators="mf")
+    engine = engine_with(40, ann_backend=backend, index_refresh_ms=1e-9, index_refresh_events=10**6, generators="mf",
+                         index_background_writes=False)  # fmt: skip
     for n in range(20):
         engine.apply(ev(f"e{n}", f"u{n}", f"i{n}"))
     pending = set(engine.indexes.dirty)
@@ -208,3 +209,65 @@ def test_a_snapshot_written_by_a_forked_child_loads_like_one_written_in_place(tm
     assert forked.load(tmp_path / "forked") and in_place.load(tmp_path / "in-place")
     assert forked.counters["applied"] == 40 and in_place.counters["applied"] == 41  # the state at the fork
     assert forked.items.rows.ids == in_place.items.rows.ids
+
+
+def test_background_writes_queue_what_has_room_and_land_in_order() -> None:
+    """With background writes the periodic refresh queues at most the writer's room; what it left
+    waits in ``dirty``; once settled the index holds every item's current vector; a withdrawal
+    after queued writes leaves the item out of the index."""
+    from recsys.background_writes import BackgroundWrites
+
+    engine = engine_with(40, ann_backend="hnsw", index_refresh_events=10**6, generators="mf", index_tolerance=0.0)
+    assert engine.indexes.writes is not None
+    engine.indexes.writes = BackgroundWrites(limit=12, chunk=4)
+    for n in range(20):
+        engine.apply(ev(f"e{n}", f"u{n}", f"i{n}"))
+    pending = set(engine.indexes.dirty)
+    assert len(pending) >= 20
+    written = engine.indexes.refresh(limited=True)
+    assert written == 12 and len(engine.indexes.dirty) == len(pending) - 12
+    while engine.indexes.dirty:
+        engine.indexes.settle()
+        written += engine.indexes.refresh(limited=True)
+    engine.indexes.settle()
+    assert written == len(pending) == len(engine.indexes.mf)
+    rows = np.array(sorted(pending))
+    vectors, present = engine.indexes.mf.indexed(rows)
+    assert present.all()
+    assert np.allclose(vectors, engine.items.model.vectors(rows), atol=1e-5)
+    engine.apply(ev("e99", "u99", "i30"))
+    assert engine.indexes.refresh(limited=True) >= 1  # queued ...
+    engine.apply_item(Item("i30", available=False))  # ... and withdrawn before or after it landed
+    engine.indexes.settle()
+    assert engine.items.rows.find("i30") not in set(engine.indexes.mf.labels().tolist())
+
+
+def test_a_removal_waits_for_the_writes_queued_before_it() -> None:
+    from recsys.ann import make_index
+    from recsys.background_writes import BackgroundWrites
+
+    index = make_index("brute", dim=2)
+    writes = BackgroundWrites(limit=100)
+    writes.remove(index, np.array([7]))  # nothing queued: removed at once (here: nothing to remove)
+    writes.submit(index, np.arange(50), np.ones((50, 2)))
+    writes.remove(index, np.array([3, 49]))  # queued behind the writes of rows 3 and 49
+    writes.submit(index, np.array([49]), np.ones((1, 2)))  # and 49 comes back after it
+    writes.drain()
+    assert sorted(index.labels().tolist()) == [r for r in range(50) if r != 3]
+    assert writes.pending == 0 and writes.written == 51
+    writes.close()
+
+
+def test_a_failed_background_write_is_raised_on_the_engines_thread() -> None:
+    from recsys.ann import make_index
+    from recsys.background_writes import BackgroundWrites
+
+    writes = BackgroundWrites(limit=100)
+    index = make_index("brute", dim=2)
+    writes.submit(index, np.array([1]), np.array([[np.nan, 0.0]]))  # the index refuses a NaN vector
+    with pytest.raises(RuntimeError, match="background index write failed"):
+        writes.drain()
+    writes.submit(index, np.array([2]), np.array([[1.0, 0.0]]))  # the writer goes on after a failure
+    writes.drain()
+    assert index.labels().tolist() == [2] and writes.room() == 100
+    writes.close()
