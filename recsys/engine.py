@@ -34,6 +34,7 @@ False
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,7 @@ from typing import Any
 
 from recsys.ann import VectorIndex
 from recsys.apply import Applier, Position, UserTable
+from recsys.experiments import Experiment, VariantStats
 from recsys.indexing import Indexes
 from recsys.items.catalog import Catalog
 from recsys.items.state import ItemState
@@ -83,6 +85,8 @@ class Engine:
             {} if users is None else users, self.settings
         )
         self.shown = ShownLists(self.settings.active_users, self.settings.active_seconds)
+        self.experiment = Experiment.parse(self.settings.experiment) if self.settings.experiment else None
+        self.variant_stats: dict[str, VariantStats] = {}  # what each variant's lists did (experiments.py)
         self._assemble(ItemState(self.settings))
 
     def _assemble(self, items: ItemState, mf: VectorIndex | None = None) -> None:
@@ -95,7 +99,40 @@ class Engine:
         self.indexes = Indexes(items, s, mf)
         self.table = UserTable(self.users, items.wals.seed_users)
         self.ranker = Ranker(items, self.indexes, s, self.wall_clock)
+        self.rankers = self._variant_rankers(self.experiment)
         self.applier = Applier(items, self.indexes, self.table, self.shown, s)
+
+    def _variant_rankers(self, experiment: Experiment | None) -> dict[str, Ranker]:
+        """A ranker per variant of ``experiment`` (the engine's own where a variant changes nothing)."""
+        if experiment is None:
+            return {}
+        out = {}
+        for name, settings in experiment.settings_of(self.settings).items():
+            same = settings is self.settings
+            out[name] = self.ranker if same else Ranker(self.items, self.indexes, settings, self.wall_clock)
+        return out
+
+    # ---------------------------------------------------------------- experiments
+    def set_experiment(self, experiment: Experiment | None) -> None:
+        """Start, change or (None) stop the A/B experiment, now: the next lists follow it. Its
+        statistics start afresh unless it keeps its name."""
+        rankers = self._variant_rankers(experiment)  # raises ConfigError before anything changes
+        if experiment is None or self.experiment is None or experiment.name != self.experiment.name:
+            self.variant_stats = {}
+        self.experiment, self.rankers = experiment, rankers
+
+    def variant_of(self, user_id: str) -> str:
+        """The user's variant in the running experiment ("" when none runs)."""
+        return self.experiment.assign(user_id) if self.experiment is not None else ""
+
+    def _answer(self, event: Interaction) -> None:
+        """Count the event against the user's last list, for the variant that ranked it."""
+        tag = self.shown.tag(event.user_id)
+        if tag is None or not tag[0] or self.experiment is None:
+            return
+        listed = self.shown.last(event.user_id)
+        position = listed.index(event.item_id) + 1 if event.item_id in listed else 0
+        self.variant_stats.setdefault(tag[0], VariantStats()).answered(self.applier.weight(event), position)
 
     # ---------------------------------------------------------------- state access
     @property
@@ -241,6 +278,7 @@ class Engine:
         if state is None:
             return Outcome(applied=False, reason=f"event {event.event_id} was already applied")
         self.table.save(state)  # one read and one write of the user's state per event
+        self._answer(event)
         self.shown.affected.discard(event.user_id)  # its list is ranked now, or by the caller
         if not rank:
             return Outcome(applied=True)
@@ -258,27 +296,35 @@ class Engine:
         return self._ranked_for(self.user_state(user_id), trigger, time.time() if started is None else started)
 
     def _ranked_for(self, state: UserState, trigger: str, started: float) -> Recommendation | None:
-        request = self.ranker.request(state, self.settings.k)
-        top = self.ranker.rank(request)
-        if not self._show(state.user_id, top.rows, request.now):
+        variant = self.variant_of(state.user_id)
+        ranker = self.rankers.get(variant, self.ranker)
+        request = ranker.request(state, ranker.settings.k)
+        top = ranker.rank(request)
+        list_id = uuid.uuid4().hex[:16]
+        if not self._show(state.user_id, top.rows, request.now, (variant, list_id)):
             self.counters["unchanged"] += 1
             return None  # nothing to publish: not worth explaining
-        items = self.ranker.explain(request, top)
+        items = ranker.explain(request, top)
         now = time.time()
+        latency_ms = round((now - started) * 1000.0, 3)
+        if variant:
+            self.variant_stats.setdefault(variant, VariantStats()).shown(self.shown.last(state.user_id), latency_ms)
         return Recommendation(
             user_id=state.user_id,
             event_id=trigger,
             generated_at=now,
             model_version=self.model_version,
             items=tuple(items),
-            latency_ms=round((now - started) * 1000.0, 3),
+            latency_ms=latency_ms,
+            variant=variant,
+            list_id=list_id,
         )
 
-    def _show(self, user_id: str, rows: Rows, now: float) -> bool:
-        """The list is shown: remember it as the user's last and count creator exposure; False
-        (and nothing counted) when it is the same list as last time."""
+    def _show(self, user_id: str, rows: Rows, now: float, tag: tuple[str, str] | None = None) -> bool:
+        """The list is shown: remember it as the user's last (``tag``: its variant and list id) and
+        count creator exposure; False (and nothing counted) when it is the same list as last time."""
         catalog = self.items.catalog
-        if not self.shown.show(user_id, tuple(self.items.rows.ids_of(rows.tolist())), now):
+        if not self.shown.show(user_id, tuple(self.items.rows.ids_of(rows.tolist())), now, tag):
             return False
         creators = [c for c in map(catalog.creator_of, rows.tolist()) if c is not None]
         self.items.exposure.record(creators, now)
@@ -297,11 +343,13 @@ class Engine:
         for this request. By default nothing is remembered (the on-demand read); with ``shown``
         the list counts as shown to the user (creator exposure, the user's last list)."""
         state = self.user_state(user_id)
-        request = self.ranker.request(state, self.settings.k if k is None else k, exclude, context)
-        top = self.ranker.rank(request)
+        variant = self.variant_of(user_id)
+        ranker = self.rankers.get(variant, self.ranker)
+        request = ranker.request(state, ranker.settings.k if k is None else k, exclude, context)
+        top = ranker.rank(request)
         if shown:
-            self._show(user_id, top.rows, request.now)
-        return self.ranker.explain(request, top)
+            self._show(user_id, top.rows, request.now, (variant, uuid.uuid4().hex[:16]))
+        return ranker.explain(request, top)
 
     def similar(self, item_id: str, k: int | None = None) -> list[RecommendedItem]:
         """Items like ``item_id`` (co-visited with it, near it in MF and content space), best first."""

@@ -116,7 +116,7 @@ class Ranker:
     def _scorer(self) -> Scorer:
         s, items = self.settings, self.items
         signals = {name: g.signal for name, g in self.generators.items()}
-        if items.learned is not None:
+        if s.scorer == "learned" and items.learned is not None:
             if not self.indexes.uses_towers:
                 signals.pop("two_tower", None)  # untrained towers say nothing
             return LearnedScorer(signals, s.blend_weights, items.learned, blend_offset=s.blend_offset,
@@ -213,6 +213,6 @@ class Ranker:
         scored = top.scored()
         reasons = self.explainer.explain(request, top.rows, scored)
         return [
-            RecommendedItem(s.item_id, round(s.score, 6), s.sources, why, parts)
-            for s, why, parts in zip(scored, reasons, components, strict=True)
+            RecommendedItem(s.item_id, round(s.score, 6), s.sources, why, parts, position)
+            for position, (s, why, parts) in enumerate(zip(scored, reasons, components, strict=True), 1)
         ]

@@ -195,6 +195,12 @@ class Settings:
             "social": 0.0,
         },
     )
+    experiment: str = _doc(
+        "An A/B experiment as JSON: {\"name\": ..., \"variants\": [{\"name\": \"control\", \"share\": 50}, "
+        "{\"name\": ..., \"share\": 50, \"settings\": {\"generators\": \"mf\"}}]} (the first is the control; "
+        "a variant overrides ranking settings only, see recsys/experiments.py); empty: none.",
+        "",
+    )
     coalesce_ms: float = _doc(
         "Bursts of one user's events within this many ms give one list, ranked at the end of the window "
         "with the latest state (bounded: an event waits at most this long); 0 ranks after every event.",

@@ -31,25 +31,34 @@ class ShownLists:
         self.lists: OrderedDict[str, tuple[str, ...]] = OrderedDict()
         self.shown_at: dict[str, float] = {}  # event time each of them was last shown a list
         self.affected: set[str] = set()  # users whose list a change may have changed, to re-rank
+        self.tags: dict[str, tuple[str, str]] = {}  # user -> (variant, list_id) of the last list
 
-    def show(self, user_id: str, ids: tuple[str, ...], now: float) -> bool:
-        """The list ``ids`` is shown to the user at event time ``now``; False when it is the same
-        list as last time (nothing to publish)."""
+    def show(self, user_id: str, ids: tuple[str, ...], now: float, tag: tuple[str, str] | None = None) -> bool:
+        """The list ``ids`` is shown to the user at event time ``now`` (``tag``: its experiment
+        variant and list id); False when it is the same list as last time (nothing to publish)."""
         self.shown_at[user_id] = now
         if self.lists.get(user_id) == ids:
             self.lists.move_to_end(user_id)
             return False
         self.lists[user_id] = ids
+        if tag is not None:
+            self.tags[user_id] = tag
         self.lists.move_to_end(user_id)
         while len(self.lists) > self.limit:
             dropped, _ = self.lists.popitem(last=False)
             self.shown_at.pop(dropped, None)
+            self.tags.pop(dropped, None)
         return True
+
+    def tag(self, user_id: str) -> tuple[str, str] | None:
+        """The variant and list id of the user's last list (None when none is remembered)."""
+        return self.tags.get(user_id)
 
     def forget(self, user_id: str) -> None:
         """Drop everything about the user (an erased user)."""
         self.lists.pop(user_id, None)
         self.shown_at.pop(user_id, None)
+        self.tags.pop(user_id, None)
         self.affected.discard(user_id)
 
     def last(self, user_id: str) -> tuple[str, ...]:

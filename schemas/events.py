@@ -152,6 +152,26 @@ def _optional_timestamp(record: str, data: dict[str, Any], name: str) -> float |
     return None if value is None else _timestamp(record, name, value)
 
 
+def _count(record: str, name: str, value: Any) -> int:
+    """A whole number, 0 or more (a JSON 3.0 counts as 3)."""
+    number = _number(record, name, value)
+    if number < 0 or not number.is_integer():
+        raise _fail(record, f"field {name!r} must be a whole number, 0 or more (got {value!r})")
+    return int(number)
+
+
+def _optional_text(record: str, data: dict[str, Any], name: str) -> str:
+    """An optional short string ('' when absent or null)."""
+    value = data.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise _fail(record, f"field {name!r} must be a string (got {type(value).__name__})")
+    if len(value) > MAX_ID_LENGTH:
+        raise _fail(record, f"field {name!r} is longer than {MAX_ID_LENGTH} characters")
+    return value
+
+
 def _attributes(record: str, data: dict[str, Any], name: str) -> dict[str, Any]:
     value = data.get(name)
     if value is None:
@@ -708,6 +728,7 @@ class RecommendedItem:
     sources: tuple[str, ...] = ()
     reasons: tuple[str, ...] = ()
     components: dict[str, float] = field(default_factory=dict)
+    position: int = 0  # 1-based place in the list (0: not given)
 
     RECORD = "recommended item"
 
@@ -715,7 +736,7 @@ class RecommendedItem:
     def from_dict(cls, data: Any) -> RecommendedItem:
         name = cls.RECORD
         data = _require_object(name, data)
-        _unknown_fields(name, data, {"item_id", "score", "sources", "reasons", "components"})
+        _unknown_fields(name, data, {"item_id", "score", "sources", "reasons", "components", "position"})
         lists = {}
         for key in ("sources", "reasons"):
             value = data.get(key) or []
@@ -729,6 +750,7 @@ class RecommendedItem:
             sources=lists["sources"],
             reasons=lists["reasons"],
             components={str(k): _number(name, f"components.{k}", v) for k, v in components.items()},
+            position=_count(name, "position", data.get("position", 0)),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -738,6 +760,7 @@ class RecommendedItem:
             "sources": list(self.sources),
             "reasons": list(self.reasons),
             "components": dict(self.components),
+            "position": self.position,
         }
 
 
@@ -751,6 +774,8 @@ class Recommendation:
     model_version: str
     items: tuple[RecommendedItem, ...]
     latency_ms: float
+    variant: str = ""  # the experiment variant that ranked it ("" outside an experiment)
+    list_id: str = ""  # names this list, for interactions that answer it
 
     RECORD = "recommendation"
 
@@ -761,7 +786,7 @@ class Recommendation:
         _unknown_fields(
             name,
             data,
-            {"user_id", "event_id", "generated_at", "model_version", "items", "latency_ms"},
+            {"user_id", "event_id", "generated_at", "model_version", "items", "latency_ms", "variant", "list_id"},
         )
         items = data.get("items")
         if not isinstance(items, list):
@@ -776,6 +801,8 @@ class Recommendation:
             model_version=version,
             items=tuple(RecommendedItem.from_dict(i) for i in items),
             latency_ms=_number(name, "latency_ms", data.get("latency_ms")),
+            variant=_optional_text(name, data, "variant"),
+            list_id=_optional_text(name, data, "list_id"),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -786,6 +813,8 @@ class Recommendation:
             "model_version": self.model_version,
             "items": [i.to_dict() for i in self.items],
             "latency_ms": self.latency_ms,
+            "variant": self.variant,
+            "list_id": self.list_id,
         }
 
 
