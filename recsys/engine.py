@@ -121,6 +121,15 @@ class Engine:
             self.variant_stats = {}
         self.experiment, self.rankers = experiment, rankers
 
+    def variant_counts(self) -> tuple[str, dict[str, dict[str, Any]]]:
+        """The running experiment's name and each variant's counts (every variant, zeros before
+        its first list); ``("", {})`` when none runs."""
+        if self.experiment is None:
+            return "", {}
+        return self.experiment.name, {
+            v.name: self.variant_stats.get(v.name, VariantStats()).to_dict() for v in self.experiment.variants
+        }
+
     def variant_of(self, user_id: str) -> str:
         """The user's variant in the running experiment ("" when none runs)."""
         return self.experiment.assign(user_id) if self.experiment is not None else ""

@@ -225,3 +225,51 @@ def report(stats: dict[str, dict[str, Any]], control: str) -> list[dict[str, Any
             row.update(diff=round(diff, 6), diff_ci=(round(low, 6), round(high, 6)), significant=low > 0 or high < 0)
         rows.append(row)
     return rows
+
+
+def merge_counts(parts: list[dict[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """Each variant's counts summed over several workers' ``/experiments/`` (coverage: the largest,
+    since the same item may be shown by several).
+
+    >>> merge_counts([{"a": {"lists": 2, "hits": 1, "positions": {"1": 1}, "coverage": 5}},
+    ...               {"a": {"lists": 3, "hits": 2, "positions": {"1": 1, "2": 1}, "coverage": 4}}])["a"]
+    {'lists': 5, 'hits': 3, 'positions': {'1': 2, '2': 1}, 'coverage': 5}
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for part in parts:
+        for variant, counts in part.items():
+            into = out.setdefault(variant, {})
+            for key, value in counts.items():
+                if key == "positions":
+                    positions = into.setdefault("positions", {})
+                    for position, count in value.items():
+                        positions[position] = positions.get(position, 0) + count
+                elif key == "coverage":
+                    into[key] = max(into.get(key, 0), value)
+                elif isinstance(value, int | float) and key != "latency_ms":
+                    into[key] = into.get(key, 0) + value
+    return out
+
+
+def format_report(rows: list[dict[str, Any]], control: str) -> str:
+    """The report as a table: each variant's hit rate with its 95% interval, and its difference from control.
+
+    >>> print(format_report(report({"a": {"lists": 100, "hits": 10}, "b": {"lists": 100, "hits": 30}}, "a"), "a"))
+    variant  lists   hits  hit rate [95% CI]         vs control [95% CI]
+    a          100     10  0.1000 [0.0412, 0.1588]   (control)
+    b          100     30  0.3000 [0.2102, 0.3898]   +0.2000 [+0.0926, +0.3074] significant
+    """
+    width = max([len("variant"), *(len(r["variant"]) for r in rows)])
+    lines = [f"{'variant':<{width}}  {'lists':>5}  {'hits':>5}  {'hit rate [95% CI]':<24}  vs control [95% CI]"]
+    for r in rows:
+        low, high = r["ci"]
+        rate = f"{r['rate']:.4f} [{low:.4f}, {high:.4f}]"
+        if r["variant"] == control:
+            versus = "(control)"
+        elif r["diff"] is None:
+            versus = "(no lists yet)"
+        else:
+            dlow, dhigh = r["diff_ci"]
+            versus = f"{r['diff']:+.4f} [{dlow:+.4f}, {dhigh:+.4f}]" + (" significant" if r["significant"] else "")
+        lines.append(f"{r['variant']:<{width}}  {r['lists']:>5}  {r['hits']:>5}  {rate:<24}  {versus}")
+    return "\n".join(lines)

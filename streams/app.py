@@ -113,7 +113,7 @@ def create_app(settings: Settings) -> Service:
     app.on_partitions_assigned.connect(note_assigned)  # type: ignore[arg-type]
     metrics = Metrics(
         lambda: len(engine.indexes.mf), lambda: len(engine.catalog), lag=lambda: _lag(app, engine),
-        online_quality=lambda: engine.online_quality or 0.0,
+        online_quality=lambda: engine.online_quality or 0.0, variants=engine.variant_counts,
     )  # fmt: skip
     reader = GlobalReader(settings, engine)  # items, rules, likes, item updates: every partition, every worker
     service = Service(

@@ -15,6 +15,7 @@ import json
 import os
 import sys
 import time
+import urllib.request
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -150,6 +151,16 @@ def build_parser() -> argparse.ArgumentParser:
     tail.add_argument("--json", action="store_true", help="print the raw JSON values, one per line")
     tail.set_defaults(command=cmd_tail)
 
+    experiments = sub.add_parser("experiments", help="the running A/B experiment (RECSYS_EXPERIMENT)")
+    experiments_sub = experiments.add_subparsers(title="actions", metavar="ACTION", required=True)
+    exp_report = experiments_sub.add_parser(
+        "report", help="each variant's hit rate with a 95%% interval and its difference from control, "
+        "summed over the workers' /experiments/ pages")  # fmt: skip
+    exp_report.add_argument("--url", action="append", default=[], metavar="URL",
+                            help="a worker's HTTP address (repeat for each; default: this host's worker)")  # fmt: skip
+    exp_report.add_argument("--json", action="store_true", help="print the report as JSON")
+    exp_report.set_defaults(command=cmd_experiments_report)
+
     show = sub.add_parser("settings", help="list every setting with its current value")
     show.set_defaults(command=cmd_settings)
     return parser
@@ -230,6 +241,39 @@ def cmd_topics_create(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return 1
+    return 0
+
+
+def cmd_experiments_report(args: argparse.Namespace, settings: Settings) -> int:
+    from recsys.experiments import format_report, merge_counts, report
+
+    urls = args.url or [settings.web_url or f"http://{settings.web_host}:{settings.web_port}"]
+    pages = []
+    for url in urls:
+        token = {"Authorization": f"Bearer {settings.api_token}"} if settings.api_token else {}
+        request = urllib.request.Request(f"{url.rstrip('/')}/experiments/", headers=token)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as reply:
+                pages.append(json.loads(reply.read()))
+        except (OSError, ValueError) as exc:
+            print(f"error: cannot read {url}/experiments/ ({exc}); is a worker running there (--url)?", file=sys.stderr)
+            return 1
+    defined = [p["experiment"] for p in pages if p.get("experiment")]
+    if not defined:
+        print("no experiment runs (set RECSYS_EXPERIMENT on the workers)")
+        return 0
+    names = {d["name"] for d in defined}
+    if len(names) > 1 or len(defined) < len(pages):
+        print(f"error: the workers run different experiments ({sorted(names)}, {len(pages) - len(defined)} none); "
+              "give every worker the same RECSYS_EXPERIMENT", file=sys.stderr)  # fmt: skip
+        return 1
+    control = defined[0]["control"]
+    rows = report(merge_counts([p["variants"] for p in pages]), control)
+    if args.json:
+        print(json.dumps({"experiment": defined[0], "workers": len(pages), "report": rows}, indent=2))
+    else:
+        print(f"experiment {defined[0]['name']} ({len(pages)} worker(s))")
+        print(format_report(rows, control))
     return 0
 
 

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 from prometheus_client.registry import Collector
 
@@ -57,6 +57,41 @@ class _LagCollector(Collector):
         yield family
 
 
+Variants = Callable[[], tuple[str, Mapping[str, Mapping[str, object]]]]
+"""The running experiment's name and each variant's counts (:meth:`recsys.experiments.VariantStats.to_dict`)."""
+
+
+class _ExperimentCollector(Collector):
+    """What each variant's lists did, read from the engine at scrape time; absent outside an experiment."""
+
+    COUNTS = (("lists", "Lists published"), ("positives", "Positive interactions of the variant's users after a list"),
+              ("hits", "Positive interactions on an item of the user's last list"),
+              ("negatives", "Skips and dislikes of an item of the user's last list"))  # fmt: skip
+
+    def __init__(self, variants: Variants) -> None:
+        self.variants = variants
+
+    def collect(self) -> Iterator[Metric]:
+        name, stats = self.variants()
+        labels = ["experiment", "variant"]
+        for key, text in self.COUNTS:
+            family = CounterMetricFamily(f"recsys_experiment_{key}", f"{text}, per variant.", labels=labels)
+            for variant, s in sorted(stats.items()):
+                family.add_metric([name, variant], float(s[key]))  # type: ignore[arg-type]
+            yield family
+        positions = CounterMetricFamily("recsys_experiment_hits_at", "Hits by 1-based position in the list.",
+                                        labels=[*labels, "position"])  # fmt: skip
+        coverage = GaugeMetricFamily("recsys_experiment_coverage", "Distinct items shown.", labels=labels)
+        latency = GaugeMetricFamily("recsys_experiment_latency_ms", "Mean event-to-list latency, ms.", labels=labels)
+        for variant, s in sorted(stats.items()):
+            for position, count in dict(s["positions"]).items():  # type: ignore[call-overload]
+                positions.add_metric([name, variant, str(position)], float(count))
+            coverage.add_metric([name, variant], float(s["coverage"]))  # type: ignore[arg-type]
+            if s["latency_ms"] is not None:
+                latency.add_metric([name, variant], float(s["latency_ms"]))  # type: ignore[arg-type]
+        yield from (positions, coverage, latency)
+
+
 class Metrics:
     """The worker's counters, histograms and gauges, in a registry of their own."""
 
@@ -66,6 +101,7 @@ class Metrics:
         catalogue_size: Callable[[], float],
         lag: Lag | None = None,
         online_quality: Callable[[], float] | None = None,
+        variants: Variants | None = None,
     ) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
@@ -107,6 +143,8 @@ class Metrics:
         Gauge("recsys_catalogue_size", "Items in the catalogue.", registry=r).set_function(catalogue_size)
         if lag is not None:
             r.register(_LagCollector(lag))
+        if variants is not None:
+            r.register(_ExperimentCollector(variants))
         if online_quality is not None:
             Gauge(
                 "recsys_online_quality",

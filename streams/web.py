@@ -48,6 +48,7 @@ from faust.types import TP, TableT
 from faust.web import Request, Response, View
 from yarl import URL
 
+from recsys.experiments import report
 from recsys.partitioning import partition_of
 from schemas import Recommendation
 from schemas.events import MAX_ID_LENGTH
@@ -454,6 +455,15 @@ def register_views(service: Service, users: TableT, *, commit_stall_seconds: flo
     async def ready(web: View, request: Request) -> Response:
         ok, checks, details = readiness.check()
         return web.json({"ready": ok, "checks": checks, "details": details}, status=200 if ok else 503)
+
+    @app.page("/experiments/", name="experiments")
+    async def experiments(web: View, request: Request) -> Response:
+        """The running experiment, each variant's counts on this worker, and the report against control."""
+        if engine.experiment is None:
+            return web.json({"experiment": None, "variants": {}, "report": []})
+        name, counts = engine.variant_counts()
+        return web.json({"experiment": engine.experiment.to_dict(), "variants": counts,
+                         "report": report(counts, engine.experiment.control)})  # fmt: skip
 
     @app.page("/settings/", name="settings")
     async def settings_page(web: View, request: Request) -> Response:
