@@ -135,12 +135,16 @@ class Engine:
         return self.experiment.assign(user_id) if self.experiment is not None else ""
 
     def _answer(self, event: Interaction) -> None:
-        """Count the event against the user's last list, for the variant that ranked it."""
+        """Count the event for the variant that ranked the user's last list: against the list it
+        names (``list_id`` and ``position``, when the application sends them), else the last one."""
         tag = self.shown.tag(event.user_id)
         if tag is None or not tag[0] or self.experiment is None:
             return
         listed = self.shown.last(event.user_id)
-        position = listed.index(event.item_id) + 1 if event.item_id in listed else 0
+        if event.list_id and event.list_id != tag[1]:
+            position = event.position  # an older list of theirs: where the application says it was
+        else:
+            position = listed.index(event.item_id) + 1 if event.item_id in listed else 0
         self.variant_stats.setdefault(tag[0], VariantStats()).answered(self.applier.weight(event), position)
 
     # ---------------------------------------------------------------- state access

@@ -193,6 +193,8 @@ class Interaction:
     timestamp: float
     value: float | None = None
     context: dict[str, Any] = field(default_factory=dict)
+    list_id: str = ""  # the recommendation list it answers, when the application knows it
+    position: int = 0  # the item's 1-based position in that list (0: not given)
 
     RECORD = "interaction"
 
@@ -200,7 +202,8 @@ class Interaction:
     def from_dict(cls, data: Any) -> Interaction:
         name = cls.RECORD
         data = _require_object(name, data)
-        _unknown_fields(name, data, {"event_id", "user_id", "item_id", "type", "value", "timestamp", "context"})
+        _unknown_fields(name, data, {"event_id", "user_id", "item_id", "type", "value", "timestamp", "context",
+                                     "list_id", "position"})  # fmt: skip
         kind = data.get("type")
         if kind not in INTERACTION_TYPES:
             raise _fail(
@@ -221,6 +224,8 @@ class Interaction:
             timestamp=_timestamp(name, "timestamp", data["timestamp"]),
             value=rating,
             context=_attributes(name, data, "context"),
+            list_id=_optional_text(name, data, "list_id"),
+            position=_count(name, "position", data.get("position") or 0),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -235,6 +240,10 @@ class Interaction:
             out["value"] = self.value
         if self.context:
             out["context"] = self.context
+        if self.list_id:
+            out["list_id"] = self.list_id
+        if self.position:
+            out["position"] = self.position
         return out
 
 

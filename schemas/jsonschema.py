@@ -69,6 +69,9 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "value": {"type": ["number", "null"], "description": "the rating; required for type rating"},
             "timestamp": {**_TIME, "description": "event time: epoch seconds, or an ISO-8601 string with a timezone"},
             "context": {**_ATTRIBUTES, "description": "session, device, locale and the like"},
+            "list_id": {"type": ["string", "null"], "description": "the recommendation list it answers (optional)"},
+            "position": {"type": ["integer", "null"], "minimum": 0,
+                         "description": "the item's 1-based position in that list (optional)"},
         },
         ["event_id", "user_id", "item_id", "type", "timestamp"],
         allOf=[{

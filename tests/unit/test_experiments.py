@@ -132,3 +132,27 @@ def test_the_report_names_a_difference_only_when_its_interval_excludes_zero() ->
     assert not rows["c"]["significant"] and rows["c"]["diff_ci"][0] < 0 < rows["c"]["diff_ci"][1]
     low, high = rows["a"]["ci"]
     assert low < 0.1 < high
+
+
+def test_an_interaction_may_name_the_list_and_position_it_answers() -> None:
+    from schemas import SchemaError, decode, encode
+
+    event = Interaction("e1", "u", "i", "click", timestamp=1.0, list_id="a1b2", position=3)
+    assert decode(Interaction, encode(event)) == event
+    assert "list_id" not in Interaction("e2", "u", "i", "click", timestamp=1.0).to_dict()
+    for bad in ({"position": -1}, {"position": 1.5}, {"list_id": 7}):
+        raw = json.dumps({"event_id": "e", "user_id": "u", "item_id": "i", "type": "click", "timestamp": 1, **bad})
+        with pytest.raises(SchemaError, match="list_id|position"):
+            decode(Interaction, raw.encode())
+
+    engine, events = world_engine(experiment=json.dumps(MF_ALONE), k=5)
+    for e in events[:300]:
+        engine.process(e)
+    user = events[299].user_id
+    variant = engine.variant_of(user)
+    before = engine.variant_stats[variant].to_dict()
+    not_listed = next(e.item_id for e in events if e.item_id not in engine.shown.last(user))
+    # a click on an item of an older list of theirs, at position 4 there: a hit at 4
+    engine.process(Interaction("old-1", user, not_listed, "click", timestamp=1e9, list_id="older", position=4))
+    after = engine.variant_stats[variant].to_dict()
+    assert after["hits"] == before["hits"] + 1 and after["positions"][4] == before["positions"].get(4, 0) + 1
