@@ -114,12 +114,14 @@ class Engine:
 
     # ---------------------------------------------------------------- experiments
     def set_experiment(self, experiment: Experiment | None) -> None:
-        """Start, change or (None) stop the A/B experiment, now: the next lists follow it. Its
-        statistics start afresh unless it keeps its name."""
+        """Start, change or (None) stop the A/B experiment, now: the next lists follow it, and the
+        active users are re-ranked (:meth:`take_affected`). Its statistics start afresh unless it
+        keeps its name."""
         rankers = self._variant_rankers(experiment)  # raises ConfigError before anything changes
         if experiment is None or self.experiment is None or experiment.name != self.experiment.name:
             self.variant_stats = {}
         self.experiment, self.rankers = experiment, rankers
+        self.shown.affected.update(self.active_users())
 
     def variant_counts(self) -> tuple[str, dict[str, dict[str, Any]]]:
         """The running experiment's name and each variant's counts (every variant, zeros before

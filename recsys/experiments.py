@@ -52,6 +52,9 @@ RANKING_SETTINGS = frozenset({
 
 VARIABLE = f"{ENV_PREFIX}EXPERIMENT"
 
+TOPIC_KEY = b"experiment"
+"""The one key of the experiments topic (compacted: it keeps the latest experiment)."""
+
 
 @dataclass(frozen=True)
 class Variant:
@@ -82,7 +85,7 @@ class Experiment:
             raise ConfigError(f"{VARIABLE}: not valid JSON ({exc}); see recsys/experiments.py for the shape") from None
         if not isinstance(data, dict) or not isinstance(data.get("name"), str) or not data["name"].strip():
             raise ConfigError(f'{VARIABLE}: needs an object with a "name" (a non-empty string) and "variants"')
-        unknown = sorted(set(data) - {"name", "variants"})
+        unknown = sorted(set(data) - {"name", "variants", "control"})
         if unknown:
             raise ConfigError(f"{VARIABLE}: unknown field(s) {unknown}; an experiment has name and variants")
         raw = data.get("variants")
@@ -92,6 +95,9 @@ class Experiment:
         names = [v.name for v in variants]
         if len(set(names)) != len(names):
             raise ConfigError(f"{VARIABLE}: variant names must differ, got {names}")
+        if data.get("control", names[0]) != names[0]:
+            raise ConfigError(f"{VARIABLE}: the control is the first variant ({names[0]!r}), not {data['control']!r}; "
+                              "list it first")  # fmt: skip
         return cls(data["name"].strip(), variants)
 
     def assign(self, user_id: str) -> str:

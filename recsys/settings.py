@@ -87,6 +87,11 @@ class Settings:
         "Input topic of context changes (session, device, location, time of day), keyed by user_id.", "context"
     )
     topic_rules: str = _doc("Control topic of business rules (pin, boost), keyed by rule_id, compacted.", "rules")
+    topic_experiments: str = _doc(
+        "Control topic of the A/B experiment: its JSON under the key 'experiment' (a tombstone stops it), "
+        "compacted; when it holds one, it wins over RECSYS_EXPERIMENT (`recsys experiments start|stop`).",
+        "experiments",
+    )
     topic_recommendations: str = _doc("Output topic of recommendation lists, keyed by user_id.", "recommendations")
     topic_dead_letters: str = _doc("Output topic of events that could not be applied.", "recsys-dead-letters")
     topic_likes: str = _doc(

@@ -4,8 +4,9 @@ Examples
 --------
 >>> from schemas.events import Interaction
 >>> raw = b'{"event_id": "e1", "user_id": "u1", "item_id": "i1", "type": "view", "timestamp": 5}'
->>> decode(Interaction, raw)
-Interaction(event_id='e1', user_id='u1', item_id='i1', type='view', timestamp=5.0, value=None, context={})
+>>> event = decode(Interaction, raw)
+>>> event.event_id, event.user_id, event.item_id, event.type, event.timestamp, event.value, event.list_id
+('e1', 'u1', 'i1', 'view', 5.0, None, '')
 >>> decode(Interaction, encode(decode(Interaction, raw))) == decode(Interaction, raw)
 True
 >>> from schemas.events import Like

@@ -160,6 +160,12 @@ def build_parser() -> argparse.ArgumentParser:
                             help="a worker's HTTP address (repeat for each; default: this host's worker)")  # fmt: skip
     exp_report.add_argument("--json", action="store_true", help="print the report as JSON")
     exp_report.set_defaults(command=cmd_experiments_report)
+    exp_start = experiments_sub.add_parser(
+        "start", help="start or change the experiment on every worker now (the experiments topic; no restart)")
+    exp_start.add_argument("spec", help="the experiment as JSON, or a file holding it")
+    exp_start.set_defaults(command=cmd_experiments_start)
+    exp_stop = experiments_sub.add_parser("stop", help="stop the experiment on every worker now")
+    exp_stop.set_defaults(command=cmd_experiments_stop)
 
     show = sub.add_parser("settings", help="list every setting with its current value")
     show.set_defaults(command=cmd_settings)
@@ -241,6 +247,35 @@ def cmd_topics_create(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return 1
+    return 0
+
+
+def _send_experiment(settings: Settings, value: bytes | None) -> None:
+    producer = make_producer(settings)
+    from recsys.experiments import TOPIC_KEY
+
+    producer.produce(settings.topic_experiments, key=TOPIC_KEY, value=value)
+    if producer.flush(30):
+        raise ConfigError(
+            f"the experiment was not delivered to {settings.topic_experiments!r} within 30 s; is the broker "
+            f"at {settings.broker_url} up, and the topic created (`recsys topics create`)?"
+        )
+
+
+def cmd_experiments_start(args: argparse.Namespace, settings: Settings) -> int:
+    from recsys.experiments import Experiment
+
+    text = Path(args.spec).read_text() if not args.spec.lstrip().startswith("{") else args.spec
+    experiment = Experiment.parse(text)
+    experiment.settings_of(settings)  # every variant's settings valid here, before any worker sees it
+    _send_experiment(settings, json.dumps(experiment.to_dict()).encode())
+    print(f"experiment {experiment.name} sent: " + ", ".join(f"{v.name} {v.share:g}" for v in experiment.variants))
+    return 0
+
+
+def cmd_experiments_stop(args: argparse.Namespace, settings: Settings) -> int:
+    _send_experiment(settings, None)
+    print("experiment stopped")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""The topics every worker reads whole: ``items``, ``rules``, ``likes`` and ``item-updates``.
+"""The topics every worker reads whole: ``items``, ``rules``, ``likes``, ``item-updates`` and ``experiments``.
 
 Users are split between the workers of the consumer group (``interactions``, ``users``,
 ``follows`` and ``context`` are keyed by user, and each worker reads its share of the
@@ -60,6 +60,8 @@ from aiokafka.structs import TopicPartition as AioPartition
 from confluent_kafka import TopicPartition
 
 from recsys.engine import Engine
+from recsys.errors import ConfigError
+from recsys.experiments import Experiment
 from recsys.settings import Settings
 from schemas import Item, ItemUpdate, Like, Rule, SchemaError, decode, decode_many
 from streams import security
@@ -107,7 +109,8 @@ class GlobalReader:
         self.settings = settings
         self.engine = engine
         self.on_change = on_change
-        self.topics = [settings.topic_items, settings.topic_rules, settings.topic_likes, settings.topic_item_updates]
+        self.topics = [settings.topic_items, settings.topic_rules, settings.topic_likes, settings.topic_item_updates,
+                       settings.topic_experiments]  # fmt: skip
         self.logs = {settings.topic_item_updates}  # read from where the snapshot stopped, not from the beginning
         self.batches = {settings.topic_likes, settings.topic_item_updates}  # written by the workers, in batches
         self.positions: dict[Position, int] = {}  # the next offset to read, per partition
@@ -149,6 +152,12 @@ class GlobalReader:
                     self.engine.apply_event(like)
                     self.applied += 1
                 return None
+            if topic == self.settings.topic_experiments:
+                experiment = None if value is None else Experiment.parse(value.decode(errors="replace"))
+                self.engine.set_experiment(experiment)
+                log.info("experiment %s", "stopped" if experiment is None else f"{experiment.name} running")
+                self.applied += 1
+                return "experiment"  # every active user's next list follows it
             if topic == self.settings.topic_items:
                 item_id, item = item_change(key, value)
                 self.engine.remove_item(item_id) if item is None else self.engine.apply_item(item)
@@ -158,6 +167,10 @@ class GlobalReader:
                 self.engine.remove_rule(rule_id) if rule is None else self.engine.apply_rule(rule)
                 log.info("rule %s %s", rule_id, "applied" if rule is not None and rule.enabled else "deleted")
                 trigger = f"rule:{rule_id}"
+        except ConfigError as exc:  # an experiment that is not valid: the one running goes on
+            self.skipped += 1
+            log.warning("skipped an experiment record that is not valid: %s", exc)
+            return None
         except SchemaError as exc:
             self.skipped += 1
             if topic in (self.settings.topic_likes, self.settings.topic_item_updates):  # written by workers

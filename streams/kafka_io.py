@@ -102,6 +102,7 @@ def topic_specs(settings: Settings) -> dict[str, dict[str, str]]:
         settings.topic_follows: {},  # not compacted: keyed by follower, each key holds many follows
         settings.topic_context: {},  # not compacted: a user's context changes are events, merged in order
         settings.topic_rules: dict(compact),  # keyed by rule_id: the latest version of each rule
+        settings.topic_experiments: dict(compact),  # one key: the experiment running now
         settings.topic_recommendations: {},
         settings.topic_dead_letters: {},
         # written by the workers; a like older than 4 half-lives weighs under 1/16 in the social generator
