@@ -156,3 +156,21 @@ def test_an_interaction_may_name_the_list_and_position_it_answers() -> None:
     engine.process(Interaction("old-1", user, not_listed, "click", timestamp=1e9, list_id="older", position=4))
     after = engine.variant_stats[variant].to_dict()
     assert after["hits"] == before["hits"] + 1 and after["positions"][4] == before["positions"].get(4, 0) + 1
+
+
+def test_the_global_reader_applies_experiment_records_and_skips_one_that_is_not_valid() -> None:
+    from streams.global_reader import GlobalReader
+
+    engine, events = world_engine()
+    for e in events[:100]:
+        engine.process(e)
+    reader = GlobalReader(engine.settings, engine)
+    topic = engine.settings.topic_experiments
+    assert reader.apply(topic, b"experiment", json.dumps(MF_ALONE).encode()) == "experiment"
+    assert engine.experiment is not None and engine.experiment.name == "mf-alone"
+    assert engine.take_affected()  # the active users are re-ranked under it
+    bad = {"name": "x", "variants": [{"name": "a"}, {"name": "b", "settings": {"seed": 1}}]}
+    assert reader.apply(topic, b"experiment", json.dumps(bad).encode()) is None
+    assert engine.experiment.name == "mf-alone" and reader.skipped == 1  # the running one goes on
+    assert reader.apply(topic, b"experiment", None) == "experiment"  # a tombstone stops it
+    assert engine.experiment is None
