@@ -48,7 +48,11 @@ FLUSH_TIMEOUT_S = 60.0
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    given = list(sys.argv[1:] if argv is None else argv)
+    if given[:1] == ["simulate"]:  # its options are its own (recsys.simulate.main)
+        args = argparse.Namespace(command=cmd_simulate, rest=given[1:])
+    else:
+        args = parser.parse_args(given)
     command: Command = args.command
     try:
         settings = Settings.from_env()
@@ -151,6 +155,11 @@ def build_parser() -> argparse.ArgumentParser:
     tail.add_argument("--json", action="store_true", help="print the raw JSON values, one per line")
     tail.set_defaults(command=cmd_tail)
 
+    simulate = sub.add_parser("simulate", add_help=False,
+                              help="a closed loop in-process: synthetic users with planted tastes answer their lists "
+                              "(--help for its options)")  # fmt: skip
+    simulate.set_defaults(command=cmd_simulate, rest=[])
+
     experiments = sub.add_parser("experiments", help="the running A/B experiment (RECSYS_EXPERIMENT)")
     experiments_sub = experiments.add_subparsers(title="actions", metavar="ACTION", required=True)
     exp_report = experiments_sub.add_parser(
@@ -217,6 +226,12 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
           f"{summary.objective:.4g}), total {summary.seconds:.1f} s; factor epoch {summary.epoch}")  # fmt: skip
     print(f"saved {path}; start the worker with the same RECSYS_FACTORS and RECSYS_MF_LOSS to use it")
     return 0
+
+
+def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
+    from recsys.simulate import main as simulate
+
+    return simulate(list(args.rest))
 
 
 def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
