@@ -16,9 +16,9 @@ next content search. A withdrawn item leaves every index at once.
 
 Concurrency: the engine is driven by one thread (the worker's event loop), which also queries.
 With ``index_background_writes`` the periodic refresh hands its hnswlib writes to a thread of
-their own (:mod:`recsys.background_writes`); each index locks around its writes and queries,
-and whatever removes rows, replaces an index or needs every write in place waits for that
-thread first (:meth:`Indexes.settle`).
+their own (:mod:`recsys.background_writes`); each index locks around its writes and queries.
+A removal joins that thread's queue; whatever replaces an index or needs every write in place
+(a snapshot, an explicit refresh) waits for the queue first (:meth:`Indexes.settle`).
 """
 
 from __future__ import annotations
@@ -99,8 +99,8 @@ class Indexes:
         self.writes = BackgroundWrites(_QUEUE_MAX) if s.index_background_writes else None
 
     def settle(self) -> None:
-        """Wait until every background write is in its index (before a removal, a rebuild, a
-        snapshot, or a write that must land now)."""
+        """Wait until every background write is in its index (before a rebuild, a snapshot, or a
+        write that must land now)."""
         if self.writes is not None and self.writes.pending:
             self.writes.drain()
 
