@@ -14,25 +14,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from recsys.datasets.synthetic import SyntheticWorld
-from recsys.engine import Engine
-from recsys.experiments import report
-from recsys.settings import Settings
-from recsys.simulate import Simulation
+from recsys.simulate import ab_test
 
 PAIRS: dict[str, dict[str, Any]] = {"A/A": {}, "A/B popular": {"generators": "popular", "scorer": "blend"}}
 
 
 def one(second: dict[str, Any], seed: int, users: int, items: int, steps: int) -> dict[str, Any]:
-    world = SyntheticWorld(users=users, items=items, clusters=6, seed=seed)
-    engine = Engine(Settings(ann_backend="brute"))
-    sim = Simulation(world, engine, seed=seed)
-    sim.warm_up(2000)
-    sim.experiment({"name": f"loop-{seed}", "variants": [{"name": "control"}, {"name": "b", "settings": second}]})
-    truth = sim.run(steps)
-    _, counts = engine.variant_counts()
-    row = next(r for r in report(counts, "control") if r["variant"] == "b")
-    return {**row, "precision": (truth["control"]["precision"], truth["b"]["precision"])}
+    truth, rows = ab_test(second, seed=seed, users=users, items=items, steps=steps)
+    return {**rows["b"], "precision": (truth["control"]["precision"], truth["b"]["precision"])}
 
 
 def main() -> None:

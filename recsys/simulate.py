@@ -149,6 +149,27 @@ class Simulation:
             truth.relevant += sum(self.world.cluster_of_item(i.item_id) == own for i in rec.items)
 
 
+def ab_test(
+    second: dict[str, Any], *, seed: int = 1, users: int = 200, items: int = 300, clusters: int = 6,
+    warmup: int = 2000, steps: int = 2500, name: str = "",
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """One closed-loop experiment: the engine's own settings (control) against ``second``'s overrides
+    (``{}``: an A/A test), started after ``warmup`` events; what was true of each variant's lists,
+    and the report's row of each variant (:func:`recsys.experiments.report`)."""
+    from recsys.experiments import report
+    from recsys.settings import Settings
+
+    world = SyntheticWorld(users=users, items=items, clusters=clusters, seed=seed)
+    engine = Engine(Settings(ann_backend="brute"))
+    sim = Simulation(world, engine, seed=seed)
+    sim.warm_up(warmup)
+    sim.experiment({"name": name or f"loop-{seed}",
+                    "variants": [{"name": "control"}, {"name": "b", "settings": second}]})  # fmt: skip
+    truth = sim.run(steps)
+    _, counts = engine.variant_counts()
+    return truth, {row["variant"]: row for row in report(counts, "control")}
+
+
 def main(argv: list[str] | None = None) -> int:
     """``recsys simulate``: an in-process closed loop, printed (what was true of the shown lists per
     variant, and the experiment's report when one runs)."""
@@ -171,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     world = SyntheticWorld(users=args.users, items=args.items, clusters=args.clusters, seed=args.seed)
-    engine = Engine(Settings.from_env(ann_backend="brute") if args.items < 20_000 else Settings.from_env())
+    engine = Engine(Settings.from_env())  # the auto index is exact below 20,000 items
     sim = Simulation(world, engine, examine=args.examine, seed=args.seed)
     sim.warm_up(args.warmup)
     if args.experiment:

@@ -5,22 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from recsys.datasets.synthetic import SyntheticWorld
-from recsys.engine import Engine
-from recsys.experiments import report
-from recsys.settings import Settings
-from recsys.simulate import Simulation
+from recsys.simulate import ab_test
 
 
 def closed_loop(second: dict[str, Any], seed: int = 1) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
-    world = SyntheticWorld(users=200, items=300, clusters=6, seed=seed)
-    engine = Engine(Settings(ann_backend="brute"))
-    sim = Simulation(world, engine, seed=seed)
-    sim.warm_up(2000)
-    sim.experiment({"name": f"test-{seed}", "variants": [{"name": "control"}, {"name": "b", "settings": second}]})
-    truth = sim.run(2500)
-    _, counts = engine.variant_counts()
-    return truth, {row["variant"]: row for row in report(counts, "control")}
+    return ab_test(second, seed=seed, name=f"test-{seed}")
 
 
 def test_an_ab_test_in_the_loop_names_the_worse_variant() -> None:
