@@ -160,7 +160,9 @@ def ab_test(
     from recsys.settings import Settings
 
     world = SyntheticWorld(users=users, items=items, clusters=clusters, seed=seed)
-    engine = Engine(Settings(ann_backend="brute"))
+    # refresh the index at every changed vector, not once a wall-clock second: the same seed gives
+    # the same run however busy the machine is
+    engine = Engine(Settings(ann_backend="brute", index_refresh_seconds=0.0))
     sim = Simulation(world, engine, seed=seed)
     sim.warm_up(warmup)
     sim.experiment({"name": name or f"loop-{seed}",
