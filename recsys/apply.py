@@ -234,8 +234,8 @@ class Applier:
         items = self.items
         items.likes.forget(user_id)
         self.shown.forget(user_id)
-        if items.learned is not None:
-            items.learned.impressions.pop(user_id, None)
+        for _, model in items.learned_models():
+            model.impressions.pop(user_id, None)
         items.wals.forget(user_id)
 
     def apply_update(self, update: ItemUpdate) -> bool:
@@ -325,14 +325,9 @@ class Applier:
             items.counters["online_hits"] += event.item_id in self.shown.last(event.user_id)
         if event.context:
             state.update_context(event.context)
-        scorer: tuple[dict[str, float], int] = ({}, 0)  # the learned scorer's change, when shared
-        if items.learned is not None and weight != 0:
-            before = dict(items.learned.model.weights) if self.share_items else None
-            pairs = items.learned.observe(event.user_id, row, positive=weight > 0)  # labels the last list
-            if before is not None and pairs:
-                after = items.learned.model.weights
-                changed = {k: float(v - before.get(k, 0.0)) for k, v in after.items() if v != before.get(k, 0.0)}
-                scorer = (changed, pairs)
+        scorer: tuple[dict[str, float], int, str] = ({}, 0, "")  # the learned scorer's change, when shared
+        if weight != 0:
+            scorer = self._label(event, row, weight > 0)
         state.events += 1
         items.tick(event.timestamp)
         recent = items.rows.known(state.recent_positives()) if weight > 0 else np.empty(0, dtype=np.int64)
@@ -355,6 +350,31 @@ class Applier:
             self.indexes.rebuild_mf()
             items.wals.fold_in(items.model, s, state)
         return state
+
+    def _label(self, event: Interaction, row: int, positive: bool) -> tuple[dict[str, float], int, str]:
+        """The event labels the user's last impression, in the learned scorer that ranked it (the
+        shared one, or the user's experiment variant's own: each holds the impressions it ranked);
+        its weight changes, pairs and model key, for the other workers."""
+        holding = sorted((m.impressions[event.user_id].order, key) for key, m in self.items.learned_models()
+                         if event.user_id in m.impressions)  # fmt: skip
+        if not holding:
+            return {}, 0, ""
+        for _, stale in holding[:-1]:  # ranked before the user's variant changed
+            self.items.learned_model(stale).impressions.pop(event.user_id)  # type: ignore[union-attr]
+        key = holding[-1][1]
+        model = self.items.learned_model(key)
+        assert model is not None
+        rows = None
+        if model.debias != "none":  # where the last list showed the item
+            listed = self.shown.last(event.user_id)
+            if not (event.list_id and event.position and event.item_id not in listed):
+                rows = self.items.rows.known(list(listed))  # (else an older list: no correction)
+        before = dict(model.model.weights) if self.share_items else None
+        pairs = model.observe(event.user_id, row, positive=positive, listed=rows)
+        if before is None or not pairs:
+            return {}, pairs, key
+        after = model.model.weights
+        return {k: float(v - before.get(k, 0.0)) for k, v in after.items() if v != before.get(k, 0.0)}, pairs, key
 
     def _touch(self, state: UserState, event: Interaction, weight: float) -> None:
         """The event in the user's log: history, seen (when its type excludes), disliked."""
@@ -390,7 +410,7 @@ class Applier:
 
     def _update(
         self, seen: Observation, engaged_before: bool, moved: tuple[Rows, np.ndarray] | None,
-        scorer: tuple[dict[str, float], int], position: Position,
+        scorer: tuple[dict[str, float], int, str], position: Position,
     ) -> ItemUpdate:  # fmt: skip
         """The item side of ``seen``, for the other workers (:mod:`recsys.items.updates`)."""
         event, items, positive = seen.event, self.items, seen.weight > 0
@@ -404,7 +424,8 @@ class Applier:
             segments=tuple(segments_of(items.catalog.genres(seen.row), seen.user.attributes)) if positive else (),
             mf_items=tuple(items.rows.ids_of(rows)), mf_deltas=pack(deltas),
             tower_rows=pack(tower_rows, "<i4"), tower_split=tower_split, tower_deltas=pack(tower_deltas),
-            scorer_deltas=scorer[0], scorer_pairs=scorer[1], partition=position[0], offset=position[1],
+            scorer_deltas=scorer[0], scorer_pairs=scorer[1], scorer_model=scorer[2], partition=position[0],
+            offset=position[1],
         )  # fmt: skip
 
     def _learn_towers(self, seen: Observation) -> None:

@@ -108,8 +108,16 @@ class Engine:
             return {}
         out = {}
         for name, settings in experiment.settings_of(self.settings).items():
-            same = settings is self.settings
-            out[name] = self.ranker if same else Ranker(self.items, self.indexes, settings, self.wall_clock)
+            own = settings.scorer == "learned" and name != experiment.control  # a learned scorer of its own
+            if not own:
+                same = settings is self.settings
+                out[name] = self.ranker if same else Ranker(self.items, self.indexes, settings, self.wall_clock)
+                continue
+            model = self.items.learned_model(f"{experiment.name}/{name}")
+            assert model is not None  # settings_of: a learned variant needs the shared scorer
+            model.debias, model.propensity_power = settings.learned_debias, settings.learned_propensity_power
+            model.negatives = settings.learned_negatives
+            out[name] = Ranker(self.items, self.indexes, settings, self.wall_clock, learned=model)
         return out
 
     # ---------------------------------------------------------------- experiments

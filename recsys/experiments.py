@@ -10,9 +10,12 @@ An experiment is declared as JSON (``RECSYS_EXPERIMENT``, or at run time with
 The first variant is the control. A variant is a configuration of the same engine: settings
 overrides of how a list is ranked (:data:`RANKING_SETTINGS`: generators, scorer, blend weights,
 candidates, re-ranking steps and their parameters), not a second deployment. What is learnt
-from interactions alone (MF, two-tower, co-visitation, trends) is shared by every variant;
-the learned scorer learns from the impressions it ranked, so it learns only from the users of
-the variants that rank with it.
+from interactions alone (MF, two-tower, co-visitation, trends) is shared by every variant.
+What learns from what users did with their lists learns per variant, or the comparison is
+biased (a variant's lists would train the other's model): the control ranks with the shared
+learned scorer, and every other variant that ranks with the learned scorer has a model of its
+own, forked from the shared one when the variant starts and labelled only by its own users
+(it may also change how that model learns: :data:`LEARNING_SETTINGS`).
 
 A user's variant is a stable hash of the experiment's name and the user id, uniform over
 [0, 1) and cut by the cumulative shares: the same user gets the same variant on every worker
@@ -49,6 +52,8 @@ RANKING_SETTINGS = frozenset({
     "new_item_slot", "new_item_max_age",
 })  # fmt: skip
 """The settings a variant may change: how a list is ranked from the shared state."""
+LEARNING_SETTINGS = frozenset({"learned_debias", "learned_propensity_power", "learned_negatives"})
+"""What a variant other than the control may change of how its own learned scorer learns."""
 
 VARIABLE = f"{ENV_PREFIX}EXPERIMENT"
 
@@ -124,6 +129,12 @@ class Experiment:
                     f"{VARIABLE}: variant {variant.name!r} ranks with the learned scorer, whose model is "
                     f"kept only when {ENV_PREFIX}SCORER=learned; set it there (the control may set another)"
                 )
+            learning = sorted(set(variant.settings) & LEARNING_SETTINGS)
+            if learning and variant is self.variants[0]:
+                raise ConfigError(
+                    f"{VARIABLE}: the control {variant.name!r} ranks with the shared learned scorer and may not "
+                    f"change how it learns ({', '.join(learning)}); set these on another variant"
+                )
             if "two_tower" in out[variant.name].generator_names and "two_tower" not in base.generator_names:
                 raise ConfigError(
                     f"{VARIABLE}: variant {variant.name!r} uses the two_tower generator, which the "
@@ -150,11 +161,11 @@ def _variant(data: Any, n: int) -> Variant:
         raise ConfigError(f'{where} ({name}): "share" must be a positive number (a weight), got {share!r}')
     if not isinstance(settings, dict):
         raise ConfigError(f'{where} ({name}): "settings" must be an object of setting names and values')
-    stray = sorted(set(settings) - RANKING_SETTINGS)
+    stray = sorted(set(settings) - RANKING_SETTINGS - LEARNING_SETTINGS)
     if stray:
         raise ConfigError(
             f"{where} ({name}): {stray} cannot differ between variants (they change the shared state, "
-            f"not the ranking); a variant may set: {', '.join(sorted(RANKING_SETTINGS))}"
+            f"not the ranking); a variant may set: {', '.join(sorted(RANKING_SETTINGS | LEARNING_SETTINGS))}"
         )
     return Variant(name.strip(), float(share), dict(settings))
 

@@ -33,6 +33,7 @@ from recsys.rerank.base import Ranked, Reranker, normalise
 from recsys.rows import Rows
 from recsys.scoring import MFScorer, Scorer
 from recsys.scoring.blend import BlendScorer
+from recsys.models.pairwise import PairwiseModel
 from recsys.scoring.learned import LearnedScorer
 from recsys.settings import ENV_PREFIX, Settings
 from recsys.state import UserState
@@ -92,10 +93,13 @@ class Ranker:
     """Candidates from the enabled generators, one score each, hard filters, re-ranking steps."""
 
     def __init__(
-        self, items: ItemState, indexes: Indexes, settings: Settings, wall_clock: Callable[[], float]
-    ) -> None:
+        self, items: ItemState, indexes: Indexes, settings: Settings, wall_clock: Callable[[], float],
+        learned: PairwiseModel | None = None,
+    ) -> None:  # fmt: skip
+        """``learned``: the learned scorer's model (an experiment variant's own; default the shared one)."""
         check_names(settings)
         s = settings
+        self.learned = learned if learned is not None else items.learned
         self.items = items
         self.indexes = indexes
         self.settings = settings
@@ -116,10 +120,10 @@ class Ranker:
     def _scorer(self) -> Scorer:
         s, items = self.settings, self.items
         signals = {name: g.signal for name, g in self.generators.items()}
-        if s.scorer == "learned" and items.learned is not None:
+        if s.scorer == "learned" and self.learned is not None:
             if not self.indexes.uses_towers:
                 signals.pop("two_tower", None)  # untrained towers say nothing
-            return LearnedScorer(signals, s.blend_weights, items.learned, blend_offset=s.blend_offset,
+            return LearnedScorer(signals, s.blend_weights, self.learned, blend_offset=s.blend_offset,
                                  catalog=items.catalog)  # fmt: skip
         if s.scorer == "blend":
             return BlendScorer(signals, s.blend_weights, s.blend_offset)

@@ -186,6 +186,15 @@ class Settings:
     learned_negatives: int = _doc("Candidates paired with each item a user acted on (pairwise labels).", 8)
     learned_keep: int = _doc("Best candidates remembered per list, to label with the user's next event.", 100)
     learned_memory: int = _doc("Users whose last list is remembered for labelling (least recent dropped).", 5000)
+    learned_debias: str = _doc(
+        "How the learned scorer corrects for position bias (users look at the top of a list more): "
+        "ipw (a take at position p weighs p ** learned_propensity_power, at most 10), feature (the "
+        "position is a feature when learning, absent when ranking) or none.",
+        "none",
+    )
+    learned_propensity_power: float = _doc(
+        "Examination at position p taken as (1/p) ** this, for learned_debias=ipw.", 1.0
+    )
     blend_weights: dict[str, float] = _doc(
         "Weight of each signal in the blend, as signal=weight pairs (mf, covisit, popular, content, "
         "trending, fresh, two_tower, social); 0 turns a signal off.",
@@ -502,6 +511,8 @@ class Settings:
         need(bool(chosen), "generators", "must name at least one generator")
         need(self.scorer in ("blend", "learned", "mf"), "scorer", "must be blend, learned or mf")
         need(self.learned_learning_rate > 0, "learned_learning_rate", "must be positive")
+        need(self.learned_debias in ("none", "ipw", "feature"), "learned_debias", "must be none, ipw or feature")
+        need(self.learned_propensity_power >= 0, "learned_propensity_power", "must be 0 or more")
         need(self.trending_half_life > 0, "trending_half_life", "must be positive seconds")
         need(self.social_half_life > 0, "social_half_life", "must be positive seconds")
         need(self.social_likes >= 1, "social_likes", "must be at least 1")

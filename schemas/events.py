@@ -457,7 +457,9 @@ class ItemUpdate:
     the rest of the event's work). The two-tower step is ``tower_rows`` (base64 little-endian
     int32 table rows: the user tower's ``tower_split`` first, then the item tower's) with
     ``tower_deltas`` (float32, one row each: the table's change, the Adagrad accumulator's last);
-    the learned scorer's is ``scorer_deltas`` (per feature weight) from ``scorer_pairs`` pairs.
+    the learned scorer's is ``scorer_deltas`` (per feature weight) from ``scorer_pairs`` pairs, to
+    the model ``scorer_model`` names (empty: the shared one; else an experiment variant's own,
+    ``experiment/variant``).
     ``partition`` and ``offset`` say where the interaction was read (-1 when not from Kafka): after a
     crash, a worker learns again only the redelivered interactions past the last one whose update
     it holds (:meth:`recsys.apply.Applier.learn`).
@@ -496,11 +498,12 @@ class ItemUpdate:
     scorer_pairs: int = 0
     partition: int = -1
     offset: int = -1
+    scorer_model: str = ""
 
     RECORD = "item_update"
     FIELDS = ("origin", "seq", "event_id", "item_id", "type", "weight", "timestamp", "engaged_before", "recent",
               "segments", "mf_items", "mf_deltas", "tower_rows", "tower_split", "tower_deltas", "scorer_deltas",
-              "scorer_pairs", "partition", "offset")  # fmt: skip
+              "scorer_pairs", "partition", "offset", "scorer_model")  # fmt: skip
 
     @classmethod
     def from_dict(cls, data: Any) -> ItemUpdate:
@@ -549,6 +552,9 @@ class ItemUpdate:
         pairs = data.get("scorer_pairs", 0)
         if isinstance(pairs, bool) or not isinstance(pairs, int) or pairs < 0:
             raise _fail(name, f"field 'scorer_pairs' must be an integer from 0 (got {pairs!r})")
+        scorer_model = data.get("scorer_model") or ""
+        if not isinstance(scorer_model, str):
+            raise _fail(name, f"field 'scorer_model' must be a string, 'experiment/variant' or empty (got {scorer_model!r})")
         position = {key: data.get(key, -1) for key in ("partition", "offset")}
         for key, value in position.items():
             if isinstance(value, bool) or not isinstance(value, int) or value < -1:
@@ -561,7 +567,7 @@ class ItemUpdate:
             segments=strings("segments"), mf_items=mf_items, mf_deltas=deltas, tower_rows=tower_rows,
             tower_split=split, tower_deltas=tower_deltas,
             scorer_deltas={str(k): _number(name, "scorer_deltas", v) for k, v in scorer.items()}, scorer_pairs=pairs,
-            **position,
+            scorer_model=scorer_model, **position,
         )  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:

@@ -149,6 +149,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "partition": {"type": "integer", "minimum": -1,
                           "description": "the interaction's input partition (-1: not from Kafka)"},
             "offset": {"type": "integer", "minimum": -1, "description": "its offset there (-1: not from Kafka)"},
+            "scorer_model": {"type": "string", "description": "the learned scorer's model the scorer_deltas belong "
+                             "to: empty for the shared one, experiment/variant for a variant's own"},
         },
         ["origin", "seq", "event_id", "item_id", "type", "weight", "timestamp"],
     ),

@@ -76,7 +76,11 @@ class ItemState:
             self.learned = PairwiseModel(
                 k=s.k, keep=s.learned_keep, negatives=s.learned_negatives, min_examples=s.learned_min_examples,
                 learning_rate=s.learned_learning_rate, memory=s.learned_memory, seed=s.seed,
+                debias=s.learned_debias, propensity_power=s.learned_propensity_power,
             )  # fmt: skip
+        # experiment variants' own learned scorers ("experiment/variant"): forked from the shared one
+        # when the variant starts, then labelled only by the variant's users (recsys.experiments)
+        self.learned_variants: dict[str, PairwiseModel] = {}
         self.wals = WalsLink(s)  # batch fits: factor epoch, fold-in, periodic re-fit, trained users
         self.parts: dict[str, Any] = {}  # state of generators that bring their own (see recsys.candidates)
         self.clock = 0.0  # the latest event time seen: "now" for freshness and trends
@@ -91,8 +95,25 @@ class ItemState:
         self.__dict__.update(state)
         if "learnt" not in state:
             self.learnt = Learnt(Settings().learnt_window)
+        self.__dict__.setdefault("learned_variants", {})
         for name in COUNTERS:
             self.counters.setdefault(name, 0)
+
+    def learned_model(self, key: str) -> PairwiseModel | None:
+        """The learned scorer's model ``key`` names: "" the shared one, ``experiment/variant`` a
+        variant's own (forked from the shared one the first time it is asked for)."""
+        if not key or self.learned is None:
+            return self.learned
+        model = self.learned_variants.get(key)
+        if model is None:
+            seed = int.from_bytes(key.encode()[:8].ljust(8, b"\0"), "little")  # fixed per key, on every worker
+            model = self.learned_variants[key] = self.learned.fork(seed)
+        return model
+
+    def learned_models(self) -> list[tuple[str, PairwiseModel]]:
+        """Every learned scorer's model with its key, the shared one first."""
+        shared = [("", self.learned)] if self.learned is not None else []
+        return [*shared, *self.learned_variants.items()]
 
     def tick(self, at: float) -> None:
         """An event of event time ``at`` was applied: the clock only moves forward."""

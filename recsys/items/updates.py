@@ -85,8 +85,9 @@ def apply_update(items: ItemState, indexes: Indexes, update: ItemUpdate) -> None
         table_rows = unpack(update.tower_rows, 0, "<i4")
         items.towers.add_journal(table_rows, update.tower_split, unpack(update.tower_deltas, len(table_rows)))
         items.tower_items.dirty.update(rows.rows(list(update.mf_items)).tolist())  # re-embed what the step moved
-    if update.scorer_pairs and items.learned is not None:
-        items.learned.add(update.scorer_deltas, update.scorer_pairs)
+    scorer = items.learned_model(update.scorer_model) if update.scorer_pairs else None
+    if scorer is not None:
+        scorer.add(update.scorer_deltas, update.scorer_pairs)
     if update.mf_items:
         moved = rows.rows(list(update.mf_items))
         items.model.add(moved, unpack(update.mf_deltas, len(moved)))

@@ -121,3 +121,50 @@ def test_the_engine_learns_its_scorer_from_the_stream_and_snapshots_it(tmp_path:
     scorer = restored.ranker.scorer
     assert isinstance(scorer, LearnedScorer) and scorer.pairwise is restored.items.learned  # built on the loaded model
     assert len(restored.recommend("u1")) == settings.k
+
+
+def _impression(model: PairwiseModel) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Four remembered candidates (rows 0-3, best first) with two features, for user ``u``."""
+    items, names = np.arange(4), ["a", "b"]
+    rows = np.array([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5], [0.2, 0.9]], dtype=np.float32)
+    model._learn(names, np.array([1.0, 1.0]))  # one step first: AdaGrad's first step has the same size at any weight
+    model.remember("u", items, rows, np.array([4.0, 3.0, 2.0, 1.0]), names)
+    return items, rows, names
+
+
+def test_ipw_weighs_a_take_by_the_inverse_of_its_positions_examination() -> None:
+    for position, power, expected in ((4, 1.0, 4.0), (3, 2.0, 9.0), (8, 2.0, 10.0), (1, 1.0, 1.0)):
+        debiased = PairwiseModel(negatives=1, seed=5, debias="ipw", propensity_power=power)
+        items, rows, names = _impression(debiased)
+        listed = np.array([9, 8, 7, 6, 5, 11, 12, 13])  # the list as shown; the taken item 2 at ``position``
+        listed[position - 1] = 2
+        assert debiased.observe("u", 2, positive=True, listed=listed) == 1
+        plain = PairwiseModel(negatives=1, seed=5)  # the same draw of the other candidate
+        _impression(plain)
+        other = plain.rng.sample([0, 1, 3], 1)[0]
+        plain._learn(names, rows[2] - rows[other], expected)
+        assert dict(debiased.model.weights) == dict(plain.model.weights), (position, power)
+        unweighted = PairwiseModel(negatives=1, seed=5)
+        _impression(unweighted)
+        unweighted._learn(names, rows[2] - rows[other])
+        assert (dict(unweighted.model.weights) == dict(plain.model.weights)) == (expected == 1.0)
+    unlisted = PairwiseModel(negatives=1, seed=5, debias="ipw")  # found outside the list: weight 1
+    _, rows, names = _impression(unlisted)
+    unlisted.observe("u", 2, positive=True, listed=np.array([0, 1]))
+    plain = PairwiseModel(negatives=1, seed=5)
+    _impression(plain)
+    plain._learn(names, rows[2] - rows[plain.rng.sample([0, 1, 3], 1)[0]])
+    assert dict(unlisted.model.weights) == dict(plain.model.weights)
+
+
+def test_the_position_feature_is_learned_but_never_ranks() -> None:
+    model = PairwiseModel(negatives=3, min_examples=1, debias="feature")
+    signals, _ = two_signals(seed=6)
+    scorer = LearnedScorer(signals, {"loud": 1.0}, model)
+    rng = random.Random(1)
+    for n in range(200):
+        shown = top(scorer, f"u{n % 10}", k=10)  # the list as shown: the scorer's order
+        taken = shown[0] if rng.random() < 0.7 else rng.choice(shown)  # takes crowd at the top
+        model.observe(f"u{n % 10}", row(taken), positive=True, listed=np.array([row(i) for i in shown]))
+    assert model.model.weights["position"] > 0  # the top of the list is taken more, whatever the item
+    assert "position" not in scorer.names and len(scorer.weights()) == len(scorer.names)

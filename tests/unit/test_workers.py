@@ -257,3 +257,17 @@ def test_a_redelivered_resend_of_an_old_event_is_not_learnt_again() -> None:
     assert [second.apply_event(u) for u in _updates(first)] == [True, True, True]
     assert not any(second.process(e, position=(0, 3 + n)).applied for n, e in enumerate(stream))
     assert (second.counters["learnt"], second.counters["relearnt"], second.counters["duplicates"]) == (3, 0, 4)
+
+
+def test_a_variants_own_learned_scorer_is_one_model_on_every_worker() -> None:
+    """An experiment variant's learned scorer (recsys.experiments) shares its steps under its own key:
+    every worker holds the same variant model, apart from the shared one."""
+    experiment = '{"name": "e", "variants": [{"name": "control"}, {"name": "b", "settings": {"learned_debias": "ipw"}}]}'
+    model = WorkersRecommender(Settings(experiment=experiment), "shared", workers=2, partitions=4, share_items=True)
+    _stream(model, events=600, rank=True)
+    a, b = (e.items for e in model.engines)
+    assert set(a.learned_variants) == set(b.learned_variants) == {"e/b"}
+    va, vb = a.learned_variants["e/b"], b.learned_variants["e/b"]
+    assert va.examples == vb.examples > 0 and va.debias == "ipw"
+    assert a.learned is not None and a.learned.examples > 0 and a.learned.examples != va.examples
+    assert all(abs(va.model.weights[k] - vb.model.weights[k]) < 1e-9 for k in va.model.weights)
