@@ -27,13 +27,13 @@ from recsys.explain import Explainer
 from recsys.indexing import Indexes
 from recsys.items.state import ItemState
 from recsys.models.base import UserFactors
+from recsys.models.pairwise import PairwiseModel
 from recsys.request import Request
 from recsys.rerank import pipeline
 from recsys.rerank.base import Ranked, Reranker, normalise
 from recsys.rows import Rows
 from recsys.scoring import MFScorer, Scorer
 from recsys.scoring.blend import BlendScorer
-from recsys.models.pairwise import PairwiseModel
 from recsys.scoring.learned import LearnedScorer
 from recsys.settings import ENV_PREFIX, Settings
 from recsys.state import UserState

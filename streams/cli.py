@@ -156,8 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
     tail.set_defaults(command=cmd_tail)
 
     simulate = sub.add_parser("simulate", add_help=False,
-                              help="a closed loop in-process: synthetic users with planted tastes answer their lists "
-                              "(--help for its options)")  # fmt: skip
+                              help="a closed loop: synthetic users with planted tastes answer their lists, in-process "
+                              "or (--live) through the broker to a running worker (--help: its options)")  # fmt: skip
     simulate.set_defaults(command=cmd_simulate, rest=[])
 
     experiments = sub.add_parser("experiments", help="the running A/B experiment (RECSYS_EXPERIMENT)")
@@ -229,6 +229,10 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
+    if "--live" in args.rest:  # against a running worker, through the broker
+        from streams.simulate_live import main as live
+
+        return live(list(args.rest), settings)
     from recsys.simulate import main as simulate
 
     return simulate(list(args.rest))
