@@ -223,6 +223,8 @@ def report(stats: dict[str, dict[str, Any]], control: str) -> list[dict[str, Any
     >>> rows = report({"a": {"lists": 1000, "hits": 100}, "b": {"lists": 1000, "hits": 150}}, "a")
     >>> [(r["variant"], r["rate"], r["significant"]) for r in rows]
     [('a', 0.1, False), ('b', 0.15, True)]
+    >>> report({"a": {"lists": 0, "hits": 0}}, "a")[0]["ci"] is None  # no lists yet: no interval (JSON null)
+    True
     """
     base = stats.get(control, {})
     n0, h0 = int(base.get("lists", 0)), int(base.get("hits", 0))
@@ -231,9 +233,9 @@ def report(stats: dict[str, dict[str, Any]], control: str) -> list[dict[str, Any
     for name, s in stats.items():
         n, h = int(s.get("lists", 0)), int(s.get("hits", 0))
         p = h / n if n else 0.0
-        half = Z95 * (p * (1 - p) / n) ** 0.5 if n else float("nan")
+        half = Z95 * (p * (1 - p) / n) ** 0.5 if n else 0.0
         row: dict[str, Any] = {"variant": name, "lists": n, "hits": h, "rate": round(p, 6),
-                               "ci": (round(p - half, 6), round(p + half, 6)), "diff": None,
+                               "ci": (round(p - half, 6), round(p + half, 6)) if n else None, "diff": None,
                                "diff_ci": None, "significant": False}  # fmt: skip
         if name != control and n and n0:
             diff = p - p0
@@ -279,8 +281,7 @@ def format_report(rows: list[dict[str, Any]], control: str) -> str:
     width = max([len("variant"), *(len(r["variant"]) for r in rows)])
     lines = [f"{'variant':<{width}}  {'lists':>5}  {'hits':>5}  {'hit rate [95% CI]':<24}  vs control [95% CI]"]
     for r in rows:
-        low, high = r["ci"]
-        rate = f"{r['rate']:.4f} [{low:.4f}, {high:.4f}]"
+        rate = f"{r['rate']:.4f} [{r['ci'][0]:.4f}, {r['ci'][1]:.4f}]" if r["ci"] else "-"
         if r["variant"] == control:
             versus = "(control)"
         elif r["diff"] is None:

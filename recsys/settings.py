@@ -73,8 +73,9 @@ class Settings:
     ssl_certfile: str = _doc("PEM client certificate, for brokers that require one (mutual TLS).", "")
     ssl_keyfile: str = _doc("PEM private key of ssl_certfile.", "")
     api_token: str = _doc(
-        "Bearer token the HTTP API requires (Authorization: Bearer <token>) on every page but /health/ and "
-        "/ready/; empty: no token. A secret: set it here or in a file named by RECSYS_API_TOKEN_FILE.",
+        "Bearer token the HTTP API requires (Authorization: Bearer <token>) on every page but /health/, "
+        "/ready/ and the operator's page shell (/dashboard/ and its /static/ files); empty: no token. "
+        "A secret: set it here or in a file named by RECSYS_API_TOKEN_FILE.",
         "",
         secret=True,
     )

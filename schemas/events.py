@@ -554,7 +554,8 @@ class ItemUpdate:
             raise _fail(name, f"field 'scorer_pairs' must be an integer from 0 (got {pairs!r})")
         scorer_model = data.get("scorer_model") or ""
         if not isinstance(scorer_model, str):
-            raise _fail(name, f"field 'scorer_model' must be a string, 'experiment/variant' or empty (got {scorer_model!r})")
+            raise _fail(name, f"field 'scorer_model' must be a string, 'experiment/variant' or empty "
+                              f"(got {scorer_model!r})")  # fmt: skip
         position = {key: data.get(key, -1) for key in ("partition", "offset")}
         for key, value in position.items():
             if isinstance(value, bool) or not isinstance(value, int) or value < -1:

@@ -39,6 +39,7 @@ from schemas import (
 )
 from streams import security
 from streams.consumer import App
+from streams.dashboard import SAMPLE_SECONDS, Dashboard, RecentLists, Sampler, read_worker
 from streams.dead_letters import dead_letter, letter_key
 from streams.global_reader import ORIGIN_HEADER, GlobalReader, item_change, rule_change
 from streams.logs import event_fields
@@ -97,11 +98,14 @@ def create_app(settings: Settings) -> Service:
         schema=faust.Schema(key_type=str, value_type=bytes, key_serializer="json", value_serializer="raw"),
     )
     engine = Engine(settings, users=users)
+    recent_lists = RecentLists()  # each recent user's last list, for the operator's page (streams.dashboard)
 
     def forget_users(sender: Any, *args: Any, **kwargs: Any) -> None:
         """Partitions moved: another worker may have changed those users meanwhile, and recovery
-        rewrites the table under the store; drop every decoded state (they are read again)."""
+        rewrites the table under the store; drop every decoded state (they are read again), and
+        the last lists (another worker may have published newer ones)."""
         engine.users.forget()
+        recent_lists.clear()
 
     for signal in (app.on_partitions_revoked, app.on_partitions_assigned, app.on_rebalance_complete):
         signal.connect(forget_users)  # type: ignore[arg-type]  # (as on_before_shutdown below)
@@ -124,6 +128,7 @@ def create_app(settings: Settings) -> Service:
         metrics,
         reader,
     )
+    dashboard = Dashboard(Sampler(lambda: read_worker(service)), recent_lists)
     if settings.bootstrap_url:  # a new worker: another's snapshot first
         copy_snapshot(settings.bootstrap_url, service.model_dir, token=settings.api_token)
     if engine.load(service.model_dir):
@@ -197,7 +202,9 @@ def create_app(settings: Settings) -> Service:
         if rec is None:
             metrics.unchanged.inc()
             return
-        await recommendations.send(key=rec.user_id.encode(), value=encode(rec))
+        value = encode(rec)
+        await recommendations.send(key=rec.user_id.encode(), value=value)
+        recent_lists.put(rec.user_id, value)
         service.stats["recommendations"] += 1
         metrics.recommendations.inc()
 
@@ -318,6 +325,7 @@ def create_app(settings: Settings) -> Service:
             user_id = msg.key.decode(errors="replace")
             records = engine.erase_user(user_id)
             coalescer.forget(user_id)
+            recent_lists.forget(user_id)
             bursts.pop(user_id, None)
             due.pop(user_id, None)
             log.info("erased user %s (%d records of their state deleted)", user_id, records,
@@ -405,6 +413,11 @@ def create_app(settings: Settings) -> Service:
         engine.save(service.model_dir)
         log.info("saved model snapshot at shutdown: %s (%s)", service.model_dir, engine.model_version)
 
+    @app.timer(interval=SAMPLE_SECONDS)
+    async def sample_dashboard() -> None:
+        """A point of the operator's page's series (streams.dashboard)."""
+        dashboard.sampler.sample()
+
     @app.page("/stats")
     async def stats(web: Any, request: Any) -> Any:
         extra: dict[str, float] = {"items": len(engine.catalog), "index": len(engine.indexes.mf),
@@ -424,7 +437,7 @@ def create_app(settings: Settings) -> Service:
         # aiohttp refuses a charset in content_type=, so the full header goes in headers
         return web.bytes(metrics.render(), headers={"Content-Type": CONTENT_TYPE})
 
-    register_views(service, users)
+    register_views(service, users, dashboard=dashboard)
     return service
 
 

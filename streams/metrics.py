@@ -82,13 +82,13 @@ class _ExperimentCollector(Collector):
         positions = CounterMetricFamily("recsys_experiment_hits_at", "Hits by 1-based position in the list.",
                                         labels=[*labels, "position"])  # fmt: skip
         coverage = GaugeMetricFamily("recsys_experiment_coverage", "Distinct items shown.", labels=labels)
-        latency = GaugeMetricFamily("recsys_experiment_latency_ms", "Mean event-to-list latency, ms.", labels=labels)
+        latency = GaugeMetricFamily("recsys_experiment_latency_seconds", "Mean event-to-list latency.", labels=labels)
         for variant, s in sorted(stats.items()):
             for position, count in dict(s["positions"]).items():  # type: ignore[call-overload]
                 positions.add_metric([name, variant, str(position)], float(count))
             coverage.add_metric([name, variant], float(s["coverage"]))  # type: ignore[arg-type]
             if s["latency_ms"] is not None:
-                latency.add_metric([name, variant], float(s["latency_ms"]))  # type: ignore[arg-type]
+                latency.add_metric([name, variant], float(s["latency_ms"]) / 1000.0)  # type: ignore[arg-type]
         yield from (positions, coverage, latency)
 
 

@@ -1,6 +1,8 @@
-"""The worker's HTTP API: on-demand recommendations, similar items, health, readiness, settings.
+"""The worker's HTTP API: on-demand recommendations, similar items, health, readiness, settings, and the
+operator's page.
 
-Every page answers JSON; a bad request gets ``400 {"error": "..."}`` saying how to fix it.
+Every page but the operator's page and its files answers JSON; a bad request gets
+``400 {"error": "..."}`` saying how to fix it.
 
 ``GET /recommendations/{user_id}/?k=5&exclude=a,b&context.device=tv``
     The user's top ``k`` now, as a :class:`~schemas.Recommendation` (``event_id``
@@ -25,6 +27,25 @@ Every page answers JSON; a bad request gets ``400 {"error": "..."}`` saying how 
     are assigned and commits progress; else 503. Both carry ``{"ready", "checks", "details"}``.
 ``GET /settings/``
     The effective settings.
+``GET /dashboard/``
+    The operator's page (HTML, no data of its own; ``?user=<id>`` fills its user box): charts of
+    throughput, latency, catalogue and index sizes and each experiment variant's lists and hit rate,
+    and the live list of one user. Its scripts and styles, uPlot among them (vendored, see
+    ``streams/static/README.md``), are served by the worker at ``GET /static/{name}``; nothing is
+    fetched from elsewhere.
+``GET /dashboard/data/``
+    What the page plots (:mod:`streams.dashboard`): the counters now, with the experiment's report,
+    and the series of the last :data:`~streams.dashboard.SAMPLES` points, one every
+    :data:`~streams.dashboard.SAMPLE_SECONDS`.
+``GET /lists/{user_id}/``
+    The last list this worker published to the user (as on the recommendations topic), among
+    its :data:`~streams.dashboard.RECENT_USERS` most recent; 404 when it holds none (forgotten at a
+    rebalance). Forwarded to the owner like recommendations.
+
+Authentication: with ``RECSYS_API_TOKEN`` set, every page needs ``Authorization: Bearer <token>``
+but :data:`OPEN_PAGES`: the probes, the dashboard's HTML and its static files, which hold no data.
+The page takes the token once as ``?token=``, keeps it in the tab's ``sessionStorage``, drops it
+from the address bar and sends it as that header with every request for data.
 
 Routing: interactions are produced keyed by the raw ``user_id`` with Kafka's murmur2
 partitioner, and the user table's changelog follows the source partition, so the user lives
@@ -39,6 +60,7 @@ import asyncio
 import hmac
 import time
 from collections.abc import Iterable
+from importlib import resources
 from typing import Any, cast
 
 import aiohttp
@@ -52,6 +74,7 @@ from recsys.experiments import report
 from recsys.partitioning import partition_of
 from schemas import Recommendation
 from schemas.events import MAX_ID_LENGTH
+from streams.dashboard import Dashboard
 from streams.service import Service
 from streams.snapshot_copy import pack
 
@@ -350,8 +373,17 @@ def _error(view: View, status: int, message: str) -> Response:
 
 
 # ---------------------------------------------------------------------------- authentication
-OPEN_PAGES = frozenset({"/health/", "/ready/"})
-"""Pages answered without the token: what an orchestrator's probes ask."""
+STATIC_FILES = {
+    "dashboard.js": "text/javascript; charset=utf-8",
+    "dashboard.css": "text/css; charset=utf-8",
+    "uPlot.iife.min.js": "text/javascript; charset=utf-8",
+    "uPlot.min.css": "text/css; charset=utf-8",
+    "uPlot.LICENSE": "text/plain; charset=utf-8",
+}
+"""The files of ``streams/static/`` served at ``/static/{name}``, and their content types (no others)."""
+OPEN_PAGES = frozenset({"/health/", "/ready/", "/dashboard/", *(f"/static/{name}" for name in STATIC_FILES)})
+"""Pages answered without the token: what an orchestrator's probes ask, and the operator's page's HTML
+and files (the data it shows needs the token)."""
 
 
 def bearer_token_required(token: str) -> Any:
@@ -374,8 +406,27 @@ def bearer_token_required(token: str) -> Any:
     return check
 
 
-def register_views(service: Service, users: TableT, *, commit_stall_seconds: float | None = None) -> None:
-    """Add the pages described in the module docstring to ``service.app``."""
+def load_static() -> dict[str, bytes]:
+    """The operator's page and its files (:data:`STATIC_FILES`), read from the package once: a file
+    missing from an install (package data) stops the worker at start, not a browser later."""
+    folder = resources.files("streams") / "static"
+    return {name: (folder / name).read_bytes() for name in ("dashboard.html", *STATIC_FILES)}
+
+
+PAGE_HEADERS = {
+    "Content-Type": "text/html; charset=utf-8",
+    "Cache-Control": "no-cache",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+}
+"""The page runs only the worker's own scripts and styles, and reads only the worker's pages."""
+
+
+def register_views(
+    service: Service, users: TableT, *, commit_stall_seconds: float | None = None, dashboard: Dashboard | None = None
+) -> None:
+    """Add the pages described in the module docstring to ``service.app`` (the operator's page and its
+    data with ``dashboard``)."""
     app, engine, settings = service.app, service.engine, service.settings
     if settings.api_token:
         app.web.web_app.middlewares.append(bearer_token_required(settings.api_token))  # type: ignore[attr-defined]
@@ -468,3 +519,48 @@ def register_views(service: Service, users: TableT, *, commit_stall_seconds: flo
     @app.page("/settings/", name="settings")
     async def settings_page(web: View, request: Request) -> Response:
         return web.json(settings.as_dict())
+
+    if dashboard is not None:
+        _register_dashboard(app, router, dashboard)
+
+
+def _register_dashboard(app: faust.App, router: Router, dashboard: Dashboard) -> None:
+    """The operator's page, its files, its data and the users' last lists."""
+    files = load_static()
+
+    @app.page("/dashboard/", name="dashboard")
+    async def page(web: View, request: Request) -> Response:
+        return web.bytes(files["dashboard.html"], headers=PAGE_HEADERS)
+
+    @app.page("/static/{name}", name="static")
+    class Static(View):
+        async def get(self, request: Request, name: str) -> Response:
+            if name not in STATIC_FILES:
+                return _error(self, 404, f"no file {name!r} here; the worker serves {', '.join(sorted(STATIC_FILES))}")
+            headers = {"Content-Type": STATIC_FILES[name], "Cache-Control": "no-cache",
+                       "X-Content-Type-Options": "nosniff"}  # fmt: skip
+            return self.bytes(files[name], headers=headers)
+
+    @app.page("/dashboard/data/", name="dashboard-data")
+    async def data(web: View, request: Request) -> Response:
+        return web.json({**dashboard.sampler.page(), "worker": router.here})
+
+    @app.page("/lists/{user_id}/", name="lists")
+    class Lists(View):
+        async def get(self, request: Request, user_id: str) -> Response:
+            try:
+                check_id("user_id", user_id)
+            except BadRequest as exc:
+                return _error(self, 400, str(exc))
+            routed = await router.route(self, request, user_id)
+            if routed is not None:
+                return routed
+            encoded = dashboard.lists.get(user_id)
+            if encoded is None:
+                return _error(
+                    self, 404,
+                    f"no list of user {user_id!r} here: none was published to them since this worker started or "
+                    f"last rebalanced (it keeps the last list of its {dashboard.lists.capacity} most recent users)",
+                )  # fmt: skip
+            return self.bytes(encoded, headers={"Content-Type": "application/json; charset=utf-8",
+                                                SERVED_BY_HEADER: router.here})  # fmt: skip

@@ -262,7 +262,8 @@ def test_a_redelivered_resend_of_an_old_event_is_not_learnt_again() -> None:
 def test_a_variants_own_learned_scorer_is_one_model_on_every_worker() -> None:
     """An experiment variant's learned scorer (recsys.experiments) shares its steps under its own key:
     every worker holds the same variant model, apart from the shared one."""
-    experiment = '{"name": "e", "variants": [{"name": "control"}, {"name": "b", "settings": {"learned_debias": "ipw"}}]}'
+    experiment = ('{"name": "e", "variants": [{"name": "control"}, '
+                  '{"name": "b", "settings": {"learned_debias": "ipw"}}]}')
     model = WorkersRecommender(Settings(experiment=experiment), "shared", workers=2, partitions=4, share_items=True)
     _stream(model, events=600, rank=True)
     a, b = (e.items for e in model.engines)
