@@ -191,7 +191,7 @@ class Settings:
         "How the learned scorer corrects for position bias (users look at the top of a list more): "
         "ipw (a take at position p weighs p ** learned_propensity_power, at most 10), feature (the "
         "position is a feature when learning, absent when ranking) or none.",
-        "none",
+        "feature",
     )
     learned_propensity_power: float = _doc(
         "Examination at position p taken as (1/p) ** this, for learned_debias=ipw.", 1.0

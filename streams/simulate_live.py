@@ -7,8 +7,9 @@ application's users would; the worker does everything else. ``recsys simulate --
     recsys simulate --live --experiment '{"name": "mf", "variants": [{"name": "control"},
         {"name": "mf", "settings": {"generators": "mf", "scorer": "mf"}}]}'
 
-1. the world's catalogue goes to the items topic, then ``--warmup`` of its own interactions to
-   the interactions topic; the loop waits until the worker applied them (``/stats``);
+1. once the worker is ready (``/ready/``), the world's catalogue goes to the items topic, then
+   ``--warmup`` of its own interactions to the interactions topic; the loop waits until the
+   worker applied them (``/stats``);
 2. the experiment goes to the experiments topic (as ``recsys experiments start`` sends it), and
    the loop waits until the worker's ``/experiments/`` names it;
 3. ``--steps`` answers: at most ``--inflight`` users at a time have an answer on its way; a user
@@ -116,8 +117,12 @@ class LiveLoop:
         s = self.settings
         wait_for_broker(s, 30.0)
         create_topics(s)
-        topic = s.topic_recommendations
-        metadata = make_admin(s).list_topics(timeout=30).topics[topic]
+        topic, admin = s.topic_recommendations, make_admin(s)
+        deadline = time.monotonic() + 30.0
+        while not (metadata := admin.list_topics(timeout=30).topics.get(topic)) or not metadata.partitions:
+            if time.monotonic() > deadline:  # a topic just created takes a moment to show in the metadata
+                raise TimeoutError(f"topic {topic!r} has no partitions after 30 s")
+            time.sleep(0.2)
         self.consumer.assign([TopicPartition(topic, p, OFFSET_END) for p in sorted(metadata.partitions)])
 
     def send(self, topic: str, key: str | bytes, value: bytes | None) -> None:
@@ -139,6 +144,7 @@ class LiveLoop:
     def warm_up(self, n: int) -> None:
         """The catalogue, then ``n`` of the world's own interactions; wait until the worker applied them."""
         s, world = self.settings, self.sim.world
+        self._wait("become ready (/ready/)", lambda: self.page("/ready/")["ready"], self.timeout)
         start = int(self.page("/stats").get("applied", 0))
         for item in world.catalogue():
             self.send(s.topic_items, item.item_id, encode(item))

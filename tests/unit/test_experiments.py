@@ -183,9 +183,9 @@ def test_a_learned_variant_starts_from_the_shared_scorer_and_learns_from_its_own
     shared = engine.items.learned
     assert shared is not None and shared.examples > 0
     engine.set_experiment(Experiment.parse(json.dumps({"name": "e", "variants": [
-        {"name": "control"}, {"name": "b", "settings": {"learned_debias": "feature"}}]})))  # fmt: skip
+        {"name": "control"}, {"name": "b", "settings": {"learned_debias": "ipw"}}]})))  # fmt: skip
     own = engine.items.learned_variants["e/b"]
-    assert own is not shared and own.debias == "feature" and shared.debias == "none"
+    assert own is not shared and own.debias == "ipw" and shared.debias == "feature"
     assert dict(own.model.weights) == dict(shared.model.weights) and own.examples == shared.examples
     shared.impressions.clear()  # lists shown before the start label the model that ranked them: not tested here
     rest = events[400:]
