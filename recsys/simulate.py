@@ -13,7 +13,8 @@ At each step one user is shown their current list and answers it:
   fixed per item, so that which relevant items a list holds, and in which order, matters;
 * with no click, with probability ``browse`` they find something themselves (the world's own
   next interaction of theirs, outside the list); else they skip the first item they examined;
-* the world's taste drift (``drift_every``) moves users to another cluster over time.
+* the world's taste drift (``drift_every``; ``--drift-every``, 1,000 by default in ``recsys
+  simulate``) moves users to another cluster over time: the truth moves with it.
 
 Because the truth is known, :class:`Simulation` reports the **true precision** of what was
 shown (the share of listed items relevant to the user when shown) and its **expected clicks**
@@ -249,11 +250,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--experiment", default="", help="an experiment's JSON, started after the warm-up")
     parser.add_argument("--examine", type=float, default=0.7, help="examination decay per position")
     parser.add_argument("--quality", type=float, default=0.0, help="spread of the items' quality, 0 to 1")
+    parser.add_argument("--drift-every", type=int, default=1000, metavar="N",
+                        help="taste drift: every N of the world's own interactions, 10%% of the users change "
+                        "their favourite cluster (0: none)")  # fmt: skip
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--live", action="store_true",
                         help="against a running worker through the broker (recsys simulate --live --help)")
     args = parser.parse_args(argv)
-    world = SyntheticWorld(users=args.users, items=args.items, clusters=args.clusters, seed=args.seed)
+    world = SyntheticWorld(users=args.users, items=args.items, clusters=args.clusters, seed=args.seed,
+                           drift_every=args.drift_every)  # fmt: skip
     engine = Engine(Settings.from_env())  # the auto index is exact below 20,000 items
     sim = Simulation(world, engine, examine=args.examine, quality=args.quality, seed=args.seed)
     sim.warm_up(args.warmup)

@@ -203,6 +203,9 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--examine", type=float, default=0.7, help="examination decay per position")
     parser.add_argument("--quality", type=float, default=0.0, help="spread of the items' quality, 0 to 1")
+    parser.add_argument("--drift-every", type=int, default=1000, metavar="N",
+                        help="taste drift: every N of the world's own interactions, 10%% of the users change "
+                        "their favourite cluster (0: none)")  # fmt: skip
     parser.add_argument("--experiment", default="", help="an experiment's JSON, started after the warm-up")
     parser.add_argument("--inflight", type=int, default=32, help="users whose answer may be on its way at once")
     parser.add_argument("--patience", type=float, default=2.0, help="seconds a user waits for their next list")
@@ -211,7 +214,8 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
     args = parser.parse_args(argv)
     s = settings or Settings.from_env()
     url = args.url or s.web_url or f"http://127.0.0.1:{s.web_port}"
-    world = SyntheticWorld(users=args.users, items=args.items, clusters=args.clusters, seed=args.seed)
+    world = SyntheticWorld(users=args.users, items=args.items, clusters=args.clusters, seed=args.seed,
+                           drift_every=args.drift_every)  # fmt: skip
     sim = Simulation(world, None, examine=args.examine, quality=args.quality, seed=args.seed)
     loop = LiveLoop(s, sim, url, inflight=args.inflight, patience=args.patience, timeout=args.timeout)
     started = time.monotonic()
