@@ -237,6 +237,14 @@ class Router:
                 return str(url)
         return None
 
+    async def answer_elsewhere(self, view: View, request: Request, user_id: str) -> Response | None:
+        """A 400 for a bad ``user_id``, else :meth:`route`: None when this worker serves the user."""
+        try:
+            check_id("user_id", user_id)
+        except BadRequest as exc:
+            return _error(view, 400, str(exc))
+        return await self.route(view, request, user_id)
+
     async def route(self, view: View, request: Request, user_id: str) -> Response | None:
         """None when this worker owns ``user_id`` (serve here); else the owner's answer or a 503."""
         tp = self.changelog_tp(user_id)
@@ -459,13 +467,9 @@ def register_views(
     @app.page("/users/{user_id}/", name="users")
     class Users(View):
         async def get(self, request: Request, user_id: str) -> Response:
-            try:
-                check_id("user_id", user_id)
-            except BadRequest as exc:
-                return _error(self, 400, str(exc))
-            routed = await router.route(self, request, user_id)
-            if routed is not None:
-                return routed
+            elsewhere = await router.answer_elsewhere(self, request, user_id)
+            if elsewhere is not None:
+                return elsewhere
             if user_id not in engine.table:
                 return _error(self, 404, f"user {user_id!r} has no state here: no event of theirs was applied yet")
             state = engine.user_state(user_id)
@@ -548,13 +552,9 @@ def _register_dashboard(app: faust.App, router: Router, dashboard: Dashboard) ->
     @app.page("/lists/{user_id}/", name="lists")
     class Lists(View):
         async def get(self, request: Request, user_id: str) -> Response:
-            try:
-                check_id("user_id", user_id)
-            except BadRequest as exc:
-                return _error(self, 400, str(exc))
-            routed = await router.route(self, request, user_id)
-            if routed is not None:
-                return routed
+            elsewhere = await router.answer_elsewhere(self, request, user_id)
+            if elsewhere is not None:
+                return elsewhere
             encoded = dashboard.lists.get(user_id)
             if encoded is None:
                 return _error(
