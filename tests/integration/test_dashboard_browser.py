@@ -8,7 +8,7 @@ the one the worker published to the recommendations topic, and it must follow th
 user typed into the box. Nothing of the page's data is mocked.
 
 Chromium and promtool are system tools (Debian packages ``chromium`` and ``prometheus``, which ``scripts/setup``
-installs when run as root): without them these tests skip, unless ``RECSYS_TEST_REQUIRE_TOOLS=1`` makes them fail.
+installs when run as root): without them these tests skip, unless ``TESTS_REQUIRE_TOOLS=1`` makes them fail.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from tests.integration.test_worker import FIRST_RECOMMENDATION_TIMEOUT, Reader, 
 
 pytestmark = pytest.mark.integration
 
-REQUIRE_TOOLS = "RECSYS_TEST_REQUIRE_TOOLS"
+REQUIRE_TOOLS = "TESTS_REQUIRE_TOOLS"
 TOKEN = "dashboard-test-token"
 EXPERIMENT = {"name": "mf-alone", "variants": [
     {"name": "control", "share": 1},
@@ -49,7 +49,7 @@ USERS = [f"user-{n}" for n in range(12)]
 
 
 def tool(name: str, package: str) -> str:
-    """The path of a system tool; skip without it (fail with RECSYS_TEST_REQUIRE_TOOLS=1)."""
+    """The path of a system tool; skip without it (fail with TESTS_REQUIRE_TOOLS=1)."""
     path = shutil.which(name)
     if path:
         return path

@@ -270,8 +270,8 @@ def test_monitoring_services_mount_files_that_exist() -> None:
 def promtool() -> str:
     found = shutil.which("promtool") or ("/usr/bin/promtool" if Path("/usr/bin/promtool").exists() else None)
     if found is None:
-        if os.environ.get("RECSYS_TEST_REQUIRE_TOOLS") == "1":
-            pytest.fail("promtool is not installed (apt-get install prometheus) and RECSYS_TEST_REQUIRE_TOOLS=1")
+        if os.environ.get("TESTS_REQUIRE_TOOLS") == "1":
+            pytest.fail("promtool is not installed (apt-get install prometheus) and TESTS_REQUIRE_TOOLS=1")
         pytest.skip("promtool is not installed (Debian: apt-get install prometheus)")
     return found
 
