@@ -22,20 +22,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import KafkaException, Message
 
-from recsys.errors import ConfigError
+from recsys.errors import ConfigError, RecsysError
 from recsys.settings import ENV_PREFIX, Settings
 from recsys.threads import limit_blas_threads
 from schemas import DeadLetter, Recommendation, SchemaError, encode
+from streams.client import DeliveryError, EventProducer, TopicReader
 from streams.events_io import EventFileError, detect_format, read_events
 from streams.kafka_io import (
     BrokerUnavailable,
     create_topics,
-    make_admin,
-    make_consumer,
     make_producer,
-    produce,
     wait_for_broker,
 )
 
@@ -354,21 +352,6 @@ def _show(value: Any) -> str:
 # --- produce ------------------------------------------------------------------------------------
 
 
-class _Deliveries:
-    """Delivery-report callback: counts failures and keeps the first few reasons."""
-
-    def __init__(self) -> None:
-        self.failed = 0
-        self.reasons: list[str] = []
-
-    def __call__(self, err: KafkaError | None, msg: Message) -> None:
-        if err is None:
-            return
-        self.failed += 1
-        if len(self.reasons) < 3:
-            self.reasons.append(f"{msg.topic()}: {err.str()}")
-
-
 def cmd_produce(args: argparse.Namespace, settings: Settings) -> int:
     if args.rate < 0 or (args.limit is not None and args.limit < 0):
         print("error: --rate and --limit must not be negative", file=sys.stderr)
@@ -383,21 +366,12 @@ def cmd_produce(args: argparse.Namespace, settings: Settings) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     wait_for_broker(settings, BROKER_WAIT_S)
-    topics = {
-        "interactions": settings.topic_interactions,
-        "items": settings.topic_items,
-        "users": settings.topic_users,
-        "follows": settings.topic_follows,
-        "context": settings.topic_context,
-        "rules": settings.topic_rules,
-    }
-    producer = make_producer(settings)
-    deliveries = _Deliveries()
+    events = EventProducer(settings)  # keys, partitioner and idempotence as the worker expects
     sent: Counter[str] = Counter()
     progress = tqdm(unit=" msg", file=sys.stderr, disable=args.no_progress or not sys.stderr.isatty())
 
-    def send(topic: str, key: str | None, value: bytes) -> None:
-        produce(producer, topic, value, key, on_delivery=deliveries)
+    def send(kind: str, key: str | None, value: bytes) -> None:
+        events.send_encoded(kind, key, value)  # read_events validated the record already
         progress.update(1)
 
     def on_error(error: EventFileError) -> None:
@@ -405,7 +379,7 @@ def cmd_produce(args: argparse.Namespace, settings: Settings) -> int:
             raise error
         print(f"warning: {error}; sending the raw line to {settings.topic_interactions} anyway",
               file=sys.stderr)  # fmt: skip
-        send(settings.topic_interactions, _guess_user(error.raw), error.raw)
+        send("interactions", _guess_user(error.raw), error.raw)
         sent["invalid"] += 1
 
     status = 0
@@ -418,8 +392,8 @@ def cmd_produce(args: argparse.Namespace, settings: Settings) -> int:
                     break
                 if args.rate > 0:  # sleep to a fixed schedule, so per-message overhead does not add up
                     first_interaction = first_interaction or time.monotonic()
-                    _wait_until(producer, first_interaction + sent["interactions"] / args.rate)
-            send(topics[kind], key, encode(record))
+                    _wait_until(events.producer, first_interaction + sent["interactions"] / args.rate)
+            send(kind, key, encode(record))
             sent[kind] += 1
     except (ValueError, OSError) as exc:  # EventFileError is a ValueError
         print(f"error: {exc}", file=sys.stderr)
@@ -432,7 +406,11 @@ def cmd_produce(args: argparse.Namespace, settings: Settings) -> int:
         status = 130
     finally:
         progress.close()
-        unflushed = producer.flush(FLUSH_TIMEOUT_S)
+        try:
+            events.flush(FLUSH_TIMEOUT_S)
+            undelivered = ""
+        except DeliveryError as exc:
+            undelivered = str(exc)
     elapsed = time.monotonic() - started
     total = sum(sent.values())
     follows = "".join(f", {sent[kind]} {kind}" for kind in ("follows", "context", "rules") if sent[kind])
@@ -441,13 +419,8 @@ def cmd_produce(args: argparse.Namespace, settings: Settings) -> int:
     if sent["invalid"]:
         summary += f", plus {sent['invalid']} invalid lines sent raw"
     print(summary)
-    if deliveries.failed:
-        print(f"error: {deliveries.failed} messages were not delivered; first errors: "
-              + "; ".join(deliveries.reasons), file=sys.stderr)  # fmt: skip
-        status = status or 1
-    if unflushed:
-        print(f"error: {unflushed} messages were still unsent after waiting {FLUSH_TIMEOUT_S:g} s "
-              f"for {settings.broker_url}", file=sys.stderr)  # fmt: skip
+    if undelivered:
+        print(f"error: {undelivered}", file=sys.stderr)
         status = status or 1
     return status
 
@@ -474,29 +447,20 @@ def _guess_user(raw: bytes) -> str | None:
 def cmd_tail(args: argparse.Namespace, settings: Settings) -> int:
     topic = settings.topic_dead_letters if args.dead_letters else settings.topic_recommendations
     wait_for_broker(settings, BROKER_WAIT_S)
-    # all topics: a metadata request naming one topic would auto-create it on a default broker
-    metadata = make_admin(settings).list_topics(timeout=BROKER_WAIT_S).topics.get(topic)
-    if metadata is None or metadata.error is not None or not metadata.partitions:
-        print(f"error: topic {topic!r} does not exist yet; run `recsys topics create` or start the worker",
-              file=sys.stderr)  # fmt: skip
+    keys = None if args.user is None else {args.user}
+    try:
+        reader = TopicReader(settings, topic, keys=keys, from_beginning=args.from_beginning, timeout=BROKER_WAIT_S)
+    except RecsysError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 1
-    consumer = make_consumer(settings, from_beginning=args.from_beginning)
-    # Assign every partition directly: no group join to wait for, so output starts at once.
-    start = OFFSET_BEGINNING if args.from_beginning else OFFSET_END
-    consumer.assign([TopicPartition(topic, p, start) for p in sorted(metadata.partitions)])
     shown = 0
     last_message = time.monotonic()
     try:
         while args.max_messages is None or shown < args.max_messages:
             if args.timeout is not None and time.monotonic() - last_message >= args.timeout:
                 break
-            msg = consumer.poll(0.5)
+            msg = reader.poll_message(0.5)
             if msg is None:
-                continue
-            if msg.error():
-                print(f"warning: {msg.error()}", file=sys.stderr)
-                continue
-            if args.user is not None and _text(msg.key()) != args.user:
                 continue
             print(_format_json(msg) if args.json else _format_message(msg, args.dead_letters), flush=True)
             shown += 1
@@ -504,7 +468,7 @@ def cmd_tail(args: argparse.Namespace, settings: Settings) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        consumer.close()
+        reader.close()
     return 0
 
 

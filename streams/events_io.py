@@ -51,6 +51,7 @@ __all__ = [
     "read_events",
     "read_jsonl",
     "read_movielens",
+    "topic_and_key",
 ]
 
 TopicKind = Literal["interactions", "items", "users", "follows", "context", "rules"]
@@ -110,18 +111,19 @@ def read_movielens(path: Path | str, on_error: ErrorHandler | None = None) -> It
 
 def _keyed(records: Iterator[Record]) -> Iterator[Event]:
     """Each record with its topic and key."""
-    return (_event(record) for record in records)
+    return ((*topic_and_key(record), record) for record in records)
 
 
-def _event(record: Record) -> Event:
+def topic_and_key(record: Record) -> tuple[TopicKind, str]:
+    """The kind of input topic ``record`` goes to, and its key (what the worker partitions by)."""
     if isinstance(record, Interaction):
-        return "interactions", record.user_id, record
+        return "interactions", record.user_id
     if isinstance(record, Item):
-        return "items", record.item_id, record
+        return "items", record.item_id
     if isinstance(record, Follow):
-        return "follows", record.user_id, record  # keyed by the follower, like interactions
+        return "follows", record.user_id  # keyed by the follower, like interactions
     if isinstance(record, Context):
-        return "context", record.user_id, record
+        return "context", record.user_id
     if isinstance(record, Rule):
-        return "rules", record.rule_id, record
-    return "users", record.user_id, record
+        return "rules", record.rule_id
+    return "users", record.user_id

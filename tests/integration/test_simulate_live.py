@@ -12,6 +12,7 @@ import pytest
 
 from streams.simulate_live import main as live
 from tests.conftest import WorkerProcess, get_json, wait_for
+from tests.integration.test_worker import FIRST_RECOMMENDATION_TIMEOUT
 
 pytestmark = pytest.mark.integration
 
@@ -27,7 +28,7 @@ def test_the_live_loop_names_the_worse_variant(
     s = worker.settings
     worker.start()
     try:
-        wait_for(lambda: get_json(s.web_port, "/ready/")[0] == 200, 90, "/ready/", worker)
+        wait_for(lambda: get_json(s.web_port, "/ready/")[0] == 200, FIRST_RECOMMENDATION_TIMEOUT, "/ready/", worker)
         code = live(["--live", "--url", f"http://127.0.0.1:{s.web_port}", "--users", "200", "--items", "300",
                      "--warmup", "2000", "--steps", "2500", "--seed", "3", "--experiment", json.dumps(WORSE),
                      "--timeout", "300", "--json"], s)  # fmt: skip
