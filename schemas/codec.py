@@ -13,6 +13,9 @@ True
 >>> batch = encode_many([Like("e1", "u1", "i1", 2.0, 5.0), Like("e2", "u2", "i1", 1.0, 6.0)])
 >>> [like.user_id for like in decode_many(Like, batch)]
 ['u1', 'u2']
+>>> framed = bytes(1) + (7).to_bytes(4, "big") + raw  # a schema registry serializer's framing
+>>> decode(Interaction, framed) == decode(Interaction, raw)
+True
 >>> decode(Interaction, b'{oops')
 Traceback (most recent call last):
 ...
@@ -91,9 +94,19 @@ def decode(cls: _Decodable[R], raw: bytes | str | None) -> R:
     return cls.from_dict(_parse(cls, raw))
 
 
+REGISTRY_MAGIC = b"\x00"
+"""The first byte of a value framed by a schema registry's serializer (Confluent's wire format:
+the magic byte, a 4-byte big-endian schema id, then the JSON). JSON never starts with it, so such
+a value is read as its JSON; the id is not looked up (the record is validated as always)."""
+
+
 def _parse(cls: _Decodable[R], raw: bytes | str | None) -> Any:
     if raw is None:
         raise SchemaError(f"{cls.RECORD}: the message has no value (a tombstone?)")
+    if isinstance(raw, bytes) and raw[:1] == REGISTRY_MAGIC:
+        if len(raw) < 5:
+            raise SchemaError(f"{cls.RECORD}: a schema registry frame needs 5 bytes before the JSON (got {len(raw)})")
+        raw = raw[5:]
     try:
         data = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
     except UnicodeDecodeError as exc:

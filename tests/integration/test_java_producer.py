@@ -1,6 +1,7 @@
 """A Java producer, configured as the README says (key = user_id, the Java client's default
 partitioner, JSON per the exported schema), sends interactions that the worker applies: each lands
-on the partition the Python client would choose (murmur2), so the user's state stays on one worker."""
+on the partition the Python client would choose (murmur2), so the user's state stays on one worker.
+A value framed by a schema registry's serializer is applied too."""
 
 from __future__ import annotations
 
@@ -35,6 +36,9 @@ def test_a_java_producers_interactions_are_applied_on_the_pythons_partitions(
     with EventProducer(s) as events:
         for n in range(6):
             events.upsert_item(f"j{n}", title=f"Item {n}")
+        # as a schema registry's serializer frames it: a zero byte and a 4-byte schema id first
+        framed = Interaction("framed-1", "framed-user", "j1", "like", timestamp=1_700_000_100.0)
+        events.send_encoded("interactions", framed.user_id, bytes(1) + (42).to_bytes(4, "big") + encode(framed))
     users = [f"java-user-{n}" for n in range(10)]
     events_sent = [Interaction(f"java-{u}", u, f"j{n % 6}", "like", timestamp=1_700_000_000.0 + n)
                    for n, u in enumerate(users)]  # fmt: skip
@@ -48,7 +52,7 @@ def test_a_java_producers_interactions_are_applied_on_the_pythons_partitions(
     worker.start()
     try:
         def applied() -> bool:
-            pages = [get_json(s.web_port, f"/users/{u}/") for u in users]
+            pages = [get_json(s.web_port, f"/users/{u}/") for u in [*users, "framed-user"]]
             return all(status == 200 and body["events"] == 1 for status, body in pages)
 
         wait_for(applied, FIRST_RECOMMENDATION_TIMEOUT, "the worker to apply every Java-produced interaction", worker)
