@@ -39,15 +39,14 @@ import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
-from confluent_kafka import OFFSET_END, TopicPartition
-
 from recsys.datasets.synthetic import SyntheticWorld
-from recsys.errors import ConfigError
+from recsys.errors import RecsysError
 from recsys.experiments import TOPIC_KEY, Experiment, format_report, report
 from recsys.settings import Settings
 from recsys.simulate import Simulation, print_truth
 from schemas import Recommendation, decode, encode
-from streams.kafka_io import create_topics, make_admin, make_consumer, make_producer, produce, wait_for_broker
+from streams.client import Recommendations
+from streams.kafka_io import create_topics, make_producer, produce, wait_for_broker
 
 
 class Pending:
@@ -88,7 +87,7 @@ class LiveLoop:
         self.settings, self.sim, self.web_url = settings, sim, web_url.rstrip("/")
         self.inflight, self.pending, self.timeout = inflight, Pending(patience), timeout
         self.producer = make_producer(settings)
-        self.consumer = make_consumer(settings)
+        self.lists: Recommendations | None = None  # the topic's reader, from open()
         self.expired = 0  # answers whose next list never came (unchanged, or late)
         self.counting = False
 
@@ -114,16 +113,9 @@ class LiveLoop:
     # ------------------------------------------------------------------ the loop
     def open(self) -> None:
         """Read the recommendations topic from its end: only lists published from now on."""
-        s = self.settings
-        wait_for_broker(s, 30.0)
-        create_topics(s)
-        topic, admin = s.topic_recommendations, make_admin(s)
-        deadline = time.monotonic() + 30.0
-        while not (metadata := admin.list_topics(timeout=30).topics.get(topic)) or not metadata.partitions:
-            if time.monotonic() > deadline:  # a topic just created takes a moment to show in the metadata
-                raise TimeoutError(f"topic {topic!r} has no partitions after 30 s")
-            time.sleep(0.2)
-        self.consumer.assign([TopicPartition(topic, p, OFFSET_END) for p in sorted(metadata.partitions)])
+        wait_for_broker(self.settings, 30.0)
+        create_topics(self.settings)
+        self.lists = Recommendations(self.settings)  # (waits for a topic just created to show its partitions)
 
     def send(self, topic: str, key: str | bytes, value: bytes | None) -> None:
         produce(self.producer, topic, value, key=key)  # type: ignore[arg-type]
@@ -131,7 +123,8 @@ class LiveLoop:
     def drain(self, wait: float = 0.0) -> int:
         """Take every list published so far (waiting up to ``wait`` seconds for the first)."""
         got = 0
-        for msg in self.consumer.consume(1000, wait):
+        assert self.lists is not None, "open() first"
+        for msg in self.lists.consumer.consume(1000, wait):
             if msg.error() is not None or msg.value() is None:
                 continue
             rec = decode(Recommendation, msg.value())
@@ -186,7 +179,8 @@ class LiveLoop:
 
     def close(self) -> None:
         self.producer.flush(10)
-        self.consumer.close()
+        if self.lists is not None:
+            self.lists.close()
 
 
 def main(argv: list[str] | None = None, settings: Settings | None = None) -> int:
@@ -226,7 +220,7 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
         truth = loop.run(args.steps)
         time.sleep(min(args.patience, 2.0))  # the last answers' counts reach the worker's page
         page = loop.page("/experiments/")
-    except (OSError, TimeoutError, ConfigError) as exc:
+    except (OSError, TimeoutError, RecsysError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     finally:
