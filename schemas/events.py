@@ -1,8 +1,12 @@
-"""Typed event records that cross the topics, each with ``from_dict`` validation.
+"""Typed event records that cross the topics: one definition per record gives its decoder, its
+validation and its JSON Schema.
 
-Every record validates itself when built from a decoded JSON object and raises
-:class:`~schemas.errors.SchemaError` with a message that names the field and what
-is expected, so a dead letter says exactly how to fix the producer.
+Every record is a frozen :class:`msgspec.Struct`. :mod:`schemas.codec` decodes JSON straight into
+it, checking types, required and unknown fields, lengths and ranges in one pass in C;
+``__post_init__`` does what JSON types cannot say (an ISO time's timezone, a rating's value, a
+rule's items) and normalises (an integer id is read as its text, a null optional as empty).
+Errors are :class:`~schemas.errors.SchemaError` messages that name the field and what it expects,
+so a dead letter says how to fix the producer; :mod:`schemas.jsonschema` exports the schemas.
 
 Examples
 --------
@@ -16,32 +20,47 @@ Traceback (most recent call last):
 ...
 schemas.errors.SchemaError: interaction: field 'type' must be one of view, click, like, \
 dislike, rating, purchase, skip (got 'love')
+
+Schema versions
+---------------
+Every record carries ``schema_version``, the contract its writer followed (:data:`SCHEMA_VERSION`
+when written by this release). The rules for changing a contract:
+
+- A new field is optional, with a default that means what the records without it meant; adding
+  one raises :data:`SCHEMA_VERSION` by one. A field is never removed, renamed or given another
+  type or meaning; one no longer used is still accepted.
+- A reader decodes every version up to its own. A record without ``schema_version`` was written
+  by release 0.1.0 (version 1); it reads as it always did, as a record of this version whose
+  added fields hold their defaults. A record of a newer version is refused (dead-lettered),
+  naming both versions: upgrade the workers before the producers that send it.
+- ``tests/data/events-release-*.jsonl`` keeps what each release wrote and accepted; a test
+  decodes them all.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import math
-from dataclasses import dataclass, field
+import functools
+import typing
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Self
+
+import msgspec
+from msgspec import Meta
+from msgspec.structs import force_setattr
 
 from schemas.errors import SchemaError
 
-INTERACTION_TYPES: tuple[str, ...] = (
-    "view",
-    "click",
-    "like",
-    "dislike",
-    "rating",
-    "purchase",
-    "skip",
-)
+INTERACTION_TYPES: tuple[str, ...] = ("view", "click", "like", "dislike", "rating", "purchase", "skip")
 """Every value the ``type`` field of an interaction may take."""
-
 FOLLOW_ACTIONS: tuple[str, ...] = ("follow", "unfollow")
 """Every value the ``action`` field of a follow event may take."""
+RULE_ACTIONS: tuple[str, ...] = ("pin", "boost")
+"""Every value the ``action`` field of a business rule may take."""
+
+SCHEMA_VERSION = 2
+"""The contract version this release writes (1: release 0.1.0, before ``schema_version`` existed)."""
 
 MAX_ID_LENGTH = 256
 """The longest id (``event_id``, ``user_id``, ``item_id``, ``rule_id``...), in characters."""
@@ -58,8 +77,45 @@ MAX_RULE_ITEMS = 10000
 MAX_REASON = 1000
 """A validation error is cut to this many characters (it may quote an oversized value)."""
 
+# The wire types msgspec checks; after __post_init__ a record holds the types mypy is told of.
+if TYPE_CHECKING:
+    Id = str
+    Time = float
+    OptionalTime = float | None
+    Text = str
+    Title = str
+    Count = int
+    Attributes = dict[str, Any]
+    InteractionType = str
+    FollowAction = str
+    RuleAction = str
+else:
+    Id = Annotated[str, Meta(min_length=1, max_length=MAX_ID_LENGTH)] | int
+    """An id: a non-empty string, or an integer read as its text."""
+    Time = Annotated[float, Meta(ge=0)] | Annotated[str, Meta(extra_json_schema={"format": "date-time"})]
+    """Epoch seconds, or an ISO-8601 string with a timezone; read as epoch seconds."""
+    OptionalTime = Time | None
+    Text = Annotated[str, Meta(max_length=MAX_ID_LENGTH)] | None
+    """Optional short text; null reads as ''."""
+    Title = Annotated[str, Meta(max_length=MAX_TEXT)] | None
+    """Optional text (an item's title); null reads as ''."""
+    Count = Annotated[int, Meta(ge=0)] | Annotated[float, Meta(ge=0)] | None
+    """A whole number, 0 or more (3.0 reads as 3, null as 0)."""
+    Attributes = Annotated[dict[str, Any], Meta(max_length=MAX_ATTRIBUTES)] | None
+    """Free-form values, bounded by the MAX_*; null reads as {}."""
+    InteractionType = Literal["view", "click", "like", "dislike", "rating", "purchase", "skip"]
+    FollowAction = Literal["follow", "unfollow"]
+    RuleAction = Literal["pin", "boost"]
 
-def _fail(record: str, message: str) -> SchemaError:
+Version = Annotated[int, Meta(ge=1, description="the contract version its writer followed (absent: written by "
+                                                "release 0.1.0, read as this version, which only added fields)")]
+Base64 = Annotated[str, Meta(extra_json_schema={"contentEncoding": "base64"})]
+TIME_DOC = "event time: epoch seconds, or an ISO-8601 string with a timezone"
+EVENT_ID_DOC = "unique per event; redeliveries are applied once"
+
+
+def fail(record: str, message: str) -> SchemaError:
+    """A :class:`SchemaError` for ``record``, cut to :data:`MAX_REASON` characters."""
     text = f"{record}: {message}"
     if len(text) > MAX_REASON:
         text = text[: MAX_REASON - 30] + f"... ({len(text)} characters)"
@@ -70,256 +126,182 @@ def _free_form(record: str, name: str, value: Any, depth: int = 1) -> None:
     """Bound a free-form value: nesting, list lengths, object sizes and string lengths (see the MAX_*)."""
     if isinstance(value, str):
         if len(value) > MAX_TEXT:
-            raise _fail(record, f"a string in {name!r} has {len(value)} characters; the limit is {MAX_TEXT}")
+            raise fail(record, f"a string in {name!r} has {len(value)} characters; the limit is {MAX_TEXT}")
         return
     if not isinstance(value, (list, dict)):
         return
     if depth > MAX_DEPTH:
-        raise _fail(record, f"field {name!r} nests lists or objects deeper than {MAX_DEPTH} levels")
+        raise fail(record, f"field {name!r} nests lists or objects deeper than {MAX_DEPTH} levels")
     if isinstance(value, list):
         if len(value) > MAX_LIST:
-            raise _fail(record, f"a list in {name!r} has {len(value)} elements; the limit is {MAX_LIST}")
+            raise fail(record, f"a list in {name!r} has {len(value)} elements; the limit is {MAX_LIST}")
         for element in value:
             _free_form(record, name, element, depth + 1)
         return
     if len(value) > MAX_ATTRIBUTES:
-        raise _fail(record, f"an object in {name!r} has {len(value)} keys; the limit is {MAX_ATTRIBUTES}")
+        raise fail(record, f"an object in {name!r} has {len(value)} keys; the limit is {MAX_ATTRIBUTES}")
     for key, element in value.items():
         if len(key) > MAX_ID_LENGTH:
-            raise _fail(record, f"a key in {name!r} is longer than {MAX_ID_LENGTH} characters")
+            raise fail(record, f"a key in {name!r} is longer than {MAX_ID_LENGTH} characters")
         _free_form(record, name, element, depth + 1)
 
 
-def _require_object(record: str, data: Any) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise _fail(record, f"expected a JSON object, got {type(data).__name__}")
-    return data
+def _epoch(record: str, name: str, value: str) -> float:
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise fail(
+            record, f"field {name!r} must be epoch seconds or ISO-8601 such as '2024-01-31T12:00:00Z' (got {value!r})"
+        ) from None
+    if parsed.tzinfo is None:
+        raise fail(record, f"field {name!r} needs a timezone, e.g. a trailing 'Z' (got {value!r})")
+    return parsed.timestamp()
 
 
-def _unknown_fields(record: str, data: dict[str, Any], allowed: set[str]) -> None:
-    extra = sorted(set(data) - allowed)
-    if extra:
-        raise _fail(
-            record,
-            f"unknown field(s) {', '.join(map(repr, extra))}; allowed: {', '.join(sorted(allowed))}",
-        )
+def _normalise_id(record: Record, name: str, value: Any) -> None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        force_setattr(record, name, str(value))
+    elif isinstance(value, str) and not value.strip():
+        raise fail(record.RECORD, f"field {name!r} must not be empty")
 
 
-def _id(record: str, data: dict[str, Any], name: str) -> str:
-    if name not in data or data[name] is None:
-        raise _fail(record, f"field {name!r} is required")
-    value = data[name]
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise _fail(record, f"field {name!r} must be a string (got {type(value).__name__})")
-    text = str(value)
-    if not text.strip():
-        raise _fail(record, f"field {name!r} must not be empty")
-    if len(text) > MAX_ID_LENGTH:
-        raise _fail(record, f"field {name!r} is longer than {MAX_ID_LENGTH} characters")
-    return text
-
-
-def _number(record: str, name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise _fail(record, f"field {name!r} must be a number (got {value!r})")
-    number = float(value)
-    if not math.isfinite(number):
-        raise _fail(record, f"field {name!r} must be finite (got {value!r})")
-    return number
-
-
-def _timestamp(record: str, name: str, value: Any) -> float:
-    """Event time as epoch seconds: a number, or an ISO-8601 string with a timezone."""
+def _normalise_time(record: Record, name: str, value: Any) -> None:
     if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            raise _fail(
-                record,
-                f"field {name!r} must be epoch seconds or ISO-8601 such as '2024-01-31T12:00:00Z' (got {value!r})",
-            ) from None
-        if parsed.tzinfo is None:
-            raise _fail(record, f"field {name!r} needs a timezone, e.g. a trailing 'Z' (got {value!r})")
-        return parsed.timestamp()
-    number = _number(record, name, value)
-    if number < 0:
-        raise _fail(record, f"field {name!r} must not be negative (got {value!r})")
-    return number
+        force_setattr(record, name, _epoch(record.RECORD, name, value))
+    elif isinstance(value, int):
+        force_setattr(record, name, float(value))
 
 
-def _optional_timestamp(record: str, data: dict[str, Any], name: str) -> float | None:
-    value = data.get(name)
-    return None if value is None else _timestamp(record, name, value)
-
-
-def _count(record: str, name: str, value: Any) -> int:
-    """A whole number, 0 or more (a JSON 3.0 counts as 3)."""
-    number = _number(record, name, value)
-    if number < 0 or not number.is_integer():
-        raise _fail(record, f"field {name!r} must be a whole number, 0 or more (got {value!r})")
-    return int(number)
-
-
-def _optional_text(record: str, data: dict[str, Any], name: str) -> str:
-    """An optional short string ('' when absent or null)."""
-    value = data.get(name)
+def _normalise_count(record: Record, name: str, value: Any) -> None:
     if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise _fail(record, f"field {name!r} must be a string (got {type(value).__name__})")
-    if len(value) > MAX_ID_LENGTH:
-        raise _fail(record, f"field {name!r} is longer than {MAX_ID_LENGTH} characters")
-    return value
+        force_setattr(record, name, 0)
+    elif isinstance(value, float):
+        if not value.is_integer():
+            raise fail(record.RECORD, f"field {name!r} must be a whole number, 0 or more (got {value!r})")
+        force_setattr(record, name, int(value))
 
 
-def _attributes(record: str, data: dict[str, Any], name: str) -> dict[str, Any]:
-    value = data.get(name)
+def _normalise_attributes(record: Record, name: str, value: Any) -> None:
     if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise _fail(record, f"field {name!r} must be a JSON object (got {type(value).__name__})")
-    _free_form(record, name, value)
-    return dict(value)
+        force_setattr(record, name, {})
+    elif value:
+        _free_form(record.RECORD, name, value)
 
 
-@dataclass(frozen=True, slots=True)
-class Interaction:
-    """What one user did to one item; topic ``interactions``, keyed by ``user_id``."""
+def _normalise_text(record: Record, name: str, value: Any) -> None:
+    if value is None:
+        force_setattr(record, name, "")
 
-    event_id: str
-    user_id: str
-    item_id: str
-    type: str
-    timestamp: float
-    value: float | None = None
-    context: dict[str, Any] = field(default_factory=dict)
-    list_id: str = ""  # the recommendation list it answers, when the application knows it
-    position: int = 0  # the item's 1-based position in that list (0: not given)
 
-    RECORD = "interaction"
+_NORMALISE = {
+    Id: _normalise_id,
+    Time: _normalise_time,
+    OptionalTime: _normalise_time,
+    Count: _normalise_count,
+    Attributes: _normalise_attributes,
+    Text: _normalise_text,
+    Title: _normalise_text,
+}
+
+
+@functools.cache
+def _plan(cls: type[Record]) -> tuple[tuple[str, Any], ...]:
+    """The fields of ``cls`` that need normalising after decoding, with how."""
+    plan = []
+    for field in msgspec.structs.fields(cls):
+        kind = field.type
+        if typing.get_origin(kind) is Annotated:
+            kind = kind.__origin__
+        for wire, normalise in _NORMALISE.items():
+            if kind == wire:
+                plan.append((field.name, normalise))
+                break
+    return tuple(plan)
+
+
+class Record(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """What every record shares: validation after decoding, ``from_dict`` and ``to_dict``."""
+
+    RECORD: ClassVar[str] = "record"
+    """The record's name in errors and in ``schemas/json/<name>.schema.json`` (spaces as _)."""
+
+    def __post_init__(self) -> None:
+        for name, normalise in _plan(type(self)):
+            normalise(self, name, getattr(self, name))
+        version = getattr(self, "schema_version", SCHEMA_VERSION)
+        if version > SCHEMA_VERSION:
+            raise fail(self.RECORD, f"written for schema version {version}; this release reads up to "
+                                    f"{SCHEMA_VERSION}: upgrade the workers before the producers")  # fmt: skip
+        self.check()
+
+    def check(self) -> None:
+        """What the types cannot say; raise :class:`SchemaError` (``fail``) when it does not hold."""
 
     @classmethod
-    def from_dict(cls, data: Any) -> Interaction:
-        name = cls.RECORD
-        data = _require_object(name, data)
-        _unknown_fields(name, data, {"event_id", "user_id", "item_id", "type", "value", "timestamp", "context",
-                                     "list_id", "position"})  # fmt: skip
-        kind = data.get("type")
-        if kind not in INTERACTION_TYPES:
-            raise _fail(
-                name,
-                f"field 'type' must be one of {', '.join(INTERACTION_TYPES)} (got {kind!r})",
-            )
-        value = data.get("value")
-        rating = None if value is None else _number(name, "value", value)
-        if kind == "rating" and rating is None:
-            raise _fail(name, "a 'rating' event needs a numeric 'value' (the rating)")
-        if "timestamp" not in data or data["timestamp"] is None:
-            raise _fail(name, "field 'timestamp' is required (event time, epoch seconds or ISO-8601)")
-        return cls(
-            event_id=_id(name, data, "event_id"),
-            user_id=_id(name, data, "user_id"),
-            item_id=_id(name, data, "item_id"),
-            type=kind,
-            timestamp=_timestamp(name, "timestamp", data["timestamp"]),
-            value=rating,
-            context=_attributes(name, data, "context"),
-            list_id=_optional_text(name, data, "list_id"),
-            position=_count(name, "position", data.get("position") or 0),
-        )
+    def from_dict(cls, data: Any) -> Self:
+        """The record ``data`` (decoded JSON) holds; :class:`SchemaError` when it is not one."""
+        from schemas.codec import explain
+
+        try:
+            return msgspec.convert(data, cls)
+        except (msgspec.ValidationError, RecursionError) as exc:
+            raise explain(cls, exc) from None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "event_id": self.event_id,
-            "user_id": self.user_id,
-            "item_id": self.item_id,
-            "type": self.type,
-            "timestamp": self.timestamp,
-        }
-        if self.value is not None:
-            out["value"] = self.value
-        if self.context:
-            out["context"] = self.context
-        if self.list_id:
-            out["list_id"] = self.list_id
-        if self.position:
-            out["position"] = self.position
+        """The record as JSON-able builtins (what :func:`schemas.codec.encode` writes)."""
+        out: dict[str, Any] = msgspec.to_builtins(self)
         return out
 
 
-@dataclass(frozen=True, slots=True)
-class Item:
+class Interaction(Record, frozen=True):
+    """What one user did to one item; topic ``interactions``, keyed by ``user_id``."""
+
+    event_id: Annotated[Id, Meta(description=EVENT_ID_DOC)]
+    user_id: Id
+    item_id: Id
+    type: InteractionType
+    timestamp: Annotated[Time, Meta(description=TIME_DOC)]
+    value: Annotated[float | None, Meta(description="the rating; required for type rating")] = None
+    context: Annotated[Attributes, Meta(description="session, device, locale and the like")] = {}
+    list_id: Annotated[Text, Meta(description="the recommendation list it answers (optional)")] = ""
+    position: Annotated[Count, Meta(description="the item's 1-based position in that list (optional)")] = 0
+    schema_version: Version = SCHEMA_VERSION
+
+    RECORD: ClassVar[str] = "interaction"
+
+    def check(self) -> None:
+        if self.type == "rating" and self.value is None:
+            raise fail(self.RECORD, "a 'rating' event needs a numeric 'value' (the rating)")
+
+
+class Item(Record, frozen=True):
     """A catalogue entry; topic ``items``, keyed by ``item_id``, compacted.
 
     ``available: false`` (or a tombstone, a null value for the key) removes the item
     from every future recommendation.
     """
 
-    item_id: str
-    title: str = ""
-    attributes: dict[str, Any] = field(default_factory=dict)
-    published_at: float | None = None
+    item_id: Id
+    title: Title = ""
+    attributes: Annotated[Attributes, Meta(description="genres, tags, creator, year ...")] = {}
+    published_at: Annotated[OptionalTime, Meta(description="when it was published (for freshness)")] = None
     available: bool = True
+    schema_version: Version = SCHEMA_VERSION
 
-    RECORD = "item"
-
-    @classmethod
-    def from_dict(cls, data: Any) -> Item:
-        name = cls.RECORD
-        data = _require_object(name, data)
-        _unknown_fields(name, data, {"item_id", "title", "attributes", "published_at", "available"})
-        title = data.get("title", "")
-        if title is None:
-            title = ""
-        if not isinstance(title, str):
-            raise _fail(name, f"field 'title' must be a string (got {type(title).__name__})")
-        available = data.get("available", True)
-        if not isinstance(available, bool):
-            raise _fail(name, f"field 'available' must be true or false (got {available!r})")
-        return cls(
-            item_id=_id(name, data, "item_id"),
-            title=title,
-            attributes=_attributes(name, data, "attributes"),
-            published_at=_optional_timestamp(name, data, "published_at"),
-            available=available,
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"item_id": self.item_id, "available": self.available}
-        if self.title:
-            out["title"] = self.title
-        if self.attributes:
-            out["attributes"] = self.attributes
-        if self.published_at is not None:
-            out["published_at"] = self.published_at
-        return out
+    RECORD: ClassVar[str] = "item"
 
 
-@dataclass(frozen=True, slots=True)
-class User:
+class User(Record, frozen=True):
     """A user profile; topic ``users``, keyed by ``user_id``, compacted."""
 
-    user_id: str
-    attributes: dict[str, Any] = field(default_factory=dict)
+    user_id: Id
+    attributes: Annotated[Attributes, Meta(description="age, country, genres ...")] = {}
+    schema_version: Version = SCHEMA_VERSION
 
-    RECORD = "user"
-
-    @classmethod
-    def from_dict(cls, data: Any) -> User:
-        name = cls.RECORD
-        data = _require_object(name, data)
-        _unknown_fields(name, data, {"user_id", "attributes"})
-        return cls(user_id=_id(name, data, "user_id"), attributes=_attributes(name, data, "attributes"))
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"user_id": self.user_id}
-        if self.attributes:
-            out["attributes"] = self.attributes
-        return out
+    RECORD: ClassVar[str] = "user"
 
 
-@dataclass(frozen=True, slots=True)
-class Follow:
+class Follow(Record, frozen=True):
     """One user starts or stops following another; topic ``follows``, keyed by ``user_id`` (the follower).
 
     Keyed by the follower, the topic is co-partitioned with ``interactions``: who a user
@@ -338,49 +320,22 @@ class Follow:
 from 'user_id' (both 'alice')
     """
 
-    event_id: str
-    user_id: str
-    followee_id: str
-    action: str
-    timestamp: float
+    event_id: Annotated[Id, Meta(description=EVENT_ID_DOC)]
+    user_id: Annotated[Id, Meta(description="the follower (the message key)")]
+    followee_id: Annotated[Id, Meta(description="the user followed or unfollowed")]
+    action: FollowAction
+    timestamp: Annotated[Time, Meta(description=TIME_DOC)]
+    schema_version: Version = SCHEMA_VERSION
 
-    RECORD = "follow"
+    RECORD: ClassVar[str] = "follow"
 
-    @classmethod
-    def from_dict(cls, data: Any) -> Follow:
-        name = cls.RECORD
-        data = _require_object(name, data)
-        _unknown_fields(name, data, {"event_id", "user_id", "followee_id", "action", "timestamp"})
-        action = data.get("action")
-        if action not in FOLLOW_ACTIONS:
-            raise _fail(name, f"field 'action' must be one of {', '.join(FOLLOW_ACTIONS)} (got {action!r})")
-        if "timestamp" not in data or data["timestamp"] is None:
-            raise _fail(name, "field 'timestamp' is required (event time, epoch seconds or ISO-8601)")
-        follower, followee = _id(name, data, "user_id"), _id(name, data, "followee_id")
-        if follower == followee:
-            raise _fail(
-                name, f"a user cannot follow themselves: 'followee_id' must differ from 'user_id' (both {follower!r})"
-            )
-        return cls(
-            event_id=_id(name, data, "event_id"),
-            user_id=follower,
-            followee_id=followee,
-            action=action,
-            timestamp=_timestamp(name, "timestamp", data["timestamp"]),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "event_id": self.event_id,
-            "user_id": self.user_id,
-            "followee_id": self.followee_id,
-            "action": self.action,
-            "timestamp": self.timestamp,
-        }
+    def check(self) -> None:
+        if self.user_id == self.followee_id:
+            raise fail(self.RECORD, "a user cannot follow themselves: 'followee_id' must differ from 'user_id' "
+                                    f"(both {self.user_id!r})")  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
-class Like:
+class Like(Record, frozen=True):
     """A user's positive interaction, as the workers share it; topic ``recsys-likes`` (batches keyed
     by the writing worker), written by the worker that applied the interaction and read whole by every
     worker, so that a user's followees' likes reach the user whichever worker owns either.
@@ -398,54 +353,30 @@ class Like:
     ...                 "timestamp": 5})
     Traceback (most recent call last):
     ...
-    schemas.errors.SchemaError: like: field 'weight' must be positive (got -1.0): only positive interactions are likes
+    schemas.errors.SchemaError: like: field 'weight' must be positive
     """
 
-    event_id: str
-    user_id: str
-    item_id: str
-    weight: float
-    timestamp: float
-    erased: bool = False
+    event_id: Annotated[Id, Meta(description="the interaction's event_id")]
+    user_id: Annotated[Id, Meta(description="who liked it")]
+    item_id: Id
+    weight: Annotated[float, Meta(gt=0, description="the interaction's positive weight")]
+    timestamp: Time
+    erased: Annotated[bool, Meta(description="the user was erased: every worker forgets them; item_id is '-'")] = (
+        False
+    )
+    schema_version: Version = SCHEMA_VERSION
 
-    RECORD = "like"
-
-    @classmethod
-    def from_dict(cls, data: Any) -> Like:
-        name = cls.RECORD
-        data = _require_object(name, data)
-        _unknown_fields(name, data, {"event_id", "user_id", "item_id", "weight", "timestamp", "erased"})
-        erased = data.get("erased", False)
-        if not isinstance(erased, bool):
-            raise _fail(name, f"field 'erased' must be true or false (got {erased!r})")
-        for required in ("weight", "timestamp"):
-            if data.get(required) is None:
-                raise _fail(name, f"field {required!r} is required")
-        weight = _number(name, "weight", data["weight"])
-        if weight <= 0:
-            raise _fail(name, f"field 'weight' must be positive (got {weight}): only positive interactions are likes")
-        return cls(
-            event_id=_id(name, data, "event_id"),
-            user_id=_id(name, data, "user_id"),
-            item_id=_id(name, data, "item_id"),
-            weight=weight,
-            timestamp=_timestamp(name, "timestamp", data["timestamp"]),
-            erased=erased,
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "event_id": self.event_id,
-            "user_id": self.user_id,
-            "item_id": self.item_id,
-            "weight": self.weight,
-            "timestamp": self.timestamp,
-            **({"erased": True} if self.erased else {}),
-        }
+    RECORD: ClassVar[str] = "like"
 
 
-@dataclass(frozen=True, slots=True)
-class ItemUpdate:
+def _base64_size(record: str, name: str, value: str) -> int:
+    try:
+        return len(base64.b64decode(value, validate=True))
+    except (binascii.Error, ValueError) as exc:
+        raise fail(record, f"field {name!r} is not valid base64 ({exc})") from None
+
+
+class ItemUpdate(Record, frozen=True):
     """What one interaction taught the item side, as a worker shares it; topic ``recsys-item-updates``
     (batches keyed by the writing worker), written by the worker that applied the interaction and read
     whole by every worker (``recsys.items.updates`` says what each field feeds).
@@ -479,108 +410,51 @@ class ItemUpdate:
 (3 ids, 8 bytes)
     """
 
-    origin: str
-    seq: int
-    event_id: str
-    item_id: str
-    type: str
-    weight: float
-    timestamp: float
-    engaged_before: bool = False
-    recent: tuple[str, ...] = ()
-    segments: tuple[str, ...] = ()
-    mf_items: tuple[str, ...] = ()
-    mf_deltas: str = ""
-    tower_rows: str = ""
-    tower_split: int = 0
-    tower_deltas: str = ""
-    scorer_deltas: dict[str, float] = field(default_factory=dict)
-    scorer_pairs: int = 0
-    partition: int = -1
-    offset: int = -1
-    scorer_model: str = ""
+    origin: Annotated[Id, Meta(description="the worker that wrote it")]
+    seq: Annotated[int, Meta(ge=1, description="the origin's update number, from 1")]
+    event_id: Annotated[Id, Meta(description="the interaction's event_id")]
+    item_id: Id
+    type: Annotated[str, Meta(description="the interaction's type")]
+    weight: Annotated[float, Meta(description="the interaction's signed weight")]
+    timestamp: Time
+    engaged_before: Annotated[bool, Meta(description="the user had engaged with the item before")] = False
+    recent: Annotated[tuple[str, ...], Meta(description="the user's recent positives")] = ()
+    segments: Annotated[tuple[str, ...], Meta(description="trending segments")] = ()
+    mf_items: Annotated[tuple[str, ...], Meta(description="items the MF step moved")] = ()
+    mf_deltas: Annotated[Base64, Meta(description="little-endian float32, one row per item of mf_items: the "
+                                                  "change to its vector, bias last")] = ""  # fmt: skip
+    tower_rows: Annotated[Base64, Meta(description="little-endian int32 two-tower table rows: the user tower's, "
+                                                   "then the item tower's")] = ""  # fmt: skip
+    tower_split: Annotated[int, Meta(ge=0, description="how many tower_rows are the user tower's")] = 0
+    tower_deltas: Annotated[Base64, Meta(description="little-endian float32, one row per tower row: table "
+                                                     "change, accumulator")] = ""  # fmt: skip
+    scorer_deltas: Annotated[dict[str, float], Meta(description="the learned scorer's weight changes, per "
+                                                                "feature")] = {}  # fmt: skip
+    scorer_pairs: Annotated[int, Meta(ge=0, description="pairs the scorer learnt from")] = 0
+    partition: Annotated[int, Meta(ge=-1, description="the interaction's input partition (-1: not from Kafka)")] = -1
+    offset: Annotated[int, Meta(ge=-1, description="its offset there (-1: not from Kafka)")] = -1
+    scorer_model: Annotated[str, Meta(description="the learned scorer's model the scorer_deltas belong to: empty "
+                                                  "for the shared one, experiment/variant for a variant's own")] = ""
+    schema_version: Version = SCHEMA_VERSION
 
-    RECORD = "item_update"
-    FIELDS = ("origin", "seq", "event_id", "item_id", "type", "weight", "timestamp", "engaged_before", "recent",
-              "segments", "mf_items", "mf_deltas", "tower_rows", "tower_split", "tower_deltas", "scorer_deltas",
-              "scorer_pairs", "partition", "offset", "scorer_model")  # fmt: skip
+    RECORD: ClassVar[str] = "item_update"
 
-    @classmethod
-    def from_dict(cls, data: Any) -> ItemUpdate:
-        name = cls.RECORD
-        data = _require_object(name, data)
-        _unknown_fields(name, data, set(cls.FIELDS))
-        seq = data.get("seq")
-        if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
-            raise _fail(name, f"field 'seq' must be an integer from 1 (got {seq!r})")
-        for required in ("type", "weight", "timestamp"):
-            if data.get(required) is None:
-                raise _fail(name, f"field {required!r} is required")
-
-        def strings(field_name: str) -> tuple[str, ...]:
-            values = data.get(field_name) or []
-            if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-                raise _fail(name, f"field {field_name!r} must be a list of strings")
-            return tuple(values)
-
-        mf_items = strings("mf_items")
-        deltas = data.get("mf_deltas") or ""
-        if not isinstance(deltas, str):
-            raise _fail(name, "field 'mf_deltas' must be a base64 string")
-        try:
-            size = len(base64.b64decode(deltas, validate=True))
-        except (binascii.Error, ValueError) as exc:
-            raise _fail(name, f"field 'mf_deltas' is not valid base64 ({exc})") from exc
-        if (size == 0) != (not mf_items) or (mf_items and size % (4 * len(mf_items))):
-            raise _fail(name, f"'mf_deltas' must hold one row of float32 per id of 'mf_items' ({len(mf_items)} ids, "
-                              f"{size} bytes)")  # fmt: skip
-        tower_rows, tower_deltas = data.get("tower_rows") or "", data.get("tower_deltas") or ""
-        try:
-            n_rows = len(base64.b64decode(tower_rows, validate=True)) // 4
-            n_deltas = len(base64.b64decode(tower_deltas, validate=True))
-        except (binascii.Error, ValueError, TypeError) as exc:
-            raise _fail(name, f"fields 'tower_rows' and 'tower_deltas' must be base64 ({exc})") from exc
-        split = data.get("tower_split", 0)
-        if isinstance(split, bool) or not isinstance(split, int) or not 0 <= split <= n_rows:
-            raise _fail(name, f"field 'tower_split' must be an integer from 0 to the number of tower rows ({n_rows})")
+    def check(self) -> None:
+        name = self.RECORD
+        size = _base64_size(name, "mf_deltas", self.mf_deltas)
+        if (size == 0) != (not self.mf_items) or (self.mf_items and size % (4 * len(self.mf_items))):
+            raise fail(name, f"'mf_deltas' must hold one row of float32 per id of 'mf_items' "
+                             f"({len(self.mf_items)} ids, {size} bytes)")  # fmt: skip
+        n_rows = _base64_size(name, "tower_rows", self.tower_rows) // 4
+        n_deltas = _base64_size(name, "tower_deltas", self.tower_deltas)
+        if self.tower_split > n_rows:
+            raise fail(name, f"field 'tower_split' must be an integer from 0 to the number of tower rows ({n_rows})")
         if (n_deltas == 0) != (n_rows == 0) or (n_rows and n_deltas % (4 * n_rows)):
-            raise _fail(name, f"'tower_deltas' must hold one row of float32 per tower row ({n_rows} rows, "
-                              f"{n_deltas} bytes)")  # fmt: skip
-        scorer = data.get("scorer_deltas") or {}
-        if not isinstance(scorer, dict):
-            raise _fail(name, "field 'scorer_deltas' must be an object of feature -> number")
-        pairs = data.get("scorer_pairs", 0)
-        if isinstance(pairs, bool) or not isinstance(pairs, int) or pairs < 0:
-            raise _fail(name, f"field 'scorer_pairs' must be an integer from 0 (got {pairs!r})")
-        scorer_model = data.get("scorer_model") or ""
-        if not isinstance(scorer_model, str):
-            raise _fail(name, f"field 'scorer_model' must be a string, 'experiment/variant' or empty "
-                              f"(got {scorer_model!r})")  # fmt: skip
-        position = {key: data.get(key, -1) for key in ("partition", "offset")}
-        for key, value in position.items():
-            if isinstance(value, bool) or not isinstance(value, int) or value < -1:
-                raise _fail(name, f"field {key!r} must be an integer from -1 (got {value!r})")
-        return cls(
-            origin=_id(name, data, "origin"), seq=seq, event_id=_id(name, data, "event_id"),
-            item_id=_id(name, data, "item_id"), type=str(data["type"]),
-            weight=_number(name, "weight", data["weight"]), timestamp=_timestamp(name, "timestamp", data["timestamp"]),
-            engaged_before=bool(data.get("engaged_before", False)), recent=strings("recent"),
-            segments=strings("segments"), mf_items=mf_items, mf_deltas=deltas, tower_rows=tower_rows,
-            tower_split=split, tower_deltas=tower_deltas,
-            scorer_deltas={str(k): _number(name, "scorer_deltas", v) for k, v in scorer.items()}, scorer_pairs=pairs,
-            scorer_model=scorer_model, **position,
-        )  # fmt: skip
-
-    def to_dict(self) -> dict[str, Any]:
-        out = {name: getattr(self, name) for name in self.FIELDS}
-        for name in ("recent", "segments", "mf_items"):
-            out[name] = list(out[name])
-        out["scorer_deltas"] = dict(self.scorer_deltas)
-        return out
+            raise fail(name, f"'tower_deltas' must hold one row of float32 per tower row ({n_rows} rows, "
+                             f"{n_deltas} bytes)")  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
-class Context:
+class Context(Record, frozen=True):
     """A change of a user's context; topic ``context``, keyed by ``user_id``.
 
     ``context`` holds what changed: ``session_id``, ``device``, ``location``, ``time_of_day``
@@ -599,43 +473,21 @@ class Context:
 {"device": "tv"} or {"session_id": "s1"}
     """
 
-    event_id: str
-    user_id: str
-    timestamp: float
-    context: dict[str, Any] = field(default_factory=dict)
+    event_id: Annotated[Id, Meta(description=EVENT_ID_DOC)]
+    user_id: Id
+    timestamp: Annotated[Time, Meta(description=TIME_DOC)]
+    context: Annotated[Attributes, Meta(description="session_id, device, location, time_of_day ...")] = {}
+    schema_version: Version = SCHEMA_VERSION
 
-    RECORD = "context"
+    RECORD: ClassVar[str] = "context"
 
-    @classmethod
-    def from_dict(cls, data: Any) -> Context:
-        name = cls.RECORD
-        data = _require_object(name, data)
-        _unknown_fields(name, data, {"event_id", "user_id", "timestamp", "context"})
-        if "timestamp" not in data or data["timestamp"] is None:
-            raise _fail(name, "field 'timestamp' is required (event time, epoch seconds or ISO-8601)")
-        context = _attributes(name, data, "context")
-        if not context:
-            raise _fail(
-                name, 'field \'context\' must name at least one key, such as {"device": "tv"} or {"session_id": "s1"}'
-            )
-        return cls(
-            event_id=_id(name, data, "event_id"),
-            user_id=_id(name, data, "user_id"),
-            timestamp=_timestamp(name, "timestamp", data["timestamp"]),
-            context=context,
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"event_id": self.event_id, "user_id": self.user_id, "timestamp": self.timestamp,
-                "context": self.context}  # fmt: skip
+    def check(self) -> None:
+        if not self.context:
+            raise fail(self.RECORD, 'field \'context\' must name at least one key, such as {"device": "tv"} or '
+                                    '{"session_id": "s1"}')  # fmt: skip
 
 
-RULE_ACTIONS: tuple[str, ...] = ("pin", "boost")
-"""Every value the ``action`` field of a business rule may take."""
-
-
-@dataclass(frozen=True, slots=True)
-class Rule:
+class Rule(Record, frozen=True):
     """A business rule; topic ``rules`` (the control topic), keyed by ``rule_id``, compacted.
 
     ``boost`` adds ``weight`` (negative buries) to the relevance, in [0, 1], of every item
@@ -656,82 +508,35 @@ class Rule:
     schemas.errors.SchemaError: rule: a 'pin' rule needs 'item_ids' (the items to pin, in order)
     """
 
-    rule_id: str
-    action: str
-    item_ids: tuple[str, ...] = ()
-    match: dict[str, Any] = field(default_factory=dict)
-    weight: float = 0.5
-    position: int = 1
-    starts_at: float | None = None
-    ends_at: float | None = None
-    context: dict[str, Any] = field(default_factory=dict)
+    rule_id: Id
+    action: RuleAction
+    item_ids: Annotated[tuple[Id, ...], Meta(max_length=MAX_RULE_ITEMS, description="the items it pins or boosts")] = ()
+    match: Annotated[Attributes, Meta(description="attribute values an item must have (a value or a list)")] = {}
+    weight: Annotated[float, Meta(description="boost added (negative buries)")] = 0.5
+    position: Annotated[int, Meta(ge=1, description="pin position, 1 first")] = 1
+    starts_at: Annotated[OptionalTime, Meta(description="wall clock")] = None
+    ends_at: Annotated[OptionalTime, Meta(description="wall clock")] = None
+    context: Annotated[Attributes, Meta(description="request context values the rule is limited to")] = {}
     enabled: bool = True
+    schema_version: Version = SCHEMA_VERSION
 
-    RECORD = "rule"
+    RECORD: ClassVar[str] = "rule"
 
-    @classmethod
-    def from_dict(cls, data: Any) -> Rule:
-        name = cls.RECORD
-        data = _require_object(name, data)
-        allowed = {"rule_id", "action", "item_ids", "match", "weight", "position", "starts_at", "ends_at",
-                   "context", "enabled"}  # fmt: skip
-        _unknown_fields(name, data, allowed)
-        action = data.get("action")
-        if action not in RULE_ACTIONS:
-            raise _fail(name, f"field 'action' must be one of {', '.join(RULE_ACTIONS)} (got {action!r})")
-        raw_items = data.get("item_ids") or []
-        if not isinstance(raw_items, list) or not all(isinstance(i, (str, int)) and not isinstance(i, bool)
-                                                      for i in raw_items):  # fmt: skip
-            raise _fail(name, "field 'item_ids' must be a list of item ids")
-        if len(raw_items) > MAX_RULE_ITEMS:
-            raise _fail(name, f"field 'item_ids' lists {len(raw_items)} items; the limit is {MAX_RULE_ITEMS}")
-        for item_id in raw_items:
-            if len(str(item_id)) > MAX_ID_LENGTH:
-                raise _fail(name, f"an item id in 'item_ids' is longer than {MAX_ID_LENGTH} characters")
-        match = _attributes(name, data, "match")
-        if action == "pin" and not raw_items:
-            raise _fail(name, "a 'pin' rule needs 'item_ids' (the items to pin, in order)")
-        if action == "boost" and not raw_items and not match:
-            raise _fail(name, "a 'boost' rule needs 'item_ids' or 'match' (attribute values), or it boosts nothing")
-        weight = _number(name, "weight", data.get("weight", 0.5))
-        position = data.get("position", 1)
-        if isinstance(position, bool) or not isinstance(position, int) or position < 1:
-            raise _fail(name, f"field 'position' must be a whole number from 1 (got {position!r})")
-        enabled = data.get("enabled", True)
-        if not isinstance(enabled, bool):
-            raise _fail(name, f"field 'enabled' must be true or false (got {enabled!r})")
-        starts, ends = _optional_timestamp(name, data, "starts_at"), _optional_timestamp(name, data, "ends_at")
-        if starts is not None and ends is not None and ends <= starts:
-            raise _fail(name, f"'ends_at' ({ends}) must come after 'starts_at' ({starts})")
-        return cls(
-            rule_id=_id(name, data, "rule_id"),
-            action=action,
-            item_ids=tuple(str(i) for i in raw_items),
-            match=match,
-            weight=weight,
-            position=position,
-            starts_at=starts,
-            ends_at=ends,
-            context=_attributes(name, data, "context"),
-            enabled=enabled,
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"rule_id": self.rule_id, "action": self.action, "weight": self.weight,
-                               "position": self.position, "enabled": self.enabled}  # fmt: skip
-        if self.item_ids:
-            out["item_ids"] = list(self.item_ids)
-        for key in ("match", "context"):
-            if getattr(self, key):
-                out[key] = getattr(self, key)
-        for key in ("starts_at", "ends_at"):
-            if getattr(self, key) is not None:
-                out[key] = getattr(self, key)
-        return out
+    def check(self) -> None:
+        if any(not isinstance(i, str) for i in self.item_ids):
+            force_setattr(self, "item_ids", tuple(str(i) for i in self.item_ids))
+        if not self.enabled:  # deletes the rule: nothing else matters
+            return
+        if self.action == "pin" and not self.item_ids:
+            raise fail(self.RECORD, "a 'pin' rule needs 'item_ids' (the items to pin, in order)")
+        if self.action == "boost" and not self.item_ids and not self.match:
+            raise fail(self.RECORD, "a 'boost' rule needs 'item_ids' or 'match' (attribute values), or it boosts "
+                                    "nothing")  # fmt: skip
+        if self.starts_at is not None and self.ends_at is not None and self.ends_at <= self.starts_at:
+            raise fail(self.RECORD, f"'ends_at' ({self.ends_at}) must come after 'starts_at' ({self.starts_at})")
 
 
-@dataclass(frozen=True, slots=True)
-class RecommendedItem:
+class RecommendedItem(Record, frozen=True):
     """One entry of a recommendation list, with why it is there.
 
     ``sources`` are the generators that nominated it, ``components`` what the main signals
@@ -739,103 +544,33 @@ class RecommendedItem:
     matrix", "trending in Comedy", "new") and the rules that moved it.
     """
 
-    item_id: str
+    item_id: Id
     score: float
-    sources: tuple[str, ...] = ()
-    reasons: tuple[str, ...] = ()
-    components: dict[str, float] = field(default_factory=dict)
-    position: int = 0  # 1-based place in the list (0: not given)
+    sources: Annotated[tuple[str, ...], Meta(description="generators that nominated it")] = ()
+    reasons: Annotated[tuple[str, ...], Meta(description="why it is there, and the rules that moved it")] = ()
+    components: Annotated[dict[str, float], Meta(description="what the main signals added to its score")] = {}
+    position: Annotated[Count, Meta(description="1-based place in the list (0: not given)")] = 0
 
-    RECORD = "recommended item"
-
-    @classmethod
-    def from_dict(cls, data: Any) -> RecommendedItem:
-        name = cls.RECORD
-        data = _require_object(name, data)
-        _unknown_fields(name, data, {"item_id", "score", "sources", "reasons", "components", "position"})
-        lists = {}
-        for key in ("sources", "reasons"):
-            value = data.get(key) or []
-            if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
-                raise _fail(name, f"field {key!r} must be a list of strings")
-            lists[key] = tuple(value)
-        components = _attributes(name, data, "components")
-        return cls(
-            item_id=_id(name, data, "item_id"),
-            score=_number(name, "score", data.get("score")),
-            sources=lists["sources"],
-            reasons=lists["reasons"],
-            components={str(k): _number(name, f"components.{k}", v) for k, v in components.items()},
-            position=_count(name, "position", data.get("position", 0)),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "item_id": self.item_id,
-            "score": self.score,
-            "sources": list(self.sources),
-            "reasons": list(self.reasons),
-            "components": dict(self.components),
-            "position": self.position,
-        }
+    RECORD: ClassVar[str] = "recommended item"
 
 
-@dataclass(frozen=True, slots=True)
-class Recommendation:
+class Recommendation(Record, frozen=True):
     """A fresh ranked list for a user; topic ``recommendations``, keyed by ``user_id``."""
 
-    user_id: str
-    event_id: str
-    generated_at: float
+    user_id: Id
+    event_id: Annotated[Id, Meta(description="the event that triggered it")]
+    generated_at: Annotated[Time, Meta(description="epoch seconds")]
     model_version: str
     items: tuple[RecommendedItem, ...]
-    latency_ms: float
-    variant: str = ""  # the experiment variant that ranked it ("" outside an experiment)
-    list_id: str = ""  # names this list, for interactions that answer it
+    latency_ms: Annotated[float, Meta(description="event arrival to publish, in ms")]
+    variant: Annotated[Text, Meta(description="the experiment variant that ranked it (empty outside one)")] = ""
+    list_id: Annotated[Text, Meta(description="names this list (an answer may carry it)")] = ""
+    schema_version: Version = SCHEMA_VERSION
 
-    RECORD = "recommendation"
-
-    @classmethod
-    def from_dict(cls, data: Any) -> Recommendation:
-        name = cls.RECORD
-        data = _require_object(name, data)
-        _unknown_fields(
-            name,
-            data,
-            {"user_id", "event_id", "generated_at", "model_version", "items", "latency_ms", "variant", "list_id"},
-        )
-        items = data.get("items")
-        if not isinstance(items, list):
-            raise _fail(name, "field 'items' must be a list of {item_id, score, sources}")
-        version = data.get("model_version")
-        if not isinstance(version, str):
-            raise _fail(name, "field 'model_version' must be a string")
-        return cls(
-            user_id=_id(name, data, "user_id"),
-            event_id=_id(name, data, "event_id"),
-            generated_at=_timestamp(name, "generated_at", data.get("generated_at")),
-            model_version=version,
-            items=tuple(RecommendedItem.from_dict(i) for i in items),
-            latency_ms=_number(name, "latency_ms", data.get("latency_ms")),
-            variant=_optional_text(name, data, "variant"),
-            list_id=_optional_text(name, data, "list_id"),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "user_id": self.user_id,
-            "event_id": self.event_id,
-            "generated_at": self.generated_at,
-            "model_version": self.model_version,
-            "items": [i.to_dict() for i in self.items],
-            "latency_ms": self.latency_ms,
-            "variant": self.variant,
-            "list_id": self.list_id,
-        }
+    RECORD: ClassVar[str] = "recommendation"
 
 
-@dataclass(frozen=True, slots=True)
-class DeadLetter:
+class DeadLetter(Record, frozen=True):
     """An input that could not be applied, with where it came from and why.
 
     ``value_base64`` holds the original bytes exactly, so the event can be fixed and
@@ -845,68 +580,18 @@ class DeadLetter:
     whole of it. ``value_bytes`` is the original's size.
     """
 
-    reason: str
-    error: str
+    reason: Annotated[str, Meta(description="what is wrong and how to fix it")]
+    error: Annotated[str, Meta(description="the error class")]
     source_topic: str
     partition: int
     offset: int
     key: str | None
-    value_base64: str
-    value: str | None
-    failed_at: float
-    value_bytes: int = 0
-    truncated: bool = False
+    value_base64: Annotated[Base64, Meta(description="the original bytes (the first of them when truncated)")]
+    value: Annotated[str | None, Meta(description="the original bytes as text (null when not UTF-8 or truncated)")]
+    failed_at: Time
+    value_bytes: Annotated[int, Meta(ge=0, description="the original's size in bytes")] = 0
+    truncated: Annotated[bool, Meta(description="the copy was cut to fit the topic; source_topic, partition and "
+                                                "offset find the original")] = False  # fmt: skip
+    schema_version: Version = SCHEMA_VERSION
 
-    RECORD = "dead letter"
-
-    @classmethod
-    def from_dict(cls, data: Any) -> DeadLetter:
-        name = cls.RECORD
-        data = _require_object(name, data)
-        fields = {
-            "reason", "error", "source_topic", "partition", "offset", "key",
-            "value_base64", "value", "failed_at", "value_bytes", "truncated",
-        }  # fmt: skip
-        _unknown_fields(name, data, fields)
-        for text in ("reason", "error", "source_topic", "value_base64"):
-            if not isinstance(data.get(text), str):
-                raise _fail(name, f"field {text!r} must be a string")
-        for whole in ("partition", "offset"):
-            if isinstance(data.get(whole), bool) or not isinstance(data.get(whole), int):
-                raise _fail(name, f"field {whole!r} must be an integer")
-        for optional in ("key", "value"):
-            if data.get(optional) is not None and not isinstance(data[optional], str):
-                raise _fail(name, f"field {optional!r} must be a string or null")
-        size, truncated = data.get("value_bytes", 0), data.get("truncated", False)
-        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-            raise _fail(name, "field 'value_bytes' must be a whole number from 0")
-        if not isinstance(truncated, bool):
-            raise _fail(name, "field 'truncated' must be true or false")
-        return cls(
-            reason=data["reason"],
-            error=data["error"],
-            source_topic=data["source_topic"],
-            partition=data["partition"],
-            offset=data["offset"],
-            key=data.get("key"),
-            value_base64=data["value_base64"],
-            value=data.get("value"),
-            failed_at=_timestamp(name, "failed_at", data.get("failed_at")),
-            value_bytes=size,
-            truncated=truncated,
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "reason": self.reason,
-            "error": self.error,
-            "source_topic": self.source_topic,
-            "partition": self.partition,
-            "offset": self.offset,
-            "key": self.key,
-            "value_base64": self.value_base64,
-            "value": self.value,
-            "failed_at": self.failed_at,
-            "value_bytes": self.value_bytes,
-            "truncated": self.truncated,
-        }
+    RECORD: ClassVar[str] = "dead letter"

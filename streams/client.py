@@ -85,9 +85,10 @@ class EventProducer:
     # ------------------------------------------------------------------ any record
     def send(self, record: Record) -> None:
         """Validate ``record`` (as the worker will) and send it to its topic under its key."""
-        type(record).from_dict(record.to_dict())  # a SchemaError names the field and the fix
+        raw = encode(record)
+        decode(type(record), raw)  # a SchemaError names the field and the fix
         kind, key = route(record)
-        self.send_encoded(kind, key, encode(record))
+        self.send_encoded(kind, key, raw)
 
     def send_encoded(self, kind: str, key: str | None, value: bytes | None) -> None:
         """Send bytes as they are to the topic of ``kind`` (:data:`TOPIC_SETTING`) under ``key``

@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import base64
 import time
-from dataclasses import replace
+
+from msgspec.structs import replace
 
 from schemas import DeadLetter, encode
 

@@ -31,10 +31,11 @@ Examples
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Literal
+
+import msgspec
 
 from recsys.datasets import load_jsonl, load_movielens_latest
 from recsys.datasets.base import Event as Record
@@ -105,7 +106,7 @@ def read_movielens(path: Path | str, on_error: ErrorHandler | None = None) -> It
     """
     for kind, key, record in _keyed(load_movielens_latest(path, on_error)):
         if isinstance(record, Item):
-            record = dataclasses.replace(record, published_at=None)
+            record = msgspec.structs.replace(record, published_at=None)
         yield kind, key, record
 
 

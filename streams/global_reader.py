@@ -37,7 +37,7 @@ the same records and dead-letter the bad ones, once, on the worker that owns the
 written by the workers themselves; a bad one is logged.
 
 >>> item_change(b"a", b'{"item_id": "a", "title": "A"}')
-('a', Item(item_id='a', title='A', attributes={}, published_at=None, available=True))
+('a', Item(item_id='a', title='A', attributes={}, published_at=None, available=True, schema_version=2))
 >>> item_change(b"gone", None)
 ('gone', None)
 >>> rule_change(b"r2", b'{"rule_id": "r1", "action": "boost", "item_ids": ["a"]}')  # doctest: +ELLIPSIS

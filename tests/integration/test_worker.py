@@ -190,7 +190,8 @@ def test_hostile_inputs_are_each_dead_lettered_within_the_limits_and_the_worker_
     letters = Reader(s, s.topic_dead_letters)
     good = {"event_id": "h-ok", "user_id": "hal", "item_id": "item-9", "type": "like", "timestamp": 1}
     hostile = {
-        "nested past the decoder": b"[" * 20_000 + b"]" * 20_000,  # RecursionError in json
+        "nested past the decoder": json.dumps({**good, "event_id": "h-0", "context": {"a": 0}}).encode()
+        .replace(b"0}}", b"[" * 20_000 + b"]" * 20_000 + b"}}"),  # RecursionError in the decoder
         "not UTF-8": b'{"event_id": "h-1", "user_id": "hal", "item_id": "' + bytes([0xFF, 0xFE]) + b'"}',
         "a JSON array": b"[1, 2, 3]",
         "an integer of 5,000 digits": b'{"event_id": "h-2", "value": ' + b"9" * 5000 + b"}",
@@ -218,7 +219,7 @@ def test_hostile_inputs_are_each_dead_lettered_within_the_limits_and_the_worker_
     assert "nested too deeply" in reasons["nested past the decoder"]
     assert "not UTF-8" in reasons["not UTF-8"]
     assert "expected a JSON object" in reasons["a JSON array"]
-    assert "not valid JSON" in reasons["an integer of 5,000 digits"]
+    assert "'value' is out of range" in reasons["an integer of 5,000 digits"]
     assert "deeper than 8 levels" in reasons["context nested too deep"]
     assert "'type' must be one of" in reasons["a type of 50,000 characters"]
     assert len(reasons["a type of 50,000 characters"]) <= 1000

@@ -139,7 +139,9 @@ def test_an_interaction_may_name_the_list_and_position_it_answers() -> None:
 
     event = Interaction("e1", "u", "i", "click", timestamp=1.0, list_id="a1b2", position=3)
     assert decode(Interaction, encode(event)) == event
-    assert "list_id" not in Interaction("e2", "u", "i", "click", timestamp=1.0).to_dict()
+    unanswered = decode(Interaction, b'{"event_id": "e2", "user_id": "u", "item_id": "i", "type": "click", '
+                                     b'"timestamp": 1}')
+    assert (unanswered.list_id, unanswered.position) == ("", 0)
     for bad in ({"position": -1}, {"position": 1.5}, {"list_id": 7}):
         raw = json.dumps({"event_id": "e", "user_id": "u", "item_id": "i", "type": "click", "timestamp": 1, **bad})
         with pytest.raises(SchemaError, match="list_id|position"):

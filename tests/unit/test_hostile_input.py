@@ -89,19 +89,26 @@ def test_random_json_near_a_record_gives_a_schema_error_or_applies(cls: Any, dat
     _decode_and_apply(cls, data.draw(near_records(cls) | json_values.map(lambda v: json.dumps(v).encode())))
 
 
+def _deep_item(nested: bytes) -> bytes:
+    return b'{"item_id": "i", "attributes": {"a": ' + nested + b"}}"
+
+
 @pytest.mark.parametrize(
-    ("raw", "message"),
+    ("cls", "raw", "message"),
     [
-        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),  # RecursionError in json
-        (b'{"a":' * 5000 + b"1" + b"}" * 5000, "nested too deeply"),
-        (b'{"event_id": ' + b"9" * 5000 + b"}", "not valid JSON"),  # int() refuses 4,300+ digits
-        (b'{"event_id": "\xff"}', "not UTF-8"),
+        (Interaction, b"[" * 100_000 + b"]" * 100_000, "expected a JSON object, got array"),
+        (Interaction, b'{"a":' * 5000 + b"1" + b"}" * 5000, "unknown field.s. 'a'"),
+        (Item, _deep_item(b"[" * 100_000 + b"]" * 100_000), "nested too deeply"),  # RecursionError in the decoder
+        (Item, _deep_item(b'{"a":' * 5000 + b"1" + b"}" * 5000), "nested too deeply"),
+        (Interaction, b'{"event_id": ' + b"9" * 5000 + b"}", "'event_id' is out of range"),
+        (Interaction, b'{"event_id": "\xff"}', "not UTF-8"),
     ],
-    ids=["deep-array", "deep-object", "long-integer", "not-utf8"],
-)
-def test_what_the_json_decoder_refuses_is_a_schema_error(raw: bytes, message: str) -> None:
+    ids=["deep-array", "deep-object", "deep-array-in-attributes", "deep-object-in-attributes", "long-integer",
+         "not-utf8"],
+)  # fmt: skip
+def test_what_the_json_decoder_refuses_is_a_schema_error(cls: Any, raw: bytes, message: str) -> None:
     with pytest.raises(SchemaError, match=message):
-        decode(Interaction, raw)
+        decode(cls, raw)
 
 
 def _item(attributes: Any) -> bytes:

@@ -42,7 +42,7 @@ def world(n_items: int = 60, **settings: object) -> Engine:
 
 def like(engine: Engine, user: str, item: str, at: float = 1000.0, kind: str = "like", n: list[int] = [0]) -> None:  # noqa: B006
     n[0] += 1
-    engine.process(Interaction(f"e{n[0]}", user, item, kind, timestamp=at))
+    engine.process(Interaction(f"e{n[0]}", user, item, kind, timestamp=at, value=4.0 if kind == "rating" else None))
 
 
 def listed(engine: Engine, user: str, **kw: object) -> list[str]:
