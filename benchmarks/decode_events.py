@@ -5,8 +5,8 @@ every input message (``schemas.decode``), and the way back (``schemas.encode``).
 
 The events are the synthetic world's (interactions with context, list_id and position on a share
 of them; items with attributes); interactions are also decoded as release 0.1.0 wrote them (optional
-fields at their default left out, as producers may send them). Prints the best of ``--repeat`` passes, in microseconds per event.
-Nothing here asserts anything.
+fields at their default left out, as producers may send them). Prints the best of ``--repeat``
+passes, in microseconds per event. Nothing here asserts anything.
 """
 
 from __future__ import annotations
