@@ -57,7 +57,7 @@ def _env(tag: str, data: Path) -> dict[str, str]:
         "RECSYS_APP_ID": f"bench-{tag}",
         # every topic its own (each topic_* setting), so runs never share one
         **{f"RECSYS_{name.upper()}": f"bench-{name.removeprefix('topic_').replace('_', '-')}-{tag}"
-           for name in Settings.__dataclass_fields__ if name.startswith("topic_")},  # fmt: skip
+           for name in Settings.__struct_fields__ if name.startswith("topic_")},  # fmt: skip
         "RECSYS_DATA_DIR": str(data),
         "RECSYS_WEB_PORT": str(6100 + (hash(tag) % 800)),
         "RECSYS_LOG_LEVEL": "warning",

@@ -26,7 +26,7 @@ from recsys.scoring import Scored
 from recsys.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
-TOPIC_FIELDS = tuple(name for name in Settings.__dataclass_fields__ if name.startswith("topic_"))
+TOPIC_FIELDS = tuple(name for name in Settings.__struct_fields__ if name.startswith("topic_"))
 
 
 def topic_stem(field: str) -> str:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, get_args, get_origin
 
+import msgspec
 import pytest
 
 from recsys.errors import ConfigError
@@ -44,7 +46,7 @@ def test_defaults_come_from_one_place_and_are_documented() -> None:
     [
         ({"RECSYS_K": "0"}, "RECSYS_K: must be at least 1"),
         ({"RECSYS_PARTITIONS": "four"}, "RECSYS_PARTITIONS: expected an integer"),
-        ({"RECSYS_ANN_BACKEND": "faiss"}, "must be auto, hnsw or brute"),
+        ({"RECSYS_ANN_BACKEND": "faiss"}, "RECSYS_ANN_BACKEND: must be one of auto, hnsw, brute .got 'faiss'."),
         ({"RECSYS_BROKER_URL": "localhost"}, "kafka://"),
         ({"RECSYS_EVENT_WEIGHTS": "love=3"}, "unknown event type"),
         ({"RECSYS_EVENT_WEIGHTS": "like=lots"}, "type=weight pairs"),
@@ -123,3 +125,76 @@ def test_sasl_needs_credentials_and_tls_files_must_exist(tmp_path: Path) -> None
         Settings(security_protocol="TLS")
     with pytest.raises(ConfigError, match="RECSYS_SSL_CAFILE: must name a readable PEM file"):
         Settings(security_protocol="SSL", ssl_cafile=str(tmp_path / "ca.pem"))
+
+
+def test_every_field_declares_its_type_constraints_and_meaning_once() -> None:
+    described = {var: doc for var, _, doc in Settings.describe()}
+    for field in msgspec.structs.fields(Settings):
+        assert get_origin(field.type) is Annotated, field.name
+        meta = get_args(field.type)[1]
+        assert isinstance(meta, msgspec.Meta) and meta.description, f"{field.name} has no description"
+        assert described[f"RECSYS_{field.name.upper()}"] == meta.description
+
+
+def test_construction_validates_types_constraints_and_choices() -> None:
+    with pytest.raises(ConfigError, match=r"^RECSYS_K: must be at least 1 \(got 0\)$"):
+        Settings(k=0)
+    with pytest.raises(ConfigError, match=r"^RECSYS_ANN_BACKEND: must be one of auto, hnsw, brute \(got 'faiss'\)$"):
+        Settings(ann_backend="faiss")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"^RECSYS_K: expected an integer, got 'x'$"):
+        Settings().replace(k="x")
+    with pytest.raises(ConfigError, match=r"^RECSYS_FAIRNESS_MIN_SHARE: must be in \[0, 1\] \(got 2\)$"):
+        Settings().replace(fairness_min_share=2)
+    with pytest.raises(ConfigError, match=r"RECSYS_MAX_NORM: must be 0 \(no limit\) or more"):
+        Settings(max_norm=-1.0)  # a declared message that says what 0 means
+    with pytest.raises(ConfigError, match=r"RECSYS_API_TOKEN: expected a string, got '\*+'$"):
+        Settings(api_token=5)  # type: ignore[arg-type]  # a secret is masked even when it is the wrong type
+    s = Settings().replace(data_dir="state", learning_rate=1)
+    assert s.data_dir == Path("state") and isinstance(s.learning_rate, float)
+
+
+@pytest.mark.parametrize(
+    ("raw", "flag"), [("off", False), ("No", False), ("0", False), (" TRUE ", True), ("yes", True)]
+)
+def test_flags_take_the_usual_spellings(raw: str, flag: bool) -> None:
+    assert Settings.from_env({"RECSYS_SHARE_ITEMS": raw}).share_items is flag
+
+
+def test_a_settings_file_sets_typed_values_under_the_environment(tmp_path: Path) -> None:
+    path = tmp_path / "recsys.toml"
+    path.write_text(
+        'k = 20\nshare_items = false\ngenerators = "mf,covisit"\ndata_dir = "state"\nlearning_rate = 1\n'
+        "[event_weights]\nlike = 3.0\nskip = -2\n"
+    )
+    s = Settings.from_env({"RECSYS_SETTINGS_FILE": str(path)})
+    assert (s.k, s.share_items, s.generator_names, s.data_dir, s.learning_rate) == (
+        20, False, ["mf", "covisit"], Path("state"), 1.0
+    )  # fmt: skip
+    assert (s.event_weights["like"], s.event_weights["skip"], s.event_weights["view"]) == (3.0, -2.0, 0.5)
+    env = {"RECSYS_SETTINGS_FILE": str(path), "RECSYS_K": "7", "RECSYS_EVENT_WEIGHTS": "skip=-1"}
+    s = Settings.from_env(env)
+    assert s.k == 7 and s.share_items is False  # the variable wins, the rest of the file stays
+    assert (s.event_weights["like"], s.event_weights["skip"]) == (3.0, -1.0)  # pairs merged onto the file's
+    assert Settings.from_env({"RECSYS_SETTINGS_FILE": ""}) == Settings()  # empty: no file
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("k = 20\nRECSYS_K = 3\n", r"recsys.toml: unknown setting.s. RECSYS_K; known .lower case"),
+        ("k = 0\n", r"recsys.toml: k: must be at least 1 \(got 0\)"),
+        ('k = "20"\n', r"recsys.toml: k: expected an integer, got '20'"),
+        ('ann_backend = "faiss"\n', r"recsys.toml: ann_backend: must be one of auto, hnsw, brute"),
+        ('[event_weights]\nlike = "lots"\n', r"recsys.toml: event_weights: expected a mapping of names to numbers"),
+        ("k = \n", r"RECSYS_SETTINGS_FILE: .*recsys.toml is not valid TOML"),
+    ],
+)
+def test_a_bad_settings_file_names_the_file_and_the_key(tmp_path: Path, text: str, message: str) -> None:
+    (tmp_path / "recsys.toml").write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        Settings.from_env({"RECSYS_SETTINGS_FILE": str(tmp_path / "recsys.toml")})
+
+
+def test_a_missing_settings_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="RECSYS_SETTINGS_FILE: cannot read .*name a readable TOML file"):
+        Settings.from_env({"RECSYS_SETTINGS_FILE": str(tmp_path / "nowhere.toml")})
