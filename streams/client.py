@@ -43,7 +43,7 @@ from collections.abc import AsyncIterator, Callable, Collection, Iterator
 from types import TracebackType
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, KafkaError, Message, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, KafkaError, Message, TopicPartition
 
 from recsys.errors import RecsysError
 from recsys.settings import Settings
@@ -198,8 +198,12 @@ class TopicReader:
                                   "`recsys topics create` or start the worker")  # fmt: skip
             time.sleep(0.2)
         self.consumer = make_consumer(settings)
-        start = OFFSET_BEGINNING if from_beginning else OFFSET_END
-        self.consumer.assign([TopicPartition(topic, p, start) for p in sorted(meta.partitions)])
+        partitions = [TopicPartition(topic, p) for p in sorted(meta.partitions)]
+        for tp in partitions:  # "now" is each partition's end as the broker says it now: OFFSET_END would be
+            # read at the first fetch, and a message published before that (the answer to an event sent
+            # right after this returns) would be skipped
+            tp.offset = OFFSET_BEGINNING if from_beginning else self.consumer.get_watermark_offsets(tp, timeout)[1]
+        self.consumer.assign(partitions)
 
     def poll_message(self, timeout: float = 1.0) -> Message | None:
         """The next message with a value for the keys asked for, or None after ``timeout`` seconds."""

@@ -16,8 +16,8 @@ from confluent_kafka import TopicPartition
 from recsys.partitioning import partition_of
 from recsys.settings import Settings
 from schemas import Recommendation, SchemaError
-from streams.client import DeliveryError, EventProducer, Recommendations
-from streams.kafka_io import make_consumer
+from streams.client import DeliveryError, EventProducer, Recommendations, TopicReader
+from streams.kafka_io import make_consumer, make_producer
 from tests.conftest import WorkerProcess, get_json, wait_for
 from tests.integration.test_worker import FIRST_RECOMMENDATION_TIMEOUT
 
@@ -111,6 +111,21 @@ def test_a_deleted_item_leaves_the_lists_and_bad_input_raises(worker: WorkerProc
         events.send_interaction("bob", "d1", "teleport")  # never sent: the worker would dead-letter it
     with pytest.raises(ValueError, match="partitioner"):
         EventProducer(s, partitioner="random")
+
+
+def test_a_reader_starts_where_each_partition_ends_when_it_is_opened(worker: WorkerProcess) -> None:
+    """Not at the first fetch: a message published between opening and the first poll (the answer
+    to an event sent right after opening) is read, and nothing published before opening is."""
+    s = Settings.from_env()
+    producer = make_producer(s)
+    producer.produce(s.topic_recommendations, b"before", b"reader-test")
+    producer.flush(10)
+    reader = TopicReader(s, s.topic_recommendations, keys={"reader-test"})
+    producer.produce(s.topic_recommendations, b"after", b"reader-test")
+    producer.flush(10)
+    msg = reader.poll_message(30.0)
+    reader.close()
+    assert msg is not None and msg.value() == b"after"
 
 
 def test_undelivered_messages_raise() -> None:
