@@ -5,6 +5,12 @@ model is asked for the user's top-k (excluding everything the user already inter
 with); whether the item is in it, and at which rank, is recorded; then every model learns
 from the event. All models see the same events in the same pass.
 
+With ``test_from`` (a time), the events before it only train (a time-based split: see
+:func:`time_split`); testing starts at the first interaction at or after it, and goes on test
+then train. Every test is also counted in the user's activity bucket at that moment (by the
+interactions the user had before it): ``cold-user`` (fewer than 5), ``light-user`` (5 to 49)
+and ``heavy-user`` (50 or more), reported as ``hr@k[<bucket>]``.
+
 Examples
 --------
 >>> from recsys.datasets.synthetic import SyntheticWorld
@@ -28,7 +34,25 @@ from recsys.evaluate.protocol import Event, Positives, Recommender
 from schemas import Interaction, Item
 
 COLD_USER_EVENTS = 5
+HEAVY_USER_EVENTS = 50
 NEW_ITEM_SECONDS = 86400.0
+
+
+def time_split(events: Sequence[Event], train_share: float) -> float:
+    """The time before which ``train_share`` of the interactions happened: a replay with
+    ``test_from`` at it trains on the first part of time and tests on the rest.
+
+    >>> from schemas import Interaction
+    >>> events = [Interaction(f"e{t}", "u", "i", "view", float(t)) for t in range(10)]
+    >>> time_split(events, 0.8)
+    8.0
+    """
+    if not 0 < train_share < 1:
+        raise ValueError(f"train_share must be between 0 and 1, got {train_share}")
+    times = sorted(e.timestamp for e in events if isinstance(e, Interaction))
+    if not times:
+        raise ValueError("no interactions to split")
+    return times[min(int(len(times) * train_share), len(times) - 1)]
 
 
 def replay(
@@ -38,8 +62,10 @@ def replay(
     positives: Positives | None = None,
     window: int = 1000,
     progress: Any = None,
+    test_from: float | None = None,
 ) -> dict[str, Any]:
-    """Run the prequential protocol; returns ``{"models": {name: summary}, ...}``."""
+    """Run the prequential protocol (after training on the events before ``test_from``, if
+    given); returns ``{"models": {name: summary}, ...}``."""
     positives = positives or Positives()
     names = [m.name for m in models]
     if len(set(names)) != len(names):
@@ -51,6 +77,7 @@ def replay(
     catalogue = facts.catalogue
     boards = {m.name: Scoreboard(k, lambda: len(catalogue), window, facts) for m in models}
     n_events = 0
+    testing = test_from is None
     for event in events:
         n_events += 1
         if progress is not None:
@@ -64,7 +91,8 @@ def replay(
             catalogue.add(event.item_id)
             is_positive = positives(event)
             user_seen = seen[event.user_id]
-            if is_positive and event.item_id not in user_seen:
+            testing = testing or event.timestamp >= test_from  # type: ignore[operator]
+            if testing and is_positive and event.item_id not in user_seen:
                 segments = _segments(event, counts[event.user_id], published)
                 for model in models:
                     t0 = time.perf_counter()
@@ -85,14 +113,14 @@ def replay(
         "positives": positives.label,
         "events": n_events,
         "catalogue": len(catalogue),
+        "split": "prequential" if test_from is None else "time",
+        "test_from": test_from,
         "models": {name: board.summary() for name, board in boards.items()},
     }
 
 
 def _segments(event: Interaction, prior: int, published: dict[str, float]) -> tuple[str, ...]:
-    out = []
-    if prior < COLD_USER_EVENTS:
-        out.append("cold-user")
+    out = ["cold-user" if prior < COLD_USER_EVENTS else "light-user" if prior < HEAVY_USER_EVENTS else "heavy-user"]
     at = published.get(event.item_id)
     if at is not None and 0 <= event.timestamp - at < NEW_ITEM_SECONDS:
         out.append("new-item")

@@ -20,7 +20,7 @@ from typing import Any
 from recsys.candidates import GENERATORS
 from recsys.evaluate.baselines import all_baselines
 from recsys.evaluate.protocol import EngineRecommender, Event, Positives, Recommender
-from recsys.evaluate.replay import replay
+from recsys.evaluate.replay import replay, time_split
 from recsys.evaluate.workers import WorkersRecommender
 from recsys.settings import Settings
 
@@ -58,6 +58,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument("--share-delay", type=int, default=0, help="with --workers: interactions before a "
                         "worker's item update reaches the other workers")  # fmt: skip
+    parser.add_argument(
+        "--split", choices=("prequential", "time"), default="prequential",
+        help="prequential: test then train on every interaction; time: train on the interactions before the "
+        "time that --train-share of them precede, then test then train on the rest",
+    )  # fmt: skip
+    parser.add_argument("--train-share", type=float, default=0.8, help="with --split time: the share of "
+                        "interactions, first in time, that only train")  # fmt: skip
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--no-plot", action="store_true")
 
@@ -134,6 +141,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     events: Iterator[Event] = load_events(args.fmt, args.data, args.events, args.seed)
     if args.limit:
         events = islice(events, args.limit)
+    test_from = None
+    if args.split == "time":
+        stream = list(events)
+        test_from = time_split(stream, args.train_share)
+        events = iter(stream)
     models = build_models(settings, args.seed, args.models)
     for spec in args.variant:
         name, sep, pairs = spec.partition(":")
@@ -153,7 +165,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
         progress = tqdm(unit=" events", file=sys.stderr, mininterval=1.0)
     try:
-        report = replay(events, models, k=args.k, positives=positives, progress=progress)
+        report = replay(events, models, k=args.k, positives=positives, progress=progress, test_from=test_from)
     finally:
         if progress is not None:
             progress.close()
@@ -174,7 +186,8 @@ def table(report: dict[str, Any]) -> str:
             f"item_gini@{k}", "cold_fallback_share", "ms_per_event"]  # fmt: skip
     extra = sorted({c for m in report["models"].values() for c in m if c.startswith(f"hr@{k}[")})
     head = f"{'model':18s}" + "".join(f"{c:>22s}" for c in cols + extra)
-    lines = [f"{report['events']} events, {report['catalogue']} items, positives: {report['positives']}", head]
+    split = "" if report.get("test_from") is None else f", tested from t={report['test_from']:.0f} (time split)"
+    lines = [f"{report['events']} events, {report['catalogue']} items, positives: {report['positives']}{split}", head]
     for name, m in report["models"].items():
         cells = [m.get(c) for c in cols + extra]
         lines.append(f"{name:18s}" + "".join(f"{float('nan') if v is None else v:>22.4f}" for v in cells))

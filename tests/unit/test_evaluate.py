@@ -12,8 +12,8 @@ from recsys.datasets.synthetic import SyntheticWorld
 from recsys.evaluate.baselines import CoOccurrence, DecayedPopular, ItemSpace, MostPopular, Random, RiverMF
 from recsys.evaluate.beyond import ItemFacts, gini
 from recsys.evaluate.protocol import EngineRecommender, Event, Positives, Recommender
-from recsys.evaluate.replay import replay
-from recsys.evaluate.run import engine_settings, main, table
+from recsys.evaluate.replay import replay, time_split
+from recsys.evaluate.run import engine_settings, load_events, main, table
 from schemas import Interaction, Item
 
 
@@ -141,6 +141,17 @@ def test_evaluate_replays_the_engine_as_several_workers(tmp_path: Path) -> None:
     assert report["models"]["default"]["events"] == 600
 
 
+def test_evaluate_splits_by_time_when_asked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "results.json"
+    main(["--format", "synthetic", "--events", "600", "--out", str(out), "--no-progress", "--no-plot",
+          "--models", "popular", "--split", "time", "--train-share", "0.5"])  # fmt: skip
+    report = json.loads(out.read_text())
+    everything = replay(list(load_events("synthetic", None, 600, 0)), [MostPopular()])
+    assert report["split"] == "time" and report["test_from"] > 0
+    assert 0 < report["models"]["popular"]["tests"] < everything["models"]["popular"]["tests"] * 0.6
+    assert "(time split)" in capsys.readouterr().out
+
+
 def item(name: str, genres: object = None, creator: str | None = None) -> Item:
     attributes = {key: value for key, value in [("genres", genres), ("creator", creator)] if value is not None}
     return Item(name, attributes=attributes)
@@ -229,3 +240,30 @@ def test_quality_gate_on_a_fixed_synthetic_replay() -> None:
     assert hr["mf"] >= MF_FLOOR, f"HR@10 of the MF generator alone fell to {hr['mf']:.3f} (floor {MF_FLOOR})"
     assert hr["default"] >= 2 * hr["popular"] and hr["mf"] >= 1.2 * hr["popular"]
     assert hr["default"] >= hr["blend"], f"the learned scorer ({hr['default']:.3f}) fell below its blend fallback"
+
+
+def test_a_time_split_trains_on_the_first_part_of_time_then_tests_the_rest() -> None:
+    events = [ev(n, f"u{n % 3}", f"i{n}") for n in range(20)]
+    cutoff = time_split(events, 0.8)
+    assert cutoff == 16.0  # 16 of the 20 interactions happened before it
+    oracle = Oracle()
+    report = replay(events, [oracle], test_from=cutoff)
+    assert report["split"] == "time" and report["test_from"] == 16.0
+    assert report["models"]["oracle"]["tests"] == 4  # the events at 16 to 19, each tested then learned
+    assert sum(map(len, oracle.learned.values())) == 20  # the first 16 were learned without a test
+    assert replay(events, [Oracle()])["models"]["oracle"]["tests"] == 20  # prequential: every one tested
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        time_split(events, 1.0)
+
+
+def test_every_test_is_counted_in_the_users_activity_bucket() -> None:
+    events = [ev(n, "heavy", f"h{n}") for n in range(60)]
+    events += [ev(60 + n, "light", f"l{n}") for n in range(10)]
+    events += [ev(70, "cold", "c0")]
+    m = replay(events, [MostPopular()])["models"]["popular"]
+    assert (m["tests[cold-user]"], m["tests[light-user]"], m["tests[heavy-user]"]) == (
+        5 + 5 + 1,  # heavy's and light's first five, and cold's one
+        45 + 5,  # heavy's 6th to 50th, light's 6th to 10th
+        10,  # heavy's 51st to 60th
+    )
+    assert all(f"hr@10[{b}]" in m for b in ("cold-user", "light-user", "heavy-user"))
