@@ -49,7 +49,7 @@ from recsys.errors import RecsysError
 from recsys.settings import Settings
 from schemas import Context, Follow, Interaction, Item, Recommendation, Rule, User, decode, encode
 from streams.events_io import Record, topic_and_key
-from streams.kafka_io import make_admin, make_consumer, make_producer, produce
+from streams.kafka_io import make_admin, make_consumer, make_producer, produce, watermarks
 
 TOPIC_SETTING = {
     "interactions": "topic_interactions", "items": "topic_items", "users": "topic_users",
@@ -198,12 +198,14 @@ class TopicReader:
                                   "`recsys topics create` or start the worker")  # fmt: skip
             time.sleep(0.2)
         self.consumer = make_consumer(settings)
-        partitions = [TopicPartition(topic, p) for p in sorted(meta.partitions)]
-        for tp in partitions:  # "now" is each partition's end as the broker says it now: OFFSET_END would be
-            # read at the first fetch, and a message published before that (the answer to an event sent
-            # right after this returns) would be skipped
-            tp.offset = OFFSET_BEGINNING if from_beginning else self.consumer.get_watermark_offsets(tp, timeout)[1]
-        self.consumer.assign(partitions)
+        # "now" is each partition's end as the broker says it now: OFFSET_END would be read at the
+        # first fetch, and a message published before that (the answer to an event sent right after
+        # this returns) would be skipped
+        self.consumer.assign([
+            TopicPartition(topic, p, OFFSET_BEGINNING if from_beginning else watermarks(self.consumer, topic, p,
+                                                                                         timeout)[1])
+            for p in sorted(meta.partitions)
+        ])  # fmt: skip
 
     def poll_message(self, timeout: float = 1.0) -> Message | None:
         """The next message with a value for the keys asked for, or None after ``timeout`` seconds."""

@@ -65,7 +65,7 @@ from recsys.experiments import Experiment
 from recsys.settings import Settings
 from schemas import Item, ItemUpdate, Like, Rule, SchemaError, decode, decode_many
 from streams import security
-from streams.kafka_io import make_admin, make_consumer
+from streams.kafka_io import make_admin, make_consumer, watermarks
 
 log = logging.getLogger("streams")
 
@@ -213,7 +213,7 @@ class GlobalReader:
         try:
             ends: dict[Position, int] = {}
             for topic, partition in self._partitions():
-                low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=30)
+                low, high = watermarks(consumer, topic, partition)
                 start = low
                 if topic in self.logs:  # past what the restored snapshot applied
                     start = max(low, self.engine.offsets.get(f"{topic}:{partition}", -1) + 1)

@@ -36,7 +36,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from recsys.datasets.base import Event
 from recsys.settings import Settings
 from schemas import Interaction, Item, SchemaError, User, decode
-from streams.kafka_io import make_admin, make_consumer
+from streams.kafka_io import make_admin, make_consumer, watermarks
 
 __all__ = ["History", "Message", "order_history", "read_history"]
 
@@ -103,7 +103,7 @@ def read_history(settings: Settings, timeout: float = 30.0) -> History:
                 print(f"warning: topic {topic!r} does not exist; nothing read from it", file=sys.stderr)
                 continue
             for partition in sorted(metadata[topic].partitions):
-                low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=timeout)
+                low, high = watermarks(consumer, topic, partition, timeout)
                 if high > low:
                     remaining[(topic, partition)] = high
         consumer.assign([TopicPartition(t, p, OFFSET_BEGINNING) for t, p in remaining])

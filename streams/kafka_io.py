@@ -17,7 +17,7 @@ import time
 import uuid
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from recsys.errors import RecsysError
@@ -32,6 +32,7 @@ __all__ = [
     "make_producer",
     "topic_specs",
     "wait_for_broker",
+    "watermarks",
 ]
 
 # librdkafka logs every failed connection attempt; route its log lines to Python logging
@@ -48,6 +49,30 @@ class BrokerUnavailable(RecsysError):
 
 def _base_config(settings: Settings) -> dict[str, Any]:
     return {"bootstrap.servers": settings.broker_servers, "logger": _LOG, **security.librdkafka(settings)}
+
+
+_SETTLING = frozenset({
+    KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE, KafkaError.UNKNOWN_TOPIC_OR_PART,
+    KafkaError._TIMED_OUT, KafkaError.REQUEST_TIMED_OUT, KafkaError._TRANSPORT,
+})  # fmt: skip
+"""Errors of a partition whose leader is still being elected (a topic created a moment ago, a broker
+restarting): asking again shortly succeeds."""
+
+
+def watermarks(consumer: Consumer, topic: str, partition: int, timeout: float = 30.0) -> tuple[int, int]:
+    """The partition's (low, high) offsets from its leader, asking again while the partition
+    settles (:data:`_SETTLING`, e.g. just after the topic was created) until ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            low, high = consumer.get_watermark_offsets(
+                TopicPartition(topic, partition), timeout=max(1.0, deadline - time.monotonic())
+            )
+            return low, high
+        except KafkaException as exc:
+            if exc.args[0].code() not in _SETTLING or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 def make_producer(settings: Settings, **overrides: Any) -> Producer:
