@@ -11,8 +11,8 @@ changes nothing.
 An interaction's learning, in order: deduplicate; fold the user in when the MF item factors
 were batch-fitted since (:mod:`recsys.models.wals_link`); register the item; then, with the
 event's signed weight (:func:`recsys.event_types.event_weight`): click-bait feedback, online
-quality, the user's context, the learned scorer's label, co-visitation and recent likes (from
-positives), the user's history, seen and disliked sets, one MF step (against sampled negatives
+quality, the user's context, the learned scorer's label, co-visitation, transitions and recent
+likes (from positives), the user's history, seen and disliked sets, one MF step (against sampled negatives
 for a positive), popularity, trending counts and one two-tower step (for a positive), and the
 changed item vectors marked for the index. Parts registered by generators
 (:attr:`ItemState.parts <recsys.items.state.ItemState.parts>`) that have an ``observe`` method
@@ -334,6 +334,7 @@ class Applier:
         seen = Observation(event, row, state, weight, recent)
         if weight > 0:
             items.covisitation.observe(recent.tolist(), row, at=event.timestamp)
+            items.transitions.observe(recent.tolist(), row, at=event.timestamp)
             items.likes.add(event.user_id, row, event.timestamp, weight)
             if self.outbox is not None:
                 self.outbox.append(Like(event.event_id, event.user_id, event.item_id, weight, event.timestamp))

@@ -226,7 +226,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             "with the user's recent items), popular (the most taken items), content (attributes like the "
             "user's recent items), trending (decayed counts, overall and in the user's segments), fresh "
             "(newest published), two_tower (user and item towers over ids and attributes; serves brand-new "
-            "items and users), social (items the user's followees liked recently)."
+            "items and users), social (items the user's followees liked recently), transitions (what users "
+            "took next after the user's latest items: directed, first order)."
         ),
     )] = "mf,covisit,popular,fresh,two_tower"
     scorer: Annotated[Literal["blend", "learned", "mf"], Meta(description=(
@@ -257,10 +258,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     )] = 1.0
     blend_weights: Annotated[dict[str, float], Meta(description=(
         "Weight of each signal in the blend, as signal=weight pairs (mf, covisit, popular, content, "
-        "trending, fresh, two_tower, social); 0 turns a signal off."
+        "trending, fresh, two_tower, social, transitions); 0 turns a signal off."
     ))] = msgspec.field(default_factory=lambda: {
         "mf": 0.05, "covisit": 1.0, "popular": 0.01, "fresh": 0.05, "two_tower": 0.3, "content": 0.0,
-        "trending": 0.0, "social": 0.0,
+        "trending": 0.0, "social": 0.0, "transitions": 0.0,
     })
     experiment: Annotated[str, Meta(description=(
         "An A/B experiment as JSON: {\"name\": ..., \"variants\": [{\"name\": \"control\", \"share\": 50}, "
@@ -404,6 +405,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     covisit_window: Annotated[int, Meta(
         ge=1, description="Recent positives per user that co-visitation pairs and queries with.",
     )] = 5
+    transition_window: Annotated[int, Meta(ge=1, description=(
+        "The user's latest positives that the transitions generator counts from and queries with (1: the "
+        "last item alone, first order; the n-th latest weighs 1/sqrt(n))."
+    ))] = 2
+    transition_half_life: Annotated[float, Meta(
+        ge=0, extra={"error": "must be 0 (no decay) or positive seconds"},
+        description="Event-time seconds in which a transition count halves (0: never).",
+    )] = 0.0
     covisit_half_life: Annotated[float, Meta(
         ge=0, extra={"error": "must be 0 (no decay) or positive seconds"},
         description="Event-time seconds in which a co-visitation count halves (0: never).",

@@ -10,6 +10,10 @@ count halves every half-life: a pair seen today outweighs one seen a year ago. C
 kept in the units of a reference time (a pair adds ``weight * 2**((at - reference) /
 half_life)``) and read back at the latest event time, so nothing is rewritten per event.
 
+Directed (``directed=True``), it counts only what came *after*: a positive adds to the rows of
+the user's previous positives, not the other way round, so a query from the user's latest items
+gives what users took next (:mod:`recsys.candidates.transitions`).
+
 Items are rows of the item row space; each item's co-visits are two numpy arrays (the other
 items' rows and the counts), so a query sums a user's few rows with a handful of vectorised
 operations.
@@ -68,14 +72,15 @@ class _Row:
 
 
 class CoVisitation:
-    """Symmetric co-visitation counts between items (rows), with bounded rows."""
+    """Co-visitation counts between items (rows), symmetric or directed, with bounded rows."""
 
-    def __init__(self, window: int = 20, row_limit: int = 500, half_life: float = 0.0) -> None:
+    def __init__(self, window: int = 20, row_limit: int = 500, half_life: float = 0.0, directed: bool = False) -> None:
         if half_life < 0:
             raise ValueError(f"half_life must be 0 (no decay) or positive seconds, got {half_life}")
         self.window = window
         self.row_limit = row_limit
         self.half_life = half_life
+        self.directed = directed
         self.reference: float | None = None  # the event time whose units the counts are in
         self.now = -math.inf
         self.rows: dict[int, _Row] = {}
@@ -107,7 +112,8 @@ class CoVisitation:
                 continue
             weight = scale / distance**0.5
             self._add(other, item, weight)
-            self._add(item, other, weight)
+            if not self.directed:
+                self._add(item, other, weight)
 
     def _add(self, a: int, b: int, weight: float) -> None:
         row = self.rows.get(a)

@@ -53,6 +53,11 @@ COUNTERS = ("applied", "duplicates", "items", "users", "follows", "contexts", "r
 """What the engine counts (shown on the worker's ``/stats`` page, kept in the snapshot)."""
 
 
+def transitions(s: Settings) -> CoVisitation:
+    """Directed co-visitation from a user's latest ``transition_window`` positives to the next one."""
+    return CoVisitation(window=s.transition_window, half_life=s.transition_half_life, directed=True)
+
+
 class ItemState:
     """The item side: one row space and every part that stores per-item (or cross-user) state."""
 
@@ -65,6 +70,7 @@ class ItemState:
         self.tower_items = TowerEmbeddings(self.towers, rows, self.catalog, s.tower_history)
         self.content = ContentVectors(s.content_dim, seed=s.seed, rows=rows)
         self.covisitation = CoVisitation(window=s.covisit_window, half_life=s.covisit_half_life)
+        self.transitions = transitions(s)  # what users took next: directed co-visitation
         self.trending = Trending(s.trending_half_life, rows)
         self.fresh = FreshItems(self.catalog.published)
         self.likes = RecentLikes(s.social_likes)  # every user's latest positives, for their followers
@@ -96,6 +102,8 @@ class ItemState:
         if "learnt" not in state:
             self.learnt = Learnt(Settings().learnt_window)
         self.__dict__.setdefault("learned_variants", {})
+        if "transitions" not in state:
+            self.transitions = transitions(Settings())
         for name in COUNTERS:
             self.counters.setdefault(name, 0)
 

@@ -41,6 +41,9 @@ Examples
 [0.5, 0.0, 0.25]
 >>> items.covisitation.counts(items.rows.rows(["b"]), items.rows.rows(["a"])).tolist(), items.clock
 ([[1.0]], 10.0)
+>>> ab = items.rows.rows(["a", "b"])  # the user took b, then a: a transition from b to a only
+>>> items.transitions.counts(ab, ab).tolist()
+[[0.0, 0.0], [1.0, 0.0]]
 """
 
 from __future__ import annotations
@@ -78,7 +81,9 @@ def apply_update(items: ItemState, indexes: Indexes, update: ItemUpdate) -> None
     items.feedback.observe(row, update.type, update.engaged_before, update.timestamp)
     items.tick(update.timestamp)
     if update.weight > 0:
-        items.covisitation.observe(rows.known(list(update.recent)).tolist(), row, at=update.timestamp)
+        recent = rows.known(list(update.recent)).tolist()
+        items.covisitation.observe(recent, row, at=update.timestamp)
+        items.transitions.observe(recent, row, at=update.timestamp)
         items.catalog.add_popularity(row, update.weight)
         items.trending.observe(row, update.weight, update.timestamp, update.segments)
     if update.tower_rows:

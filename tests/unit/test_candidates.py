@@ -125,7 +125,8 @@ def own_cluster_share(engine: Engine, world: SyntheticWorld, name: str, n: int =
     ("name", "floor"),
     # trending is half global by design (measured 0.58); the others are personal; social (measured
     # 0.70) inherits its users' follow homophily (80% of followees share the user's taste)
-    [("content", 0.6), ("covisit", 0.6), ("mf", 0.6), ("two_tower", 0.6), ("trending", 0.45), ("social", 0.6)],
+    [("content", 0.6), ("covisit", 0.6), ("mf", 0.6), ("two_tower", 0.6), ("trending", 0.45), ("social", 0.6),
+     ("transitions", 0.6)],
 )
 def test_generators_nominate_the_users_own_cluster(name: str, floor: float, trained: Engine) -> None:
     engine = trained
@@ -211,3 +212,22 @@ def test_covisitation_with_a_half_life_prefers_recent_pairs_and_survives_a_resca
     decayed.observe([y], z, at=200 * day)  # beyond 50 half-lives: every count is rescaled
     assert scores(decayed, [y])[z] == pytest.approx(1.0)
     assert scores(decayed, [x])[new] == pytest.approx(2.0**-190, rel=1e-3)
+
+
+def test_transitions_follow_the_order_users_took_items_in() -> None:
+    engine = Engine(Settings(generators="transitions,popular", transition_window=1))
+    for n in range(5):  # everyone goes a -> b -> c
+        for step, item in enumerate("abc"):
+            engine.apply(Interaction(f"e{n}{step}", f"u{n}", item, "like", timestamp=10.0 * n + step))
+    engine.apply(Interaction("x1", "new", "b", "like", timestamp=100.0))
+    request = _request(engine, "new")
+    assert nominated(engine, "transitions", request, 5) == ["c"]  # after b comes c; a came before it
+    assert generator(engine, "transitions").reason(request, engine.items.rows.row("c")) == (
+        "often taken next after b"
+    )
+    co_visited = Engine(Settings(generators="covisit,popular"))
+    for n in range(5):
+        for step, item in enumerate("abc"):
+            co_visited.apply(Interaction(f"e{n}{step}", f"u{n}", item, "like", timestamp=10.0 * n + step))
+    co_visited.apply(Interaction("x1", "new", "b", "like", timestamp=100.0))
+    assert set(nominated(co_visited, "covisit", _request(co_visited, "new"), 5)) == {"a", "c"}  # both ways
