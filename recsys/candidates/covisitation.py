@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from recsys.candidates.base import NONE, Candidates, Generator, top
+from recsys.items.covisitation import CoVisitation
 from recsys.request import Request
 from recsys.rows import Rows, lookup
 
@@ -19,11 +20,15 @@ class CoVisitationSource(Generator):
     name = "covisit"
     priority = 0
 
+    def counts(self) -> CoVisitation:
+        """The counts it reads (a subclass may read other counts of the same kind)."""
+        return self.items.covisitation
+
     def _scores(self, request: Request) -> Candidates:
-        """The user's co-visitation sums (rows ascending), once per request."""
-        found = request.memo.get("covisit")
+        """The user's summed counts with their recent positives (rows ascending), once per request."""
+        found = request.memo.get(self.name)
         if found is None:
-            found = request.memo["covisit"] = self.items.covisitation.scores(request.recent.tolist())
+            found = request.memo[self.name] = self.counts().scores(request.recent.tolist())
         return found
 
     def generate(self, request: Request, n: int) -> Candidates:

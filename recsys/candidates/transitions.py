@@ -13,34 +13,23 @@ from __future__ import annotations
 
 import numpy as np
 
-from recsys.candidates.base import NONE, Candidates, Generator, top
+from recsys.candidates.covisitation import CoVisitationSource
+from recsys.items.covisitation import CoVisitation
 from recsys.request import Request
-from recsys.rows import Rows, lookup
+from recsys.rows import Rows
 
 
-class TransitionSource(Generator):
+class TransitionSource(CoVisitationSource):
     """Items users took right after the user's latest positives; its signal is that transition count."""
 
     name = "transitions"
     priority = 0
 
-    def _scores(self, request: Request) -> Candidates:
-        """The user's summed transition counts (rows ascending), once per request."""
-        found = request.memo.get("transitions")
-        if found is None:
-            found = request.memo["transitions"] = self.items.transitions.scores(request.recent.tolist())
-        return found
+    def counts(self) -> CoVisitation:
+        return self.items.transitions
 
-    def generate(self, request: Request, n: int) -> Candidates:
-        rows, scores = self._scores(request)
-        if not len(rows):
-            return NONE
-        return top(rows, scores, n, request.mask(rows))
-
-    def signal(self, request: Request, rows: Rows) -> np.ndarray | None:
-        if not len(request.recent):
-            return None
-        return lookup(rows, *self._scores(request))
+    def reasons(self, request: Request, rows: Rows) -> list[str | None]:
+        return [self.reason(request, row) for row in rows.tolist()]
 
     def reason(self, request: Request, row: int) -> str | None:
         """Names the latest item most often followed by this one."""
