@@ -1,7 +1,9 @@
 """Accuracy, coverage, diversity, novelty and exposure of one model over a prequential replay.
 
 ``coverage`` is the share of the catalogue (every item seen in the stream by the end) that
-appeared in at least one list. ``ild@k``, ``novelty@k`` are means over lists (see
+appeared in at least one list; ``new_item_reach`` the share of the items published during the
+replay that were listed to someone while new (see :mod:`recsys.evaluate.replay`), the reach
+exploration buys. ``ild@k``, ``novelty@k`` are means over lists (see
 ``recsys.evaluate.beyond``); ``gini@k`` and ``item_gini@k`` are Gini coefficients of how many
 list slots each creator and each catalogue item got over the whole replay.
 
@@ -51,6 +53,7 @@ class Scoreboard:
         self.ndcg = self.mrr = 0.0
         self.fallbacks = 0
         self.recommended: set[str] = set()
+        self.reached: set[str] = set()  # items listed while new
         self.seconds = 0.0
         self.events = 0
         self.over_time: list[tuple[int, float]] = []
@@ -61,10 +64,13 @@ class Scoreboard:
         self._ild_lists = self._novelty_lists = 0
 
     def record(
-        self, listed: list[str], target: str, fallback: bool, seconds: float, segments: tuple[str, ...] = ()
+        self, listed: list[str], target: str, fallback: bool, seconds: float, segments: tuple[str, ...] = (),
+        new: tuple[str, ...] = (),
     ) -> None:
-        """One test: ``listed`` was recommended, the user then interacted with ``target``."""
+        """One test: ``listed`` was recommended, the user then interacted with ``target``; ``new``:
+        the listed items that were new then."""
         self.tests += 1
+        self.reached.update(new)
         self.seconds += seconds
         self.fallbacks += fallback
         self.recommended.update(listed)
@@ -101,13 +107,15 @@ class Scoreboard:
         self.events += 1
         self.seconds += seconds
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self, published: set[str] | None = None) -> dict[str, Any]:
+        """The measures; ``published``: the items published during the replay (for ``new_item_reach``)."""
         k, tests = self.k, max(self.tests, 1)
         out: dict[str, Any] = {
             f"hr@{k}": self.hits / tests,
             f"ndcg@{k}": self.ndcg / tests,
             f"mrr@{k}": self.mrr / tests,
             "coverage": len(self.recommended) / max(self.catalogue_size(), 1),
+            "new_item_reach": len(self.reached & published) / len(published) if published else None,
             "cold_fallback_share": self.fallbacks / tests,
             **self._beyond_summary(),
             "tests": self.tests,

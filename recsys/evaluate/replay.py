@@ -9,7 +9,9 @@ With ``test_from`` (a time), the events before it only train (a time-based split
 :func:`time_split`); testing starts at the first interaction at or after it, and goes on test
 then train. Every test is also counted in the user's activity bucket at that moment (by the
 interactions the user had before it): ``cold-user`` (fewer than 5), ``light-user`` (5 to 49)
-and ``heavy-user`` (50 or more), reported as ``hr@k[<bucket>]``.
+and ``heavy-user`` (50 or more), reported as ``hr@k[<bucket>]``; a test of an item published
+less than a day before is also counted in ``new-item``. ``new_item_reach`` is the share of the
+items published after the first interaction that some list showed in their first day.
 
 Examples
 --------
@@ -73,6 +75,8 @@ def replay(
     seen: dict[str, set[str]] = defaultdict(set)
     counts: dict[str, int] = defaultdict(int)
     published: dict[str, float] = {}
+    published_live: set[str] = set()  # items published after the first interaction
+    interactions = 0
     facts = ItemFacts()  # genres, creators and popularity, shared by every scoreboard
     catalogue = facts.catalogue
     boards = {m.name: Scoreboard(k, lambda: len(catalogue), window, facts) for m in models}
@@ -86,8 +90,11 @@ def replay(
             facts.item(event)
             if event.published_at is not None:
                 published.setdefault(event.item_id, event.published_at)
+                if interactions:
+                    published_live.add(event.item_id)
         is_positive = False
         if isinstance(event, Interaction):
+            interactions += 1
             catalogue.add(event.item_id)
             is_positive = positives(event)
             user_seen = seen[event.user_id]
@@ -97,7 +104,9 @@ def replay(
                 for model in models:
                     t0 = time.perf_counter()
                     listed = model.recommend(event.user_id, k, user_seen)
-                    boards[model.name].record(listed, event.item_id, model.fallback, time.perf_counter() - t0, segments)
+                    seconds = time.perf_counter() - t0
+                    new = tuple(i for i in listed[:k] if _is_new(i, event.timestamp, published))
+                    boards[model.name].record(listed, event.item_id, model.fallback, seconds, segments, new)
         for model in models:
             t0 = time.perf_counter()
             model.observe(event, is_positive)
@@ -115,13 +124,17 @@ def replay(
         "catalogue": len(catalogue),
         "split": "prequential" if test_from is None else "time",
         "test_from": test_from,
-        "models": {name: board.summary() for name, board in boards.items()},
+        "models": {name: board.summary(published_live) for name, board in boards.items()},
     }
+
+
+def _is_new(item_id: str, now: float, published: dict[str, float]) -> bool:
+    at = published.get(item_id)
+    return at is not None and 0 <= now - at < NEW_ITEM_SECONDS
 
 
 def _segments(event: Interaction, prior: int, published: dict[str, float]) -> tuple[str, ...]:
     out = ["cold-user" if prior < COLD_USER_EVENTS else "light-user" if prior < HEAVY_USER_EVENTS else "heavy-user"]
-    at = published.get(event.item_id)
-    if at is not None and 0 <= event.timestamp - at < NEW_ITEM_SECONDS:
+    if _is_new(event.item_id, event.timestamp, published):
         out.append("new-item")
     return tuple(out)

@@ -183,7 +183,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def table(report: dict[str, Any]) -> str:
     k = report["k"]
     cols = [f"hr@{k}", f"ndcg@{k}", f"mrr@{k}", "coverage", f"ild@{k}", f"novelty@{k}", f"gini@{k}",
-            f"item_gini@{k}", "cold_fallback_share", "ms_per_event"]  # fmt: skip
+            f"item_gini@{k}", "new_item_reach", "cold_fallback_share", "ms_per_event"]  # fmt: skip
     extra = sorted({c for m in report["models"].values() for c in m if c.startswith(f"hr@{k}[")})
     head = f"{'model':18s}" + "".join(f"{c:>22s}" for c in cols + extra)
     split = "" if report.get("test_from") is None else f", tested from t={report['test_from']:.0f} (time split)"

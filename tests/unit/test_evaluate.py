@@ -267,3 +267,31 @@ def test_every_test_is_counted_in_the_users_activity_bucket() -> None:
         10,  # heavy's 51st to 60th
     )
     assert all(f"hr@10[{b}]" in m for b in ("cold-user", "light-user", "heavy-user"))
+
+
+def test_new_item_reach_counts_items_published_during_the_replay_and_listed_while_new() -> None:
+    day = 86400.0
+    events: list[Event] = [Item("old", published_at=0.0), ev(1, "u0", "old", ts=day)]
+    events += [Item("fresh", published_at=day), Item("late", published_at=day), ev(2, "u1", "old", ts=day + 1)]
+    events += [ev(3, "u2", "fresh", ts=day + 2), ev(4, "u3", "old", ts=day + 3)]  # lists fresh, a day old at most
+    events += [ev(5, "u4", "late", ts=day + 4), ev(6, "u5", "old", ts=3 * day)]  # lists late, two days old
+
+    class Lists(Recommender):
+        """Lists every item it has seen an event of, newest first (so "late" is listed only when old)."""
+
+        name = "lists"
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.items: list[str] = []
+
+        def observe(self, event: Event, positive: bool) -> None:
+            if isinstance(event, Interaction) and event.item_id not in self.items:
+                self.items.insert(0, event.item_id)
+
+        def recommend(self, user_id: str, k: int, exclude: set[str]) -> list[str]:
+            return [i for i in self.items if i not in exclude][:k]
+
+    m = replay(events, [Lists(), MostPopular()])["models"]
+    assert m["lists"]["new_item_reach"] == pytest.approx(0.5)  # "fresh" was listed on day 1; "late" only on day 3
+    assert replay(events[:2], [MostPopular()])["models"]["popular"]["new_item_reach"] is None  # none published
