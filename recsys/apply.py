@@ -335,6 +335,7 @@ class Applier:
         if weight > 0:
             items.covisitation.observe(recent.tolist(), row, at=event.timestamp)
             items.transitions.observe(recent.tolist(), row, at=event.timestamp)
+            items.learn_sequence(recent, row)
             items.likes.add(event.user_id, row, event.timestamp, weight)
             if self.outbox is not None:
                 self.outbox.append(Like(event.event_id, event.user_id, event.item_id, weight, event.timestamp))

@@ -351,6 +351,7 @@ class Engine:
             return False
         creators = [c for c in map(catalog.creator_of, rows.tolist()) if c is not None]
         self.items.exposure.record(creators, now)
+        self.items.impressions.record(rows)
         return True
 
     def recommend(

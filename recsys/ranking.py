@@ -111,7 +111,7 @@ class Ranker:
             catalog=items.catalog, feedback=items.feedback, exposure=items.exposure, rules=items.rules,
             wall_clock=wall_clock, event_clock=lambda: items.clock, genres_of=self.genres_of,
             creator_of=self.creator_of, content_vectors=self.content_vectors, mf_vectors=self.mf_vectors,
-            fit=self.generators["two_tower"].signal if indexes.uses_towers else None,
+            fit=self.generators["two_tower"].signal if indexes.uses_towers else None, impressions=items.impressions,
         )  # fmt: skip
         self.filters = pipeline.hard_filters(s, parts)
         self.steps: list[Reranker] = pipeline.build(s, parts, self.filters)
@@ -124,7 +124,8 @@ class Ranker:
             if not self.indexes.uses_towers:
                 signals.pop("two_tower", None)  # untrained towers say nothing
             return LearnedScorer(signals, s.blend_weights, self.learned, blend_offset=s.blend_offset,
-                                 catalog=items.catalog)  # fmt: skip
+                                 catalog=items.catalog, content=items.content,
+                                 extra=s.learned_feature_names)  # fmt: skip
         if s.scorer == "blend":
             return BlendScorer(signals, s.blend_weights, s.blend_offset)
         return MFScorer(items.model, items.catalog)

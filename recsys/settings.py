@@ -71,6 +71,10 @@ MASK = "********"
 # constraint fails, for a bound whose meaning or reason the fix needs.
 
 
+LEARNED_FEATURES = ("last_similarity", "genre_continuation", "popularity_match")
+"""The learned scorer's optional features (:mod:`recsys.scoring.recent`)."""
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Everything the engine and the worker can be told. Build with :meth:`from_env`."""
 
@@ -227,7 +231,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             "user's recent items), trending (decayed counts, overall and in the user's segments), fresh "
             "(newest published), two_tower (user and item towers over ids and attributes; serves brand-new "
             "items and users), social (items the user's followees liked recently), transitions (what users "
-            "took next after the user's latest items: directed, first order)."
+            "took next after the user's latest items: directed, first order), sequence (a small sequential model "
+            "trained online: the next item from a recency-weighted pool of the user's latest items)."
         ),
     )] = "mf,covisit,popular,fresh,two_tower"
     scorer: Annotated[Literal["blend", "learned", "mf"], Meta(description=(
@@ -238,6 +243,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     learned_min_examples: Annotated[int, Meta(
         ge=0, description="Labelled examples the learned scorer needs before it ranks.",
     )] = 1000
+    learned_features: Annotated[str, Meta(description=(
+        "Optional features of the learned scorer, comma-separated: last_similarity (content cosine with "
+        "each of the latest 3 positives), genre_continuation (genres shared with the last positive), "
+        "popularity_match (log popularity near that of the latest positives); empty: none."
+    ))] = ""
     learned_learning_rate: Annotated[float, Meta(gt=0, description="AdaGrad step of the learned scorer.")] = 0.1
     learned_negatives: Annotated[int, Meta(
         ge=0, description="Candidates paired with each item a user acted on (pairwise labels).",
@@ -258,10 +268,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     )] = 1.0
     blend_weights: Annotated[dict[str, float], Meta(description=(
         "Weight of each signal in the blend, as signal=weight pairs (mf, covisit, popular, content, "
-        "trending, fresh, two_tower, social, transitions); 0 turns a signal off."
+        "trending, fresh, two_tower, social, transitions, sequence); 0 turns a signal off."
     ))] = msgspec.field(default_factory=lambda: {
         "mf": 0.05, "covisit": 1.0, "popular": 0.01, "fresh": 0.05, "two_tower": 0.3, "content": 0.0,
-        "trending": 0.0, "social": 0.0, "transitions": 0.0,
+        "trending": 0.0, "social": 0.0, "transitions": 0.0, "sequence": 0.0,
     })
     experiment: Annotated[str, Meta(description=(
         "An A/B experiment as JSON: {\"name\": ..., \"variants\": [{\"name\": \"control\", \"share\": 50}, "
@@ -305,8 +315,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         "Re-ranking steps after the hard filters, in order, comma-separated: freshness (boost by age), "
         "clickbait (demote items often skipped after a click, or flagged), boosts (rules' boosts), "
         "diversity (maximal marginal relevance), caps (items per genre and creator), fairness (creator "
-        "exposure), new_item_slot, pins (rules' pins). A step whose setting turns it off does nothing."
-    ))] = "freshness,clickbait,boosts,diversity,caps,fairness,new_item_slot,pins"
+        "exposure), new_item_slot, explore (Thompson-sampled slots for items with little feedback), pins "
+        "(rules' pins). A step whose setting turns it off does nothing."
+    ))] = "freshness,clickbait,boosts,diversity,caps,fairness,new_item_slot,explore,pins"
+    explore_slots: Annotated[int, Meta(ge=0, description=(
+        "Places at the end of each list's top k given to exploration: Thompson draws of each candidate's "
+        "take rate from its takes and impressions, times its relevance (0: off)."
+    ))] = 0
+    explore_depth: Annotated[int, Meta(ge=1, description=(
+        "Candidates below the exploration slots that compete for them."
+    ))] = 50
     freshness_weight: Annotated[float, Meta(ge=0, extra={"error": "must be 0 (off) or more"}, description=(
         "Relevance (scores are scaled to [0, 1] before re-ranking) added to a just-published item, halving "
         "every freshness_half_life; 0: off."
@@ -413,6 +431,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         ge=0, extra={"error": "must be 0 (no decay) or positive seconds"},
         description="Event-time seconds in which a transition count halves (0: never).",
     )] = 0.0
+    sequence_dim: Annotated[int, Meta(ge=1, le=512, description=(
+        "Width of the sequence model's item vectors (an input and an output vector per item)."
+    ))] = 32
+    sequence_window: Annotated[int, Meta(ge=1, description=(
+        "The user's latest positives the sequence model pools into its query."
+    ))] = 20
+    sequence_decay: Annotated[float, Meta(gt=0, le=1, description=(
+        "Recency weight of the sequence model's query: the n-th latest positive weighs decay^(n-1) (1: a plain mean)."
+    ))] = 0.8
+    sequence_learning_rate: Annotated[float, Meta(gt=0, description="AdaGrad step of the sequence model.")] = 0.1
+    sequence_negatives: Annotated[int, Meta(ge=0, description=(
+        "Items drawn uniformly against each next item in the sequence model's sampled softmax."
+    ))] = 20
     covisit_half_life: Annotated[float, Meta(
         ge=0, extra={"error": "must be 0 (no decay) or positive seconds"},
         description="Event-time seconds in which a co-visitation count halves (0: never).",
@@ -579,6 +610,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         return [(name, getattr(self, name)) for name in self.__struct_fields__ if name not in _SECRETS]
 
     @property
+    def learned_feature_names(self) -> list[str]:
+        """``learned_features`` as a list of names, in order.
+
+        >>> Settings(learned_features="last_similarity, popularity_match").learned_feature_names
+        ['last_similarity', 'popularity_match']
+        """
+        return [f.strip() for f in self.learned_features.split(",") if f.strip()]
+
+    @property
     def generator_names(self) -> list[str]:
         """``generators`` as a list of names, in order.
 
@@ -624,6 +664,8 @@ def _check_together(s: Settings) -> None:
     need(len(steps) == len(set(steps)), "rerank_steps", "must name each step once")
     need(not (s.wals_refresh_events and s.mf_loss != "bpr"), "wals_refresh_events",
          "needs RECSYS_MF_LOSS=bpr: WALS factors only go into the BPR model; set it to 0")  # fmt: skip
+    unknown = sorted(set(s.learned_feature_names) - set(LEARNED_FEATURES))
+    need(not unknown, "learned_features", f"unknown feature(s) {unknown}; known: {', '.join(LEARNED_FEATURES)}")
     unknown = sorted(set(s.event_weights) - set(INTERACTION_TYPES))
     need(not unknown, "event_weights", f"unknown event type(s) {unknown}; known: {list(INTERACTION_TYPES)}")
 

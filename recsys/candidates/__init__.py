@@ -15,6 +15,7 @@ from recsys.candidates.covisitation import CoVisitationSource
 from recsys.candidates.fresh import FreshSource
 from recsys.candidates.mf import MFRetrieval
 from recsys.candidates.popular import MostPopular
+from recsys.candidates.sequence import SequenceSource
 from recsys.candidates.social import SocialSource
 from recsys.candidates.transitions import TransitionSource
 from recsys.candidates.trending import TrendingSource
@@ -23,7 +24,7 @@ from recsys.candidates.two_tower import TwoTowerSource
 GENERATORS: dict[str, type[Generator]] = {
     g.name: g
     for g in (MFRetrieval, CoVisitationSource, MostPopular, ContentSource, TrendingSource, FreshSource,
-              TwoTowerSource, SocialSource, TransitionSource)
+              TwoTowerSource, SocialSource, TransitionSource, SequenceSource)
 }  # fmt: skip
 """Every generator, by name, in the order of the learned scorer's feature columns."""
 
@@ -36,6 +37,7 @@ __all__ = [
     "Generator",
     "MFRetrieval",
     "MostPopular",
+    "SequenceSource",
     "SocialSource",
     "TransitionSource",
     "TrendingSource",

@@ -3,10 +3,11 @@
 User state lives in the partitioned user table; everything else the engine learns or reads
 lives here, around one :class:`~recsys.rows.RowSpace` that every per-item array shares:
 the catalogue, the MF model, the two-tower model and its item embeddings, content vectors,
-co-visitation, trending counts, fresh items, every user's recent likes (for their followers),
-click-bait feedback, creator exposure, business rules, the learned scorer's model, the link to
-batch WALS fits, the event clock, the random generator, counters and the source offsets
-applied. The ANN indexes are not here: they are derived from it (:mod:`recsys.indexing`).
+co-visitation, transitions, the sequence model, trending counts, fresh items, every user's
+recent likes (for their followers), click-bait feedback, creator exposure, impressions,
+business rules, the learned scorer's model, the link to batch WALS fits, the event clock, the
+random generator, counters and the source offsets applied. The ANN indexes are not here: they
+are derived from it (:mod:`recsys.indexing`).
 
 A generator that needs state of its own adds it to :attr:`ItemState.parts` (see
 :mod:`recsys.candidates`): it is then learned (when it has an ``observe`` method, called on
@@ -36,21 +37,29 @@ from recsys.items.content import ContentVectors
 from recsys.items.covisitation import CoVisitation
 from recsys.items.feedback import ItemFeedback
 from recsys.items.fresh import FreshItems
+from recsys.items.impressions import Impressions
 from recsys.items.learnt import Learnt
 from recsys.items.likes import RecentLikes
+from recsys.items.sequence import NextItem
 from recsys.items.towers import TowerEmbeddings
 from recsys.items.trending import Trending
 from recsys.models import make_model
 from recsys.models.pairwise import PairwiseModel
 from recsys.models.two_tower import TwoTower
 from recsys.models.wals_link import WalsLink
-from recsys.rows import RowSpace
+from recsys.rows import Rows, RowSpace
 from recsys.rules import RuleBook
 from recsys.settings import Settings
 
 COUNTERS = ("applied", "duplicates", "items", "users", "follows", "contexts", "rules", "refreshes", "unchanged",
             "online_positives", "online_hits", "shared", "learnt", "relearnt", "user_only")  # fmt: skip
 """What the engine counts (shown on the worker's ``/stats`` page, kept in the snapshot)."""
+
+
+def next_item(s: Settings, rows: RowSpace) -> NextItem:
+    """The sequence model: the next item from a recency-weighted pool of the latest ones."""
+    return NextItem(rows, dim=s.sequence_dim, window=s.sequence_window, decay=s.sequence_decay,
+                    learning_rate=s.sequence_learning_rate, negatives=s.sequence_negatives, seed=s.seed)
 
 
 def transitions(s: Settings) -> CoVisitation:
@@ -71,11 +80,13 @@ class ItemState:
         self.content = ContentVectors(s.content_dim, seed=s.seed, rows=rows)
         self.covisitation = CoVisitation(window=s.covisit_window, half_life=s.covisit_half_life)
         self.transitions = transitions(s)  # what users took next: directed co-visitation
+        self.sequence = next_item(s, rows)  # what users take next, as vectors learned online
         self.trending = Trending(s.trending_half_life, rows)
         self.fresh = FreshItems(self.catalog.published)
         self.likes = RecentLikes(s.social_likes)  # every user's latest positives, for their followers
         self.feedback = ItemFeedback(s.clickbait_half_life, rows)  # recent clicks, and skips after one
         self.exposure = CreatorExposure(s.fairness_window)  # creators' share of the lists shown
+        self.impressions = Impressions(rows)  # how many lists shown included each item (exploration)
         self.rules = RuleBook()  # business rules from the control topic
         self.learned: PairwiseModel | None = None
         if s.scorer == "learned":
@@ -104,6 +115,10 @@ class ItemState:
         self.__dict__.setdefault("learned_variants", {})
         if "transitions" not in state:
             self.transitions = transitions(Settings())
+        if "impressions" not in state:
+            self.impressions = Impressions(self.rows)
+        if "sequence" not in state:
+            self.sequence = next_item(Settings(), self.rows)
         for name in COUNTERS:
             self.counters.setdefault(name, 0)
 
@@ -122,6 +137,13 @@ class ItemState:
         """Every learned scorer's model with its key, the shared one first."""
         shared = [("", self.learned)] if self.learned is not None else []
         return [*shared, *self.learned_variants.items()]
+
+    def learn_sequence(self, recent: Rows, row: int) -> float:
+        """One step of the sequence model: the user took ``row`` after ``recent`` (item rows, oldest
+        first), against negatives drawn uniformly from the available items."""
+        model = self.sequence
+        negatives = self.catalog.sample(model.sampler, model.negatives, np.array([row], dtype=np.int64))
+        return model.learn(recent, row, negatives)
 
     def tick(self, at: float) -> None:
         """An event of event time ``at`` was applied: the clock only moves forward."""

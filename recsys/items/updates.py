@@ -81,9 +81,10 @@ def apply_update(items: ItemState, indexes: Indexes, update: ItemUpdate) -> None
     items.feedback.observe(row, update.type, update.engaged_before, update.timestamp)
     items.tick(update.timestamp)
     if update.weight > 0:
-        recent = rows.known(list(update.recent)).tolist()
-        items.covisitation.observe(recent, row, at=update.timestamp)
-        items.transitions.observe(recent, row, at=update.timestamp)
+        recent = rows.known(list(update.recent))
+        items.covisitation.observe(recent.tolist(), row, at=update.timestamp)
+        items.transitions.observe(recent.tolist(), row, at=update.timestamp)
+        items.learn_sequence(recent, row)
         items.catalog.add_popularity(row, update.weight)
         items.trending.observe(row, update.weight, update.timestamp, update.segments)
     if update.tower_rows:

@@ -15,10 +15,12 @@ import numpy as np
 from recsys.exposure import CreatorExposure
 from recsys.items.catalog import Catalog
 from recsys.items.feedback import ItemFeedback
+from recsys.items.impressions import Impressions
 from recsys.rerank.base import Reranker
 from recsys.rerank.caps import AttributeCaps
 from recsys.rerank.clickbait import ClickBait
 from recsys.rerank.diversity import MaximalMarginalRelevance, genre_vectors
+from recsys.rerank.exploration import Exploration
 from recsys.rerank.fairness import CreatorFairness
 from recsys.rerank.filters import HardFilters
 from recsys.rerank.freshness import Freshness
@@ -43,6 +45,7 @@ class Parts:
     content_vectors: Callable[[list[str]], np.ndarray | None]
     mf_vectors: Callable[[list[str]], np.ndarray | None]
     fit: Fit | None  # the two-tower fit of a user and items (None: the towers are not trained)
+    impressions: Impressions | None = None  # lists each item was in (exploration; None: no exploration)
 
 
 def hard_filters(settings: Settings, parts: Parts) -> HardFilters:
@@ -89,6 +92,10 @@ STEPS: dict[str, Step] = {
                                         s.fairness_min_share),  # fmt: skip
     ),
     "new_item_slot": Step(lambda s, p: s.new_item_slot and p.fit is not None, _new_item_slot),
+    "explore": Step(
+        lambda s, p: s.explore_slots > 0 and p.impressions is not None,
+        lambda s, p, f: Exploration(p.catalog, p.impressions, s.explore_slots, s.explore_depth, s.seed),  # type: ignore[arg-type]
+    ),
     "pins": Step(lambda s, p: True, lambda s, p, f: Pins(p.catalog, p.rules, p.wall_clock, f.mask)),
 }
 """Every step that may follow the hard filters, by name (``RECSYS_RERANK_STEPS`` orders them)."""

@@ -50,14 +50,16 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from recsys.items.catalog import Catalog
+from recsys.items.content import ContentVectors
 from recsys.models.pairwise import PairwiseModel
 from recsys.request import Request
 from recsys.rows import Rows
+from recsys.scoring import recent
 from recsys.scoring.base import Scorer, Signal
 from recsys.scoring.blend import Evidence, fuse, positions_in, rank_contributions
 
@@ -77,14 +79,19 @@ class LearnedScorer(Scorer):
         *,
         blend_offset: float = 60.0,
         catalog: Catalog | None = None,
+        content: ContentVectors | None = None,
+        extra: Sequence[str] = (),
     ) -> None:
         self.signals = dict(signals)
         self.blend_weights = dict(blend_weights)
         self.blend_offset = blend_offset
         self.catalog = catalog  # item genres, for the genre affinity (none without)
+        self.content = content
+        self.extra = list(extra) if catalog is not None and content is not None else []  # recsys.scoring.recent
         self.pairwise = model
         self.names = [f"{name}:{part}" for name in self.signals for part in ("value", "rank", "known")]
-        self.names += ["blend", "genre_affinity"]
+        self.names += ["blend", "genre_affinity", *recent.columns(self.extra)]
+        self._fixed = len(self.names) - 2 - len(recent.columns(self.extra))  # where blend's column is
         self._weights: tuple[int, np.ndarray] | None = None
         self._last: tuple[str, Rows, np.ndarray, Evidence] | None = None
 
@@ -121,8 +128,12 @@ class LearnedScorer(Scorer):
         features[:, 2 : 3 * signals : 3] = known
         fused = fuse(evidence, self.blend_weights, self.blend_offset)
         total = sum(w for w in self.blend_weights.values() if w > 0) or 1.0
-        features[:, -2] = fused * (self.blend_offset + 1.0) / total
-        features[:, -1] = self._genre_affinity(request, rows)
+        at = self._fixed
+        features[:, at] = fused * (self.blend_offset + 1.0) / total
+        features[:, at + 1] = self._genre_affinity(request, rows)
+        if self.extra:
+            assert self.catalog is not None and self.content is not None
+            features[:, at + 2 :] = recent.compute(self.extra, request, rows, self.catalog, self.content)
         return features, fused, evidence
 
     def _genre_affinity(self, request: Request, rows: Rows) -> np.ndarray:
@@ -163,9 +174,10 @@ class LearnedScorer(Scorer):
             return rank_contributions(evidence, self.blend_weights, self.blend_offset, positions)
         signals = len(self.signals)
         parts = features[np.maximum(positions, 0)] * self.weights()
-        groups = np.concatenate([parts[:, : 3 * signals].reshape(len(rows), signals, 3).sum(axis=2), parts[:, -2:]],
-                                axis=1)  # fmt: skip
-        names = [*self.signals, "blend", "genre_affinity"]
+        at = self._fixed
+        groups = np.concatenate([parts[:, : 3 * signals].reshape(len(rows), signals, 3).sum(axis=2),
+                                 parts[:, at : at + 2], parts[:, at + 2 :].sum(axis=1)[:, None]], axis=1)  # fmt: skip
+        names = [*self.signals, "blend", "genre_affinity", "recent"]
         out: list[dict[str, float]] = []
         for p, row in zip(positions.tolist(), groups.tolist(), strict=True):
             out.append({} if p < 0 else {g: round(v, 6) for g, v in zip(names, row, strict=True) if v})

@@ -126,7 +126,7 @@ def own_cluster_share(engine: Engine, world: SyntheticWorld, name: str, n: int =
     # trending is half global by design (measured 0.58); the others are personal; social (measured
     # 0.70) inherits its users' follow homophily (80% of followees share the user's taste)
     [("content", 0.6), ("covisit", 0.6), ("mf", 0.6), ("two_tower", 0.6), ("trending", 0.45), ("social", 0.6),
-     ("transitions", 0.6)],
+     ("transitions", 0.6), ("sequence", 0.6)],
 )
 def test_generators_nominate_the_users_own_cluster(name: str, floor: float, trained: Engine) -> None:
     engine = trained
@@ -231,3 +231,36 @@ def test_transitions_follow_the_order_users_took_items_in() -> None:
             co_visited.apply(Interaction(f"e{n}{step}", f"u{n}", item, "like", timestamp=10.0 * n + step))
     co_visited.apply(Interaction("x1", "new", "b", "like", timestamp=100.0))
     assert set(nominated(co_visited, "covisit", _request(co_visited, "new"), 5)) == {"a", "c"}  # both ways
+
+
+def test_the_sequence_model_learns_what_comes_next_and_generalises() -> None:
+    """Users go a -> b -> c and x -> y: after b comes c, after x comes y, and never back."""
+    engine = Engine(Settings(generators="sequence,popular", sequence_negatives=3, seed=1))
+    for n in range(60):
+        for step, item in enumerate(["a", "b", "c"] if n % 2 else ["x", "y"]):
+            engine.apply(Interaction(f"e{n}{step}", f"u{n}", item, "like", timestamp=10.0 * n + step))
+    engine.apply(Interaction("n1", "new", "b", "like", timestamp=1000.0))
+    request = _request(engine, "new")
+    assert nominated(engine, "sequence", request, 1) == ["c"]
+    assert generator(engine, "sequence").reason(request, engine.items.rows.row("c")) == "often comes next after b"
+    engine.apply(Interaction("n2", "other", "x", "like", timestamp=1001.0))
+    assert nominated(engine, "sequence", _request(engine, "other"), 1) == ["y"]
+    assert nominated(engine, "sequence", _request(engine, "nobody"), 5) == []  # no recent item, no query
+
+
+def test_the_sequence_model_learns_from_other_workers_updates() -> None:
+    """A worker that only applies another's item updates learns the same order (no vectors shipped)."""
+    from schemas import ItemUpdate
+
+    sender, receiver = Engine(Settings(sequence_negatives=3)), Engine(Settings(sequence_negatives=3))
+    sender.share(items=True, origin="w1")
+    for n in range(60):
+        for step, item in enumerate(["a", "b", "c"] if n % 2 else ["x", "y"]):
+            sender.apply(Interaction(f"e{n}{step}", f"u{n}", item, "like", timestamp=10.0 * n + step))
+    updates = [u for u in sender.take_shared() if isinstance(u, ItemUpdate)]
+    assert updates and not receiver.items.sequence.steps
+    for update in updates:
+        receiver.apply_event(update)
+    assert receiver.items.sequence.steps == sender.items.sequence.steps > 0
+    receiver.apply(Interaction("n1", "new", "b", "like", timestamp=1000.0))
+    assert nominated(receiver, "sequence", _request(receiver, "new"), 1) == ["c"]

@@ -20,6 +20,7 @@ from schemas import Context, Interaction, Item, Rule, User
 
 EVERY_STEP_ON = {
     "freshness_weight": 0.3,
+    "explore_slots": 2,
     "clickbait_weight": 0.5,
     "clickbait_min_clicks": 1,
     "mmr_lambda": 0.5,
