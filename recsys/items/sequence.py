@@ -64,6 +64,7 @@ class NextItem:
         self.trained = rows.column(np.bool_)  # the output vector has been trained (else it says nothing)
         self.accumulators = rows.column(np.float32, width=2, fill=_EPS)  # AdaGrad: input, output
         self.steps = 0
+        self._weights: dict[int, np.ndarray] = {}  # recency weights by length (read-only)
         self.sampler = np.random.default_rng(seed)
 
     def _start(self, rows: Rows) -> None:
@@ -79,8 +80,11 @@ class NextItem:
         >>> NextItem(RowSpace(), decay=0.5).weights(3).round(3).tolist()
         [0.143, 0.286, 0.571]
         """
-        w = self.decay ** np.arange(n - 1, -1, -1, dtype=np.float64)
-        return w / w.sum()
+        w = self._weights.get(n)
+        if w is None:
+            w = self.decay ** np.arange(n - 1, -1, -1, dtype=np.float64)
+            w = self._weights[n] = w / w.sum()
+        return w
 
     def query(self, recent: Rows) -> np.ndarray | None:
         """The query of a user whose latest positives are ``recent`` (item rows, oldest first); None
