@@ -67,7 +67,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from itertools import accumulate
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from recsys.datasets.base import Event
 from schemas import Follow, Interaction, Item, User
@@ -159,7 +159,7 @@ class SyntheticWorld:
         ]
 
     @classmethod
-    def benchmark(cls, seed: int = 0, users: int = 2000, items: int = 3000, **overrides: Any) -> SyntheticWorld:
+    def benchmark(cls, seed: int = 0, users: int = 2000, items: int = 3000, **overrides: Any) -> Self:
         """A world with every dynamic on, for evaluation.
 
         20 clusters; about one new item per 100 events, each boosted for 2000 events; sessions
