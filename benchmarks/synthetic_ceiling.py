@@ -12,7 +12,12 @@ over all tests, the continuations and the fresh picks. Then an **oracle** that r
 world's hidden state (each user's current cluster, each cluster's popularity order) lists the
 last item's ``m`` nearest neighbours in that order, one fresh item of the user's cluster, then
 the cluster's most taken items the user has not seen: its HR@10 for each ``m`` bounds what a
-model of this stream can reach. Nothing here asserts anything.
+model of this stream can reach. Two half-oracles split that bound: **items known** knows every
+item's cluster and rank but infers the user's cluster from their latest 10 positives (what a
+model that had learnt the catalogue perfectly could do), and **co-visit neighbours** takes the
+``m`` items most often taken right before or after the last one (learnt from the stream) in
+place of the true neighbours, then the inferred cluster's most taken items. Nothing here
+asserts anything.
 """
 
 from __future__ import annotations
@@ -60,6 +65,22 @@ def oracle(world: SyntheticWorld, user: str, last: str | None, seen: set[str], m
     return list(dict.fromkeys([*neighbours, *fresh[:1], *popular]))[:10]
 
 
+def half_oracles(world: SyntheticWorld, history: list[str], seen: set[str], m: int,
+                 popularity: collections.Counter[str],
+                 covisits: dict[str, collections.Counter[str]]) -> tuple[list[str], list[str]]:  # fmt: skip
+    """The lists of the two half-oracles (items known; co-visit neighbours) for a user with ``history``."""
+    if not history:
+        return [], []
+    cluster = collections.Counter(world.item_cluster[i] for i in history[-10:]).most_common(1)[0][0]
+    popular = sorted((i for i in world.by_cluster[cluster] if i not in seen), key=lambda i: -popularity[i])[:10]
+    last = history[-1]
+    ids, rank = world.by_cluster[world.item_cluster[last]], world._rank[last]
+    steps = [s for d in range(1, m + 1) for s in (d, -d)]
+    known = [ids[rank + s] for s in steps if 0 <= rank + s < len(ids) and ids[rank + s] not in seen][:m]
+    learnt = [i for i, _ in covisits[last].most_common() if i not in seen][:m]
+    return list(dict.fromkeys([*known, *popular]))[:10], list(dict.fromkeys([*learnt, *popular]))[:10]
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=30000)
@@ -75,6 +96,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     last: dict[str, str] = {}
     published: dict[str, int] = {}
     popularity: collections.Counter[str] = collections.Counter()
+    history: dict[str, list[str]] = collections.defaultdict(list)  # positives
+    covisits: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
     for event in world.stream(args.events):
         if isinstance(event, Item) and event.item_id in world.item_cluster and world._counter:
             published[event.item_id] = world._counter
@@ -88,12 +111,22 @@ def main(argv: Sequence[str] | None = None) -> None:
             for m in NEIGHBOURS:
                 listed = oracle(world, event.user_id, last.get(event.user_id), user_seen, m, published, popularity)
                 hits[f"oracle, {m} neighbours", kind] += event.item_id in listed
+            for m in NEIGHBOURS[1:]:
+                known, learnt = half_oracles(world, history[event.user_id], user_seen, m, popularity, covisits)
+                hits[f"items known, {m}", kind] += event.item_id in known
+                hits[f"co-visit neighbours, {m}", kind] += event.item_id in learnt
         for model in models:
             model.observe(event, is_positive)
         if isinstance(event, Interaction):
             seen[event.user_id].add(event.item_id)
             last[event.user_id] = event.item_id
             popularity[event.item_id] += is_positive
+            if is_positive:
+                if history[event.user_id]:
+                    previous = history[event.user_id][-1]
+                    covisits[previous][event.item_id] += 1
+                    covisits[event.item_id][previous] += 1
+                history[event.user_id].append(event.item_id)
     total = sum(tests.values())
     print(f"{total} tests: {tests['continuation']} continuations, {tests['fresh pick']} fresh picks; HR@10")
     print(f"{'model':24s}{'all':>8s}{'continuation':>14s}{'fresh pick':>12s}")
