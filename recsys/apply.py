@@ -335,6 +335,7 @@ class Applier:
         if weight > 0:
             items.covisitation.observe(recent.tolist(), row, at=event.timestamp)
             items.transitions.observe(recent.tolist(), row, at=event.timestamp)
+            items.adjacent.observe(recent.tolist(), row, at=event.timestamp)
             items.learn_sequence(recent, row)
             items.likes.add(event.user_id, row, event.timestamp, weight)
             if self.outbox is not None:

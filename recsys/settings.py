@@ -232,7 +232,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             "(newest published), two_tower (user and item towers over ids and attributes; serves brand-new "
             "items and users), social (items the user's followees liked recently), transitions (what users "
             "took next after the user's latest items: directed, first order), sequence (a small sequential model "
-            "trained online: the next item from a recency-weighted pool of the user's latest items)."
+            "trained online: the next item from a recency-weighted pool of the user's latest items), adjacent (what "
+            "users took right before or after the user's latest items: transitions counted both ways)."
         ),
     )] = "mf,covisit,popular,fresh,two_tower"
     scorer: Annotated[Literal["blend", "learned", "mf"], Meta(description=(
@@ -268,10 +269,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     )] = 1.0
     blend_weights: Annotated[dict[str, float], Meta(description=(
         "Weight of each signal in the blend, as signal=weight pairs (mf, covisit, popular, content, "
-        "trending, fresh, two_tower, social, transitions, sequence); 0 turns a signal off."
+        "trending, fresh, two_tower, social, transitions, sequence, adjacent); 0 turns a signal off."
     ))] = msgspec.field(default_factory=lambda: {
         "mf": 0.05, "covisit": 1.0, "popular": 0.01, "fresh": 0.05, "two_tower": 0.3, "content": 0.0,
-        "trending": 0.0, "social": 0.0, "transitions": 0.0, "sequence": 0.0,
+        "trending": 0.0, "social": 0.0, "transitions": 0.0, "sequence": 0.0, "adjacent": 0.0,
     })
     experiment: Annotated[str, Meta(description=(
         "An A/B experiment as JSON: {\"name\": ..., \"variants\": [{\"name\": \"control\", \"share\": 50}, "
@@ -424,12 +425,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         ge=1, description="Recent positives per user that co-visitation pairs and queries with.",
     )] = 5
     transition_window: Annotated[int, Meta(ge=1, description=(
-        "The user's latest positives that the transitions generator counts from and queries with (1: the "
-        "last item alone, first order; the n-th latest weighs 1/sqrt(n))."
+        "The user's latest positives that the transitions and adjacent generators count from and query with "
+        "(1: the last item alone, first order; the n-th latest weighs 1/sqrt(n))."
     ))] = 2
     transition_half_life: Annotated[float, Meta(
         ge=0, extra={"error": "must be 0 (no decay) or positive seconds"},
-        description="Event-time seconds in which a transition count halves (0: never).",
+        description="Event-time seconds in which a transitions or adjacent count halves (0: never).",
     )] = 0.0
     sequence_dim: Annotated[int, Meta(ge=1, le=512, description=(
         "Width of the sequence model's item vectors (an input and an output vector per item)."

@@ -17,18 +17,19 @@ from recsys.candidates.mf import MFRetrieval
 from recsys.candidates.popular import MostPopular
 from recsys.candidates.sequence import SequenceSource
 from recsys.candidates.social import SocialSource
-from recsys.candidates.transitions import TransitionSource
+from recsys.candidates.transitions import AdjacentSource, TransitionSource
 from recsys.candidates.trending import TrendingSource
 from recsys.candidates.two_tower import TwoTowerSource
 
 GENERATORS: dict[str, type[Generator]] = {
     g.name: g
     for g in (MFRetrieval, CoVisitationSource, MostPopular, ContentSource, TrendingSource, FreshSource,
-              TwoTowerSource, SocialSource, TransitionSource, SequenceSource)
+              TwoTowerSource, SocialSource, TransitionSource, SequenceSource, AdjacentSource)
 }  # fmt: skip
 """Every generator, by name, in the order of the learned scorer's feature columns."""
 
 __all__ = [
+    "AdjacentSource",
     "Candidates",
     "CoVisitationSource",
     "ContentSource",

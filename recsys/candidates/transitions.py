@@ -5,8 +5,14 @@ came before it as much as with what came after. Here the counts are directed
 (:class:`recsys.items.covisitation.CoVisitation` with ``directed=True``): every positive adds to
 the rows of the user's latest ``RECSYS_TRANSITION_WINDOW`` positives (the n-th latest weighing
 1/sqrt(n)), so a query from the user's latest items gives the items users moved on to from
-them, the last item weighing most: a first-order sequence model, decayed in event time by
-``RECSYS_TRANSITION_HALF_LIFE``.
+them, the last item weighing most: a first-order sequence model (sequential rules), decayed in
+event time by ``RECSYS_TRANSITION_HALF_LIFE``.
+
+:class:`AdjacentSource` reads the same counts taken both ways over the same short window (what
+users took right before or right after the user's latest items: association rules over a
+session's neighbours). Where browsing runs both ways, as along a shelf, the undirected counts see
+twice the evidence; where order matters, as in a series, the directed ones keep it. Each is a
+signal of the learned scorer, which weighs them by what the users take.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ class TransitionSource(CoVisitationSource):
 
     name = "transitions"
     priority = 0
+    phrase = "often taken next after"
+    """How its reason names the latest item the candidate is counted with."""
 
     def counts(self) -> CoVisitation:
         return self.items.transitions
@@ -32,11 +40,22 @@ class TransitionSource(CoVisitationSource):
         return [self.reason(request, row) for row in rows.tolist()]
 
     def reason(self, request: Request, row: int) -> str | None:
-        """Names the latest item most often followed by this one."""
-        window = request.recent[-self.items.transitions.window :]
+        """Names the latest item most often counted with this one."""
+        counts = self.counts()
+        window = request.recent[-counts.window :]
         if not len(window):
             return None
-        counts = self.items.transitions.counts(window, np.array([row]))[:, 0]
-        if counts.max() <= 0:
+        found = counts.counts(window, np.array([row]))[:, 0]
+        if found.max() <= 0:
             return None
-        return f"often taken next after {self.items.rows.ids[int(window[int(counts.argmax())])]}"
+        return f"{self.phrase} {self.items.rows.ids[int(window[int(found.argmax())])]}"
+
+
+class AdjacentSource(TransitionSource):
+    """Items users took right before or after the user's latest positives; its signal is that count."""
+
+    name = "adjacent"
+    phrase = "often taken next to"
+
+    def counts(self) -> CoVisitation:
+        return self.items.adjacent

@@ -62,9 +62,10 @@ def next_item(s: Settings, rows: RowSpace) -> NextItem:
                     learning_rate=s.sequence_learning_rate, negatives=s.sequence_negatives, seed=s.seed)
 
 
-def transitions(s: Settings) -> CoVisitation:
-    """Directed co-visitation from a user's latest ``transition_window`` positives to the next one."""
-    return CoVisitation(window=s.transition_window, half_life=s.transition_half_life, directed=True)
+def transitions(s: Settings, directed: bool = True) -> CoVisitation:
+    """Co-visitation of a user's latest ``transition_window`` positives with the next one: directed
+    (what users took next) or both ways (what users took right before or after)."""
+    return CoVisitation(window=s.transition_window, half_life=s.transition_half_life, directed=directed)
 
 
 class ItemState:
@@ -80,6 +81,7 @@ class ItemState:
         self.content = ContentVectors(s.content_dim, seed=s.seed, rows=rows)
         self.covisitation = CoVisitation(window=s.covisit_window, half_life=s.covisit_half_life)
         self.transitions = transitions(s)  # what users took next: directed co-visitation
+        self.adjacent = transitions(s, directed=False)  # what users took right before or after
         self.sequence = next_item(s, rows)  # what users take next, as vectors learned online
         self.trending = Trending(s.trending_half_life, rows)
         self.fresh = FreshItems(self.catalog.published)
@@ -115,6 +117,8 @@ class ItemState:
         self.__dict__.setdefault("learned_variants", {})
         if "transitions" not in state:
             self.transitions = transitions(Settings())
+        if "adjacent" not in state:
+            self.adjacent = transitions(Settings(), directed=False)
         if "impressions" not in state:
             self.impressions = Impressions(self.rows)
         if "sequence" not in state:

@@ -44,6 +44,8 @@ Examples
 >>> ab = items.rows.rows(["a", "b"])  # the user took b, then a: a transition from b to a only
 >>> items.transitions.counts(ab, ab).tolist()
 [[0.0, 0.0], [1.0, 0.0]]
+>>> items.adjacent.counts(ab, ab).tolist()  # both ways
+[[0.0, 1.0], [1.0, 0.0]]
 """
 
 from __future__ import annotations
@@ -84,6 +86,7 @@ def apply_update(items: ItemState, indexes: Indexes, update: ItemUpdate) -> None
         recent = rows.known(list(update.recent))
         items.covisitation.observe(recent.tolist(), row, at=update.timestamp)
         items.transitions.observe(recent.tolist(), row, at=update.timestamp)
+        items.adjacent.observe(recent.tolist(), row, at=update.timestamp)
         items.learn_sequence(recent, row)
         items.catalog.add_popularity(row, update.weight)
         items.trending.observe(row, update.weight, update.timestamp, update.segments)

@@ -126,7 +126,7 @@ def own_cluster_share(engine: Engine, world: SyntheticWorld, name: str, n: int =
     # trending is half global by design (measured 0.58); the others are personal; social (measured
     # 0.70) inherits its users' follow homophily (80% of followees share the user's taste)
     [("content", 0.6), ("covisit", 0.6), ("mf", 0.6), ("two_tower", 0.6), ("trending", 0.45), ("social", 0.6),
-     ("transitions", 0.6), ("sequence", 0.6)],
+     ("transitions", 0.6), ("sequence", 0.6), ("adjacent", 0.6)],
 )
 def test_generators_nominate_the_users_own_cluster(name: str, floor: float, trained: Engine) -> None:
     engine = trained
@@ -214,8 +214,8 @@ def test_covisitation_with_a_half_life_prefers_recent_pairs_and_survives_a_resca
     assert scores(decayed, [x])[new] == pytest.approx(2.0**-190, rel=1e-3)
 
 
-def test_transitions_follow_the_order_users_took_items_in() -> None:
-    engine = Engine(Settings(generators="transitions,popular", transition_window=1))
+def test_transitions_follow_the_order_users_took_items_in_and_adjacent_ignores_it() -> None:
+    engine = Engine(Settings(generators="transitions,adjacent,popular", transition_window=1))
     for n in range(5):  # everyone goes a -> b -> c
         for step, item in enumerate("abc"):
             engine.apply(Interaction(f"e{n}{step}", f"u{n}", item, "like", timestamp=10.0 * n + step))
@@ -225,6 +225,8 @@ def test_transitions_follow_the_order_users_took_items_in() -> None:
     assert generator(engine, "transitions").reason(request, engine.items.rows.row("c")) == (
         "often taken next after b"
     )
+    assert sorted(nominated(engine, "adjacent", request, 5)) == ["a", "c"]  # right before or after b
+    assert generator(engine, "adjacent").reason(request, engine.items.rows.row("a")) == "often taken next to b"
     co_visited = Engine(Settings(generators="covisit,popular"))
     for n in range(5):
         for step, item in enumerate("abc"):
