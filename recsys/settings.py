@@ -248,14 +248,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         "Optional features of the learned scorer, comma-separated: last_similarity (content cosine with "
         "each of the latest 3 positives), genre_continuation (genres shared with the last positive), "
         "popularity_match (log popularity near that of the latest positives); empty: none."
-    ))] = ""
+    ))] = "last_similarity,genre_continuation,popularity_match"
     learned_learning_rate: Annotated[float, Meta(gt=0, description="AdaGrad step of the learned scorer.")] = 0.1
     learned_negatives: Annotated[int, Meta(
         ge=0, description="Candidates paired with each item a user acted on (pairwise labels).",
     )] = 8
     learned_keep: Annotated[int, Meta(
         ge=1, description="Best candidates remembered per list, to label with the user's next event.",
-    )] = 100
+    )] = 30
     learned_memory: Annotated[int, Meta(
         ge=1, description="Users whose last list is remembered for labelling (least recent dropped).",
     )] = 5000
