@@ -146,7 +146,7 @@ class LearnedScorer(Scorer):
             return np.zeros(len(rows))
         width = int(genres.max()) + 1
         counts = np.bincount(np.unique(owner * width + genres) % width, minlength=width)  # a genre once per item
-        candidate_genres, candidate = self.catalog.genre_matrix(rows)
+        candidate_genres, candidate = recent.candidate_genres(request, rows, self.catalog)
         if not len(candidate_genres):
             return np.zeros(len(rows))
         hits = np.where(candidate_genres < width, counts[np.minimum(candidate_genres, width - 1)], 0)

@@ -51,15 +51,24 @@ def last_similarity(request: Request, rows: Rows, catalog: Catalog, content: Con
     return out
 
 
+def candidate_genres(request: Request, rows: Rows, catalog: Catalog) -> tuple[np.ndarray, Rows]:
+    """``catalog.genre_matrix(rows)``, computed once per request for the same ``rows``."""
+    found = request.memo.get("candidate_genres")
+    if found is None or found[0] is not rows:
+        found = request.memo["candidate_genres"] = (rows, *catalog.genre_matrix(rows))
+    return found[1], found[2]
+
+
 def genre_continuation(request: Request, rows: Rows, catalog: Catalog, content: ContentVectors) -> np.ndarray:
     out = np.zeros((len(rows), 1))
     if not len(request.recent) or not len(rows):
         return out
     last = catalog.genre_matrix(request.recent[-1:])[0]
-    genres, owner = catalog.genre_matrix(rows)
+    genres, owner = candidate_genres(request, rows, catalog)
     if not len(last) or not len(genres):
         return out
-    hits = np.bincount(owner, weights=np.isin(genres, last), minlength=len(rows))
+    shared = (genres[:, None] == last[None, :]).any(axis=1)  # the last item has a few genres
+    hits = np.bincount(owner, weights=shared, minlength=len(rows))
     total = np.bincount(owner, minlength=len(rows))
     out[:, 0] = np.divide(hits, total, out=np.zeros(len(rows)), where=total > 0)
     return out
