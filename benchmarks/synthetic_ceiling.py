@@ -16,8 +16,9 @@ model of this stream can reach. Two half-oracles split that bound: **items known
 item's cluster and rank but infers the user's cluster from their latest 10 positives (what a
 model that had learnt the catalogue perfectly could do), and **co-visit neighbours** takes the
 ``m`` items most often taken right before or after the last one (learnt from the stream) in
-place of the true neighbours, then the inferred cluster's most taken items. Nothing here
-asserts anything.
+place of the true neighbours, then the inferred cluster's most taken items. The row
+"default's candidates" is the share of tests whose item any of the default's generators
+nominated (the recall its scorer ranks within, at any rank). Nothing here asserts anything.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from recsys.datasets.synthetic import SyntheticWorld
 from recsys.evaluate.baselines import CoOccurrence
 from recsys.evaluate.protocol import EngineRecommender, Positives, Recommender
 from recsys.evaluate.run import engine_settings
+from recsys.ranking import merge
 from schemas import Interaction, Item
 
 NEIGHBOURS = (0, 2, 4, 6, 8)
@@ -81,6 +83,17 @@ def half_oracles(world: SyntheticWorld, history: list[str], seen: set[str], m: i
     return list(dict.fromkeys([*known, *popular]))[:10], list(dict.fromkeys([*learnt, *popular]))[:10]
 
 
+def in_candidates(model: Recommender, event: Interaction, seen: set[str]) -> bool:
+    """Whether the engine's generators nominated ``event``'s item at all (before scoring): the
+    recall its scorer ranks within."""
+    assert isinstance(model, EngineRecommender)
+    engine = model.engine
+    request = engine.ranker.request(engine.user_state(event.user_id), k=10, exclude=seen)
+    n = max(engine.settings.candidates, 10)
+    rows, _ = merge([source.generate(request, n) for source in engine.ranker.sources])
+    return event.item_id in set(engine.items.rows.ids_of(rows.tolist()))
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=30000)
@@ -106,6 +119,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             kind = "continuation" if event.event_id in world.continued else "fresh pick"
             tests[kind] += 1
             user_seen = seen[event.user_id]
+            hits["default's candidates", kind] += in_candidates(models[0], event, user_seen)
             for model in models:
                 hits[model.name, kind] += event.item_id in model.recommend(event.user_id, 10, user_seen)
             for m in NEIGHBOURS:
