@@ -31,7 +31,6 @@ from recsys.datasets.synthetic import SyntheticWorld
 from recsys.evaluate.baselines import CoOccurrence
 from recsys.evaluate.protocol import EngineRecommender, Positives, Recommender
 from recsys.evaluate.run import engine_settings
-from recsys.ranking import merge
 from schemas import Interaction, Item
 
 NEIGHBOURS = (0, 2, 4, 6, 8)
@@ -89,8 +88,7 @@ def in_candidates(model: Recommender, event: Interaction, seen: set[str]) -> boo
     assert isinstance(model, EngineRecommender)
     engine = model.engine
     request = engine.ranker.request(engine.user_state(event.user_id), k=10, exclude=seen)
-    n = max(engine.settings.candidates, 10)
-    rows, _ = merge([source.generate(request, n) for source in engine.ranker.sources])
+    rows, _ = engine.ranker.candidates(request)
     return event.item_id in set(engine.items.rows.ids_of(rows.tolist()))
 
 

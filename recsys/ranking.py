@@ -186,8 +186,7 @@ class Ranker:
         """The top ``request.k``: candidates, scored, filtered, re-ranked; never fewer than ``k``
         when ``k`` eligible items exist."""
         k = request.k
-        n = max(self.settings.candidates, k)
-        rows, bits = merge([src.generate(request, n) for src in self.sources])
+        rows, bits = self.candidates(request)
         ranked = self._scored(request, rows, bits)
         if len(ranked) < k:
             # Too few candidates: score every eligible item (exhaustive fallback), after every
@@ -203,6 +202,12 @@ class Ranker:
         for step in self.steps:
             ranked = step.rerank(request, ranked)
         return ranked.take(np.arange(min(k, len(ranked))))
+
+    def candidates(self, request: Request) -> tuple[Rows, np.ndarray]:
+        """The enabled generators' nominations merged, before scoring: the rows and which
+        generators named each (see :func:`merge`)."""
+        n = max(self.settings.candidates, request.k)
+        return merge([src.generate(request, n) for src in self.sources])
 
     def _scored(self, request: Request, rows: Rows, bits: np.ndarray) -> Ranked:
         """Scored, best first (ties: the earlier row), hard-filtered, relevance scaled to [0, 1]."""
