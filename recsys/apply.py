@@ -333,10 +333,7 @@ class Applier:
         recent = items.rows.known(state.recent_positives()) if weight > 0 else np.empty(0, dtype=np.int64)
         seen = Observation(event, row, state, weight, recent)
         if weight > 0:
-            items.covisitation.observe(recent.tolist(), row, at=event.timestamp)
-            items.transitions.observe(recent.tolist(), row, at=event.timestamp)
-            items.adjacent.observe(recent.tolist(), row, at=event.timestamp)
-            items.learn_sequence(recent, row)
+            items.learn_order(recent, row, event.timestamp)
             items.likes.add(event.user_id, row, event.timestamp, weight)
             if self.outbox is not None:
                 self.outbox.append(Like(event.event_id, event.user_id, event.item_id, weight, event.timestamp))

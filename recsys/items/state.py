@@ -142,9 +142,16 @@ class ItemState:
         shared = [("", self.learned)] if self.learned is not None else []
         return [*shared, *self.learned_variants.items()]
 
-    def learn_sequence(self, recent: Rows, row: int) -> float:
-        """One step of the sequence model: the user took ``row`` after ``recent`` (item rows, oldest
-        first), against negatives drawn uniformly from the available items."""
+    def learn_order(self, recent: Rows, row: int, at: float) -> float:
+        """What one positive teaches about the order users take items in: a user took ``row`` at
+        event time ``at`` right after ``recent`` (item rows, oldest first). Adds to the co-visits,
+        the transitions and the adjacent counts, and takes one step of the sequence model against
+        negatives drawn uniformly from the available items (its loss is returned). The worker's own
+        events and other workers' updates both learn through here."""
+        earlier = recent.tolist()
+        self.covisitation.observe(earlier, row, at=at)
+        self.transitions.observe(earlier, row, at=at)
+        self.adjacent.observe(earlier, row, at=at)
         model = self.sequence
         negatives = self.catalog.sample(model.sampler, model.negatives, np.array([row], dtype=np.int64))
         return model.learn(recent, row, negatives)

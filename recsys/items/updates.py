@@ -84,10 +84,7 @@ def apply_update(items: ItemState, indexes: Indexes, update: ItemUpdate) -> None
     items.tick(update.timestamp)
     if update.weight > 0:
         recent = rows.known(list(update.recent))
-        items.covisitation.observe(recent.tolist(), row, at=update.timestamp)
-        items.transitions.observe(recent.tolist(), row, at=update.timestamp)
-        items.adjacent.observe(recent.tolist(), row, at=update.timestamp)
-        items.learn_sequence(recent, row)
+        items.learn_order(recent, row, update.timestamp)
         items.catalog.add_popularity(row, update.weight)
         items.trending.observe(row, update.weight, update.timestamp, update.segments)
     if update.tower_rows:
