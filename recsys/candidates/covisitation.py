@@ -53,9 +53,9 @@ class CoVisitationSource(Generator):
         ]
 
     def liked_with(self, recent: Rows, rows: Rows) -> Rows:
-        """For each of ``rows``, the item of ``recent`` most co-visited with it (-1 if none is; ties:
-        the older)."""
-        covisitation = self.items.covisitation
+        """For each of ``rows``, the item of ``recent`` (within the counts' window) most counted with
+        it in :meth:`counts` (-1 if none is; ties: the older)."""
+        covisitation = self.counts()
         window = recent[-covisitation.window :]
         counts = covisitation.counts(window, rows)  # one row per recent item
         best = np.full(len(rows), -1, dtype=np.int64)

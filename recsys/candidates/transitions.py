@@ -17,8 +17,6 @@ signal of the learned scorer, which weighs them by what the users take.
 
 from __future__ import annotations
 
-import numpy as np
-
 from recsys.candidates.covisitation import CoVisitationSource
 from recsys.items.covisitation import CoVisitation
 from recsys.request import Request
@@ -37,18 +35,9 @@ class TransitionSource(CoVisitationSource):
         return self.items.transitions
 
     def reasons(self, request: Request, rows: Rows) -> list[str | None]:
-        return [self.reason(request, row) for row in rows.tolist()]
-
-    def reason(self, request: Request, row: int) -> str | None:
-        """Names the latest item most often counted with this one."""
-        counts = self.counts()
-        window = request.recent[-counts.window :]
-        if not len(window):
-            return None
-        found = counts.counts(window, np.array([row]))[:, 0]
-        if found.max() <= 0:
-            return None
-        return f"{self.phrase} {self.items.rows.ids[int(window[int(found.argmax())])]}"
+        """Names, for each of ``rows``, the latest item most often counted with it."""
+        ids = self.items.rows.ids
+        return [None if at < 0 else f"{self.phrase} {ids[at]}" for at in self.liked_with(request.recent, rows).tolist()]
 
 
 class AdjacentSource(TransitionSource):
